@@ -1,0 +1,80 @@
+"""The one scorer: extract the answer a generation commits to and judge it.
+
+One module per answer type, all built on :mod:`aligncot_tasks.scoring._match`. Each
+answer-type module exposes ``extract(generation, item, variant) -> str | None`` and
+``is_correct(extracted, item) -> bool``, and ``answer_sentence(item) -> str`` -- the one
+canonical sentence that states ``item``'s gold answer and that ``extract`` always reads
+back. :func:`score` is what lm-eval, ``aligncot score``, annotation filtering, demonstrations
+and self-refine all call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+from aligncot_tasks.items import Item
+
+#: answer type -> module implementing it (imported lazily: some pull in heavy parsers).
+ANSWER_TYPES: dict[str, str] = {
+    "choice": "aligncot_tasks.scoring.choice",
+}
+
+
+@dataclass(frozen=True)
+class Score:
+    """Outcome of scoring one generation.
+
+    Attributes:
+        extracted: The answer the generation commits to, or None if there is none.
+        correct: Whether ``extracted`` matches the gold answer.
+    """
+
+    extracted: str | None
+    correct: bool
+
+
+def answer_module(answer_type: str) -> ModuleType:
+    """The module that implements ``answer_type``.
+
+    Raises:
+        KeyError: Unknown answer type.
+    """
+    if answer_type not in ANSWER_TYPES:
+        raise KeyError(f"unknown answer type {answer_type!r}; known: {', '.join(sorted(ANSWER_TYPES))}")
+    return importlib.import_module(ANSWER_TYPES[answer_type])
+
+
+def score(answer_type: str, generation: object, item: Item, variant: str = "cot") -> Score:
+    """Extract and judge; never raises on any generation.
+
+    Args:
+        answer_type: Key of :data:`ANSWER_TYPES`.
+        generation: The model's text after the prompt (non-strings score invalid).
+        item: The benchmark item with its gold answer.
+        variant: ``"zs"`` or ``"cot"``: zero-shot answers are read from the start, CoT
+            answers from the final commitment.
+
+    >>> from aligncot_tasks.items import Item
+    >>> score("choice", "The answer is (B).", Item("q", "B", ("x", "y")))
+    Score(extracted='B', correct=True)
+    """
+    module = answer_module(answer_type)
+    if not isinstance(generation, str):
+        return Score(None, False)
+    try:
+        extracted = module.extract(generation, item, variant)
+        return Score(extracted, extracted is not None and bool(module.is_correct(extracted, item)))
+    except Exception:  # a scorer bug must cost one item, never the whole evaluation run
+        return Score(None, False)
+
+
+def answer_sentence(answer_type: str, item: Item) -> str:
+    """The canonical sentence stating ``item``'s gold answer (ends every demonstration).
+
+    >>> from aligncot_tasks.items import Item
+    >>> answer_sentence("choice", Item("q", "B", ("x", "y")))
+    'The answer is (B).'
+    """
+    return answer_module(answer_type).answer_sentence(item)

@@ -1,0 +1,5 @@
+"""``python -m training`` == ``aligncot``."""
+
+from training.cli import main
+
+main()

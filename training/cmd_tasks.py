@@ -1,0 +1,109 @@
+"""``aligncot tasks`` and ``aligncot score``: the suite from the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from aligncot_tasks import TASKS_DIR, suite
+
+
+@click.command()
+@click.option("--path", "show_path", is_flag=True, help="Print the directory to pass to `lm_eval --include_path` and exit.")
+def tasks(show_path: bool) -> None:
+    """List the suite's groups and tasks."""
+    if show_path:
+        click.echo(str(TASKS_DIR))
+        return
+    groups = suite.groups()
+    click.echo(f"# {len(groups)} groups")
+    for name, g in groups.items():
+        click.echo(f"{name}\t{len(g['task'])} members")
+    all_tasks = suite.all_tasks()
+    click.echo(f"# {len(all_tasks)} tasks")
+    for name, spec in all_tasks.items():
+        click.echo(f"{name}\t{spec.benchmark.hub_id}:{spec.dataset_config or 'default'}:{spec.benchmark.eval_split}")
+
+
+def read_generations(path: Path) -> list[dict]:
+    """Read ``aligncot score`` input: JSON lines with ``doc`` and ``generation``.
+
+    Raises:
+        click.ClickException: With the offending line number.
+    """
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise click.ClickException(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("doc"), dict):
+                raise click.ClickException(f"{path}:{n}: line has no `doc` object (a dataset row in the hub schema)")
+            if "generation" not in row:
+                raise click.ClickException(f"{path}:{n}: line has no `generation`")
+            rows.append(row)
+    return rows
+
+
+def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
+    """Write JSON lines to ``path`` via a temporary file: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def stderr_of_mean(p: float, n: int) -> float:
+    """Standard error of a mean of 0/1 values (sample std / sqrt(n)), as lm-eval reports.
+
+    >>> round(stderr_of_mean(0.5, 4), 4)
+    0.2887
+    """
+    return math.sqrt(p * (1 - p) * n / (n - 1) / n) if n > 1 else 0.0
+
+
+@click.command()
+@click.option("--task", required=True, help="Suite task whose scorer to use, e.g. aligncot_csqa_cot.")
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="JSONL: one {doc, generation} per line.")
+@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="JSONL: the input plus `extracted` and `correct`.")
+def score(task: str, input_path: Path, output_path: Path) -> None:
+    """Score generations made anywhere (any model, any API) with the suite's scorer."""
+    try:
+        spec = suite.get_task(task)
+    except suite.UnknownTask as e:
+        raise click.ClickException(str(e)) from None
+    if spec.variant == suite.LL:
+        raise click.ClickException(f"{task} ranks options by log-likelihood; score a zs or cot task instead")
+    if not input_path.is_file():
+        raise click.ClickException(f"input file not found: {input_path}")
+    rows = read_generations(input_path)
+    if not rows:
+        raise click.ClickException(f"{input_path}: no lines to score")
+    out, n_correct, n_invalid = [], 0, 0
+    with click.progressbar(rows, label=f"scoring {task}", file=click.get_text_stream("stderr")) as bar:
+        for n, row in enumerate(bar, 1):
+            try:
+                result = suite.score(spec, row["doc"], row["generation"])
+            except (KeyError, TypeError, ValueError, IndexError) as e:  # the doc, not the generation
+                raise click.ClickException(f"{input_path}: row {n}: doc does not fit {task}'s schema ({e!r})") from None
+            out.append({**row, "extracted": result.extracted, "correct": result.correct})
+            n_correct += result.correct
+            n_invalid += result.extracted is None
+    write_jsonl_atomic(output_path, out)
+    n = len(out)
+    acc, inv = n_correct / n, n_invalid / n
+    click.echo(f"{task}: n={n} acc={acc:.4f} ± {stderr_of_mean(acc, n):.4f} invalid={inv:.4f} ± {stderr_of_mean(inv, n):.4f}")
