@@ -1,0 +1,1 @@
+"""Teacher annotation (``aligncot annotate``): jobs, backends, the crash-safe store, the loop."""
