@@ -41,8 +41,12 @@ class FaultServer:
     retry_after: str = "0.05"
     seed: int = 0
     answer: Callable[[str], str] = letter_answer
+    #: requests received, per prompt (+ seed); replies that completed a request, per prompt;
+    #: fault or "ok" per request; every request body.
     counts: Counter = field(default_factory=Counter)
+    served: Counter = field(default_factory=Counter)
     outcomes: Counter = field(default_factory=Counter)
+    bodies: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -109,7 +113,9 @@ class FaultServer:
     async def _respond(self, path: str, headers: dict, body: dict) -> tuple[int, dict, object]:
         chat = path.endswith("/chat/completions")
         prompt = json.dumps(body.get("messages"), sort_keys=True) if chat else body.get("prompt", "")
-        self.counts[f"{prompt}|seed={body.get('seed')}"] += 1
+        key = f"{prompt}|seed={body.get('seed')}"
+        self.counts[key] += 1
+        self.bodies.append(body)
         if ECHO_AUTH in prompt:
             self.outcomes["echo"] += 1
             return 400, {}, {"error": {"message": f"bad request from {headers.get('authorization')}"}}
@@ -124,14 +130,19 @@ class FaultServer:
                 return 0, {}, None
             if fault == "malformed":
                 return 200, {}, b'{"choices": [{"text": "trunc'
-            await asyncio.sleep(self.slow_seconds)  # slow: past the client's timeout
+            await asyncio.sleep(self.slow_seconds)  # slow: past the client's timeout, nobody reads it
+            return 200, {}, self._completion(chat, prompt, body)
         self.outcomes["ok"] += 1
         if self.latency:
             await asyncio.sleep(self.latency)
+        self.served[key] += 1
+        return 200, {}, self._completion(chat, prompt, body)
+
+    def _completion(self, chat: bool, prompt: str, body: dict) -> dict:
         text = self.answer(prompt)
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
                  "total_tokens": len(prompt.split()) + len(text.split())}
         choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"} if chat
                   else {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None})
-        return 200, {}, {"id": "x", "object": "chat.completion" if chat else "text_completion", "created": 0,
-                         "model": body.get("model"), "choices": [choice], "usage": usage}
+        return {"id": "x", "object": "chat.completion" if chat else "text_completion", "created": 0,
+                "model": body.get("model"), "choices": [choice], "usage": usage}

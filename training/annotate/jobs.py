@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aligncot_tasks import suite
+from aligncot_tasks.generate import STOP_SEQUENCES
 from aligncot_tasks.suite import TaskSpec
 from training.annotate.store import job_key
 
@@ -34,6 +35,8 @@ class GenParams:
         seed: Base seed; sample ``i`` of a question is generated with ``seed + i``.
         chat: Chat messages (True) or a raw completion prompt (False).
         prefill: One of :data:`PREFILL_MODES` (chat only).
+        stop: Generation ends at the first of these -- lm-eval's ``until`` for the suite's
+            tasks, so a teacher that goes on to invent the next question is cut as a student is.
     """
 
     temperature: float
@@ -41,6 +44,7 @@ class GenParams:
     seed: int | None
     chat: bool
     prefill: str = "user"
+    stop: tuple[str, ...] = tuple(STOP_SEQUENCES)
 
     def __post_init__(self) -> None:
         if self.prefill not in PREFILL_MODES:
@@ -80,6 +84,18 @@ class Job:
     def continue_final(self) -> bool:
         """Whether the chat prompt ends in an open assistant turn to be continued."""
         return isinstance(self.prompt, list) and self.prompt[-1]["role"] == "assistant"
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    r"""``text`` up to the first stop sequence, and whether one was found.
+
+    >>> cut_at_stop("So (B).\nQuestion: next", ["\nQuestion:"])
+    ('So (B).', True)
+    >>> cut_at_stop("So (B).", ["\nQuestion:"])
+    ('So (B).', False)
+    """
+    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
 
 
 def doc_id(split: str, index: int, doc: dict) -> str:
@@ -128,6 +144,7 @@ def build_jobs(
         "max_tokens": params.max_tokens,
         "seed": params.seed,
         "chat": params.chat,
+        "stop": list(params.stop),
     }
     jobs = []
     for index, doc in enumerate(rows):

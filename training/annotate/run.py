@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from aligncot_tasks import suite
 from training.annotate.backends import Backend, Result
-from training.annotate.jobs import Job
+from training.annotate.jobs import Job, cut_at_stop
 from training.annotate.store import Record, Store, Totals
 
 
@@ -26,13 +26,17 @@ def pending_jobs(jobs: Sequence[Job], stored: set[str]) -> list[Job]:
 
 
 def to_record(job: Job, result: Result, backend: Backend) -> Record:
-    """A finished job as a store row, judged by the suite's scorer for its task."""
-    verdict = suite.score(job.task, job.doc, result.text)
+    """A finished job as a store row, judged by the suite's scorer for its task.
+
+    The text is cut at the stop sequences here too: not every server honours ``stop``.
+    """
+    text, stopped = cut_at_stop(result.text, job.params.stop)
+    verdict = suite.score(job.task, job.doc, text)
     prompt = job.prompt if isinstance(job.prompt, str) else json.dumps(job.prompt, ensure_ascii=False)
     return Record(
         key=job.key, task=job.task, doc_id=job.doc_id, sample=job.sample,
-        doc=json.dumps(job.doc, ensure_ascii=False, sort_keys=True), prompt=prompt, completion=result.text,
-        finish_reason=result.finish_reason, prompt_tokens=result.prompt_tokens,
+        doc=json.dumps(job.doc, ensure_ascii=False, sort_keys=True), prompt=prompt, completion=text,
+        finish_reason="stop" if stopped else result.finish_reason, prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens, extracted=verdict.extracted,
         gold=suite.item(job.task, job.doc).gold, correct=verdict.correct, backend=backend.name,
         model=backend.model, attempts=result.attempts, started_at=result.started_at, finished_at=result.finished_at,

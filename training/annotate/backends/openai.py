@@ -155,7 +155,8 @@ class OpenAIBackend:
         raise AssertionError("unreachable")
 
     async def _request(self, client, job: Job) -> dict:
-        common = {"model": self.model, "max_tokens": job.params.max_tokens, "temperature": job.params.temperature}
+        p = job.params
+        common = {"model": self.model, "max_tokens": p.max_tokens, "temperature": p.temperature, "stop": list(p.stop)}
         if job.seed is not None:
             common["seed"] = job.seed
         if isinstance(job.prompt, str):

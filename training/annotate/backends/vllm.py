@@ -39,7 +39,8 @@ class VLLMBackend:
         for start in range(0, len(jobs), self.chunk_size):
             chunk = jobs[start : start + self.chunk_size]
             p = chunk[0].params
-            sampling = [vllm.SamplingParams(temperature=p.temperature, max_tokens=p.max_tokens, seed=j.seed) for j in chunk]
+            sampling = [vllm.SamplingParams(temperature=p.temperature, max_tokens=p.max_tokens, seed=j.seed,
+                                            stop=list(p.stop)) for j in chunk]
             started = time.time()
             if isinstance(chunk[0].prompt, list):
                 cont = chunk[0].continue_final
