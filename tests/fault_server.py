@@ -146,3 +146,18 @@ class FaultServer:
                   else {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None})
         return {"id": "x", "object": "chat.completion" if chat else "text_completion", "created": 0,
                 "model": body.get("model"), "choices": [choice], "usage": usage}
+
+
+def main() -> None:
+    """``python tests/fault_server.py [latency] [fault_rate]``: serve until killed; prints the URL."""
+    import sys
+
+    latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    server = FaultServer(latency=latency, fault_rate=rate).start()
+    print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -160,6 +160,12 @@ def test_failures_are_recorded_and_the_key_never_written(tmp_path, monkeypatch):
     written = [p.read_bytes() for p in out.rglob("*") if p.is_file()]
     assert written and not any(SECRET.encode() in b for b in written)
     assert SECRET not in result.output and "***" in store_error(out)
+    (out / EXPORT_NAME).unlink()
+    exported = CliRunner().invoke(annotate_cmd, ["--out", str(out), "--export"])
+    assert exported.exit_code == 0 and "done 5, failed 1" in exported.output
+    lines = [json.loads(x) for x in (out / EXPORT_NAME).read_text().splitlines()]
+    assert len(lines) == 5 and all({"doc_id", "sample", "prompt", "completion", "extracted", "correct",
+                                    "finish_reason"} <= set(x) for x in lines)
 
 
 def store_error(out: Path) -> str:

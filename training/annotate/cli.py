@@ -125,6 +125,9 @@ def annotate(task, split, limit, backend, base_url, model, api_key_env, chat, pr
             totals = run_annotation(jobs, teacher, store, progress=not quiet)
         except BackendUnavailable as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: {len(store.keys())} answers are stored in {out_dir}; rerun to resume", err=True)
+            raise SystemExit(130) from None
         path = export(store)
         failures = [f for f in store.failures() if f["key"] in {j.key for j in jobs}]
     click.echo(f"{task} [{split}, {len(rows)} questions x {samples}] -> {path}")
