@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -185,3 +186,12 @@ def test_cli_defaults_and_errors(csqa300, tmp_path):
     no_key = runner.invoke(annotate_cmd, ["--task", TASK, "--model", "m", "--out", str(tmp_path / "c")], env={"OPENAI_API_KEY": ""})
     assert no_key.exit_code != 0 and "OPENAI_API_KEY" in no_key.output
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_vllm_backend_missing_is_a_clear_error(csqa300, tmp_path):
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    result = CliRunner().invoke(annotate_cmd, ["--task", TASK, "--backend", "vllm", "--model", "x", "--limit", "1",
+                                               "--out", str(tmp_path / "v"), "--quiet"])
+    assert result.exit_code == 1 and "pip install 'aligncot[vllm]'" in result.output
+    assert not (tmp_path / "v").exists()  # refused before anything was written

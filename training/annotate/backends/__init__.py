@@ -65,6 +65,14 @@ class BackendUnavailable(RuntimeError):
     """A backend's optional dependency is not installed."""
 
 
+def require(module: str, install_hint: str) -> None:
+    """Raise :class:`BackendUnavailable` now (before any output is created) if ``module`` is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise BackendUnavailable(f"this backend needs `{module}`: {install_hint}")
+
+
 def load_backend(name: str, **options) -> Backend:
     """Instantiate backend ``name`` with its options.
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from training.annotate.backends import BackendUnavailable, OnResult, Result
+from training.annotate.backends import BackendUnavailable, OnResult, Result, require
 from training.annotate.jobs import Job
 
 
@@ -40,6 +40,9 @@ class HFBackend:
     dtype: str = "auto"
     name: str = "hf"
     _loaded: tuple = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        require("torch", "pip install 'aligncot[train]'")
 
     def load(self):
         """Load (once) and return ``(model, tokenizer)``."""

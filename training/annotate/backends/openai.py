@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from training.annotate.backends import BackendUnavailable, OnResult, Result
+from training.annotate.backends import OnResult, Result, require
 from training.annotate.jobs import Job
 
 #: Status codes worth retrying besides 5xx: request timeout, conflict, rate limit.
@@ -126,6 +126,7 @@ class OpenAIBackend:
     name: str = "openai"
 
     def __post_init__(self) -> None:
+        require("openai", "pip install 'aligncot[api]'")
         if self.concurrency < 1 or self.max_attempts < 1 or self.timeout <= 0:
             raise ValueError("concurrency and max_attempts must be >= 1, timeout > 0")
 
@@ -138,10 +139,8 @@ class OpenAIBackend:
         asyncio.run(self._run(jobs, on_result))
 
     async def _run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
-        try:
-            import openai
-        except ImportError:
-            raise BackendUnavailable("the openai backend needs the `openai` package: pip install 'aligncot[api]'") from None
+        import openai
+
         client = openai.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
                                     http_client=http_client(self.timeout))
         rng = random.Random(self.seed)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from training.annotate.backends import BackendUnavailable, OnResult, Result
+from training.annotate.backends import BackendUnavailable, OnResult, Result, require
 from training.annotate.jobs import Job
 
 
@@ -28,6 +28,9 @@ class VLLMBackend:
     chunk_size: int = 512
     engine_args: dict | None = None
     name: str = "vllm"
+
+    def __post_init__(self) -> None:
+        require("vllm", "pip install 'aligncot[vllm]' (GPU machines)")
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
         """Generate every job, one chunk at a time."""
