@@ -44,6 +44,29 @@ def measure(url: str, concurrency: int, n: int, tag: str) -> tuple[float, float]
     return n / wall, cpu / n * 1000
 
 
+def measure_bare(url: str, concurrency: int, n: int) -> float:
+    """Requests per second of a bare aiohttp loop (no openai client, scoring or store): the
+    ceiling this machine and server allow, printed beside the real loop."""
+    import asyncio
+
+    import aiohttp
+
+    async def run() -> float:
+        todo = iter(range(n))
+        async with aiohttp.ClientSession() as session:
+
+            async def worker() -> None:
+                for i in todo:
+                    async with session.post(f"{url}/completions", json={"model": "bench", "prompt": f"bare {i}"}) as r:
+                        await r.json()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return n / (time.perf_counter() - start)
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--latency", type=float, default=1.0, help="server seconds per request (LLM calls take seconds)")
@@ -57,6 +80,8 @@ def main() -> None:
         measure(url, 8, 16, "warmup")
         rates = {c: measure(url, c, c * args.per_worker, f"c{c}") for c in args.concurrency}
         sequential = rates[1][0] if 1 in rates else measure(url, 1, args.per_worker, "seq")[0]
+        top = max(args.concurrency)
+        bare = measure_bare(url, top, top * args.per_worker)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -68,6 +93,7 @@ def main() -> None:
     for c, (rate, cpu_ms) in rates.items():
         limit = c / args.latency
         print(f"{c:>4} {rate:>9.1f} {limit:>10.1f} {rate / limit:>9.3f} {rate / sequential:>13.1f} {cpu_ms:>11.2f}")
+    print(f"bare aiohttp loop at C={top}: {bare:.1f} req/s = {bare / (top / args.latency):.3f} of the limit")
 
 
 if __name__ == "__main__":
