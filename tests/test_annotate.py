@@ -195,3 +195,27 @@ def test_vllm_backend_missing_is_a_clear_error(csqa300, tmp_path):
                                                "--out", str(tmp_path / "v"), "--quiet"])
     assert result.exit_code == 1 and "pip install 'aligncot[vllm]'" in result.output
     assert not (tmp_path / "v").exists()  # refused before anything was written
+
+
+def test_two_runs_on_one_directory_never_duplicate(csqa300, tmp_path):
+    import threading
+
+    from aligncot_tasks.data import load_rows
+
+    jobs = jobs_for(load_rows("tau/commonsense_qa", None, "train")[:120])
+    outcomes = []
+    with FaultServer(latency=0.01) as server:
+        def run() -> None:
+            with Store(tmp_path / "shared") as store:
+                backend = OpenAIBackend("m", server.url, SECRET, concurrency=8, backoff_base=0.01)
+                outcomes.append(annotate(jobs, backend, store, progress=False).done)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    with Store(tmp_path / "shared") as store:
+        rows = list(store.records())
+    assert outcomes == [120, 120]  # both runs finished, each sees every answer once
+    assert len(rows) == 120 and len({(r.doc_id, r.sample) for r in rows}) == 120

@@ -121,6 +121,8 @@ def test_class_balance(data):
     train, _, _ = build([data["ann"]], "all", "answer", 30, 1.0, 0.0, 0)
     counts = Counter(json.loads(r["doc"])["answerKey"] for r in train)
     assert len(train) == 30 and max(counts.values()) - min(counts[c] for c in "ABCD") <= 1
+    train, val, _ = build([data["ann"]], "all", "answer", 30, 1.0, 0.1, 0)
+    assert len(train) == 30 and val  # N training rows, validation held out besides them
 
 
 def test_fractions_are_nested_and_validation_fixed(data):

@@ -188,9 +188,11 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
         raise click.ClickException(f"{bad} of {len(demos)} demonstrations ask a question of their task's evaluation split")
     if balance is None and all(suite.get_task(d["task"]).benchmark.multiple_choice for d in demos):
         balance = MC_BALANCE
-    ordered = balanced_order(demos, seed)[: balance or None]
-    train, validation = split_validation(ordered, val_fraction, seed)
-    train = train[: round(fraction * len(train))]
+    # Validation questions are held out first, so that --balance N means N training rows
+    # (the papers' 4000) and the validation slice is the same for every N and fraction.
+    pool, validation = split_validation(demos, val_fraction, seed)
+    ordered = balanced_order(pool, seed)[: balance or None]
+    train = ordered[: round(fraction * len(ordered))]
     if not train:
         raise click.ClickException(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
     stats.update(balance=balance, train=len(train), validation=len(validation),
