@@ -141,9 +141,13 @@ def test_fractions_are_nested_and_validation_fixed(data):
 def test_contamination_guard_refuses_with_count(data, tmp_path):
     leaked = dict(data["rows"][1])
     leaked["question"] = leaked["question"].upper().replace(":", " ;")  # the same question, normalised
-    write_split(data["root"], "validation", csqa_rows(8, prefix="Evaluation question") + [leaked])
+    same_stem = dict(data["rows"][2], choices={"label": list("ABCDE"), "text": list("vwxyz")})  # other options
+    write_split(data["root"], "validation", csqa_rows(8, prefix="Evaluation question") + [leaked, same_stem])
     with pytest.raises(click.ClickException, match=r"^2 of \d+ demonstrations"):  # 2 samples of that row
         build([data["ann"]], "all", "cot", 0, 1.0, 0.1, 0)
+    train, val, stats = build([data["ann"]], "all", "cot", 0, 1.0, 0.1, 0, drop_contaminated=True)
+    assert stats["dropped_contaminated"] == 2
+    assert data["rows"][1]["id"] not in {json.loads(r["doc"])["id"] for r in train + val}
 
 
 def test_empty_result_is_a_clear_error(data, tmp_path):

@@ -17,8 +17,10 @@ the same rows; ``OUT/demos.json`` records the options and counts). Each row:
   ``--style answer``); ``doc``: the dataset row as a JSON string; ``doc_id``, ``sample``:
   which annotation; ``correct``: whether the teacher was right; ``source``: its directory.
 
-Dropped, and counted: rows without a stated answer (cannot end in a sentence), and for
-``--style cot`` rationales cut off at the token budget (``finish_reason == "length"``).
+Dropped, and counted in ``demos.json``: rows without a stated answer (cannot end in a
+sentence), for ``--style cot`` rationales cut off at the token budget (``finish_reason ==
+"length"``), and with ``--drop-contaminated`` questions of the evaluation split (without
+it, any such question is refused: MultiArith's shared split repeats 5 test problems in train).
 """
 
 from __future__ import annotations
@@ -126,10 +128,15 @@ def load_annotations(dirs: list[Path]) -> list[dict]:
     return rows
 
 
-def contaminated(demos: list[dict]) -> int:
-    """How many demonstrations ask a question of their task's evaluation split (normalised)."""
+def contaminated(demos: list[dict]) -> list[bool]:
+    """Which demonstrations ask a question of their task's evaluation split.
+
+    Questions are compared as the student sees them -- text and options, normalised -- since
+    some benchmarks reuse a stem with other options (OpenBookQA: 23 train stems recur in
+    its test split as different questions).
+    """
     seen: dict[str, set[str]] = {}
-    count = 0
+    flags = []
     for d in demos:
         spec = suite.get_task(d["task"])
         if d["task"] not in seen:
@@ -138,9 +145,9 @@ def contaminated(demos: list[dict]) -> int:
                 rows = load_rows(b.hub_id, spec.dataset_config, b.eval_split)
             except DataError as e:
                 raise click.ClickException(f"cannot check contamination against {d['task']}'s evaluation split: {e}") from None
-            seen[d["task"]] = {normalise_question(suite.item(spec, r).question) for r in rows}
-        count += normalise_question(suite.item(spec, json.loads(d["doc"])).question) in seen[d["task"]]
-    return count
+            seen[d["task"]] = {normalise_question(suite.prompt_text(spec, r)) for r in rows}
+        flags.append(normalise_question(suite.prompt_text(spec, json.loads(d["doc"]))) in seen[d["task"]])
+    return flags
 
 
 def balanced_order(demos: list[dict], seed: int) -> list[dict]:
@@ -173,7 +180,7 @@ def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple
 
 
 def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction: float, val_fraction: float,
-          seed: int) -> tuple[list[dict], list[dict], dict]:
+          seed: int, drop_contaminated: bool = False) -> tuple[list[dict], list[dict], dict]:
     """Training and validation rows plus counts; raises ``click.ClickException`` on bad input."""
     rows = load_annotations(dirs)
     keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
@@ -183,9 +190,14 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
     if not demos:
         raise click.ClickException(f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
                                    f"({len(rows)} annotations, {len(kept)} of kind {kind})")
-    bad = contaminated(demos)
-    if bad:
-        raise click.ClickException(f"{bad} of {len(demos)} demonstrations ask a question of their task's evaluation split")
+    flags = contaminated(demos)
+    if any(flags) and not drop_contaminated:
+        raise click.ClickException(f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
+                                   "evaluation split (pass --drop-contaminated to leave them out)")
+    demos = [d for d, bad in zip(demos, flags) if not bad]
+    stats["dropped_contaminated"] = sum(flags)
+    if not demos:
+        raise click.ClickException("every demonstration asks a question of its task's evaluation split")
     if balance is None and all(suite.get_task(d["task"]).benchmark.multiple_choice for d in demos):
         balance = MC_BALANCE
     # Validation questions are held out first, so that --balance N means N training rows
@@ -235,9 +247,15 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
 @click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True,
               help="Questions held out for validation.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed) -> None:
-    """Build the students' training set from annotation directories DIRS."""
-    train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed)
+@click.option("--drop-contaminated", is_flag=True,
+              help="Leave out questions found in the evaluation split (and count them) instead of refusing.")
+def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated) -> None:
+    """Build the students' training set from annotation directories DIRS.
+
+    Refuses when a demonstration's question (normalised, with its options) is in its
+    task's evaluation split.
+    """
+    train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated)
     manifest = {"sources": [str(d) for d in dirs], "kind": kind, "style": style, "fraction": fraction,
                 "val_fraction": val_fraction, "seed": seed, **stats}
     save(out, train, validation, manifest)
