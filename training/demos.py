@@ -38,7 +38,7 @@ from pathlib import Path
 
 import click
 
-from aligncot_tasks import scoring, suite
+from aligncot_tasks import prompts, scoring, suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from aligncot_tasks.scoring._match import ANSWER_CUE_RE
 from training.annotate.store import EXPORT_NAME
@@ -75,12 +75,16 @@ def rationale(completion: str) -> str:
     ''
     >>> rationale("No cue, just text.")
     'No cue, just text.'
+
+    A chat teacher that restates the trigger (the prompt already ends with it) loses the echo:
+
+    >>> rationale(" Let's think step by step. First, 2. So the answer is (A).")
+    'First, 2.'
     """
     cues = list(ANSWER_CUE_RE.finditer(completion))
-    if not cues:
-        return completion.strip()
-    ends = [m.end() for m in SENTENCE_END_RE.finditer(completion, 0, cues[-1].start())]
-    return completion[: ends[-1] if ends else 0].strip()
+    ends = [m.end() for m in SENTENCE_END_RE.finditer(completion, 0, cues[-1].start())] if cues else []
+    text = (completion[: ends[-1] if ends else 0] if cues else completion).strip()
+    return text[len(prompts.COT_TRIGGER):].strip() if text.startswith(prompts.COT_TRIGGER) else text
 
 
 def student_task(task: str, style: str) -> suite.TaskSpec:

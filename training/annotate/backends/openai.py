@@ -19,7 +19,7 @@ import asyncio
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from training.annotate.backends import OnResult, Result, require
 from training.annotate.jobs import Job
@@ -116,7 +116,7 @@ class OpenAIBackend:
 
     model: str
     base_url: str | None
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a log or a traceback's locals summary
     concurrency: int = 16
     timeout: float = 120.0
     max_attempts: int = 6
