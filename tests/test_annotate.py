@@ -219,3 +219,17 @@ def test_two_runs_on_one_directory_never_duplicate(csqa300, tmp_path):
         rows = list(store.records())
     assert outcomes == [120, 120]  # both runs finished, each sees every answer once
     assert len(rows) == 120 and len({(r.doc_id, r.sample) for r in rows}) == 120
+
+
+@pytest.mark.parametrize("retry_after", ["0.4", None])
+def test_429_waits_at_least_retry_after(retry_after):
+    jobs = jobs_for(csqa_rows(1))
+    kwargs = {"retry_after": retry_after} if retry_after else {"faults": ("503",)}
+    with FaultServer(fault_rate=1.0, **{"faults": ("429",), **kwargs}) as server:
+        out = []
+        start = time.perf_counter()
+        OpenAIBackend("m", server.url, SECRET, max_attempts=2, backoff_base=0.01).run(jobs, lambda j, r: out.append(r))
+        waited = time.perf_counter() - start
+    assert out[0].text is None and out[0].attempts == 2 and sum(server.counts.values()) == 2
+    assert ("RateLimitError" if retry_after else "InternalServerError") in out[0].error
+    assert (waited >= 0.4) if retry_after else (waited < 0.4)  # the server's hint, else our 10 ms backoff
