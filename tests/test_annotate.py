@@ -181,11 +181,18 @@ def test_cli_defaults_and_errors(csqa300, tmp_path):
         assert ok.exit_code == 0, ok.output
         assert {b["temperature"] for b in server.bodies} == {0.7} and {b["max_tokens"] for b in server.bodies} == {512}
         assert sorted(b["seed"] for b in server.bodies) == [0, 0, 1, 1, 2, 2]
+        server.bodies.clear()
+        cont = runner.invoke(annotate_cmd, cli_args(server.url, tmp_path / "c", "--chat", "--prefill", "continue",
+                                                    "--limit", "1"), env={})
+        assert cont.exit_code == 0, cont.output
+        (body,) = server.bodies
+        assert body["messages"][-1] == {"role": "assistant", "content": suite.get_task(TASK).gen_prefix}
+        assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
     bbh = runner.invoke(annotate_cmd, ["--task", "aligncot_bbh_cot_navigate", "--model", "m", "--out", str(tmp_path / "b")])
     assert bbh.exit_code != 0 and "no training split" in bbh.output
-    no_key = runner.invoke(annotate_cmd, ["--task", TASK, "--model", "m", "--out", str(tmp_path / "c")], env={"OPENAI_API_KEY": ""})
+    no_key = runner.invoke(annotate_cmd, ["--task", TASK, "--model", "m", "--out", str(tmp_path / "n")], env={"OPENAI_API_KEY": ""})
     assert no_key.exit_code != 0 and "OPENAI_API_KEY" in no_key.output
-    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+    assert not (tmp_path / "b").exists() and not (tmp_path / "n").exists()
 
 
 def test_vllm_backend_missing_is_a_clear_error(csqa300, tmp_path):
