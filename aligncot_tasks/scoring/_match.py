@@ -7,6 +7,7 @@ dollars); answer-type modules only decide what an answer of their type looks lik
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -102,8 +103,8 @@ class Commitment:
         source: The whole text.
         start: Offset of the cue or box.
         begin: Offset where the answer text starts (after the cue, inside the box).
-        end: Offset where it ends (a box's closing brace; for a cue, at most
-            :data:`MAX_TAIL_CHARS` after ``begin``).
+        end: Offset where it ends (a box's closing brace; for a cue, the next commitment,
+            at most :data:`MAX_TAIL_CHARS` after ``begin``).
         boxed: Whether this is a ``\boxed{}`` (its ``text`` is exactly the answer).
     """
 
@@ -149,15 +150,25 @@ def commitments(text: str, extra_cues: re.Pattern | None = None) -> list[Commitm
         extra_cues: Further cue patterns of one answer type (e.g. :data:`SOLUTION_CUE_RE`).
 
     >>> [(c.boxed, c.text) for c in commitments(r"x. The answer is $\boxed{5}$.")]
-    [(False, '$\\boxed{5}$.'), (True, '5')]
+    [(False, '$'), (True, '5')]
+    >>> [c.text for c in commitments("The answer is 4. No, the answer is 5.")]
+    ['4. No, ', '5.']
     >>> [c.text for c in commitments("16-3=13\nA: 13", SOLUTION_CUE_RE)]
     [' 13']
     """
     cues = list(ANSWER_CUE_RE.finditer(text))
     if extra_cues is not None:
         cues += extra_cues.finditer(text)
-    found = [Commitment(text, m.start(), m.end(), min(len(text), m.end() + MAX_TAIL_CHARS), False) for m in cues]
-    return sorted(found + boxed_spans(text), key=lambda c: (c.start, c.boxed))
+    boxes = boxed_spans(text)
+    # A cue's answer ends where the next commitment starts: that keeps the work linear in
+    # the text however many cues it has, and an answer never runs into the next one.
+    starts = sorted([m.start() for m in cues] + [b.start for b in boxes])
+    found = []
+    for m in cues:
+        i = bisect.bisect_left(starts, m.end())
+        end = min(len(text), m.end() + MAX_TAIL_CHARS, starts[i] if i < len(starts) else len(text))
+        found.append(Commitment(text, m.start(), m.end(), end, False))
+    return sorted(found + boxes, key=lambda c: (c.start, c.boxed))
 
 
 #: A new question starting after the answer: a model rambling on with a made-up next

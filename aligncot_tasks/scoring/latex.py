@@ -45,6 +45,8 @@ UNIT_RE = re.compile(
 #: Shorthand fractions and roots: ``\frac12``, ``\frac1{2}``, ``\frac{1}2``, ``\sqrt2``.
 FRAC_SHORT_RE = re.compile(r"\\frac(\d)(\d)|\\frac(\d)(?=\{)|(\\frac\{[^{}]*\})(\d)")
 SQRT_SHORT_RE = re.compile(r"\\sqrt(\w)")
+#: A one-character sub/superscript in braces: ``x^{2}`` = ``x^2``, ``1011_{2}`` = ``1011_2``.
+SCRIPT_BRACES_RE = re.compile(r"([_^])\{(\w)\}")
 #: A short variable assignment in front of an answer: ``x=5``, ``k = 3``.
 ASSIGNMENT_RE = re.compile(r"^[a-zA-Z](?:_\{?\w\}?)?=(?!.*=)")
 #: A lone option letter, possibly bracketed: ``(C)``.
@@ -127,6 +129,7 @@ def normalize(answer: str) -> str:
     s = TEXT_WRAPPER_RE.sub(lambda m: m.group(1), s)
     s = re.sub(r"\s+", "", s)
     s = SQRT_SHORT_RE.sub(r"\\sqrt{\1}", s)
+    s = SCRIPT_BRACES_RE.sub(r"\1\2", s)
     s = FRAC_SHORT_RE.sub(_fix_frac, s)
     s = ASSIGNMENT_RE.sub("", s)
     s = s.rstrip(".")

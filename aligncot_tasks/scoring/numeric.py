@@ -140,11 +140,9 @@ def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
         value = committed_number(c.text)
         if value is not None:
             return canonical(value)
-    values = (_value(m) for m in NUMBER_RE.finditer(text))
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    return canonical(values[0] if variant == "zs" else values[-1])
+    matches = NUMBER_RE.finditer(text) if variant == "zs" else reversed(list(NUMBER_RE.finditer(text)))
+    value = next((v for v in map(_value, matches) if v is not None), None)
+    return None if value is None else canonical(value)
 
 
 def is_correct(extracted: str, item: Item) -> bool:
