@@ -101,6 +101,8 @@ EXTRACTION = [
     (r"Unclosed \boxed{7 but the answer is $8$.", "cot", "8"),
     ("Final Answer: The final answer is $(1, 2)$. I hope it is correct.", "cot", "(1, 2)"),
     ("The answer is 3.5.", "cot", "3.5"),
+    ("**Answer:** 5", "cot", "5"),
+    ("The answer is **12**.", "cot", "12"),
     (r"The answer is \(\frac{3}{4}\)", "cot", r"\frac{3}{4}"),
     ("The answer is therefore $10$ ways.", "cot", "10"),
     (r"The answer is $\$18.90$.", "cot", r"\$18.90"),

@@ -39,6 +39,8 @@ EXTRACTION = [
     ("The answer is 3/4.", "cot", "0.75"),
     (r"The answer is $\frac{3}{4}$.", "cot", "0.75"),
     ("The answer is five.", "cot", "5"),
+    ("The answer is twenty-five.", "cot", "25"),
+    ("The answer is one of the two options.", "cot", None),
     ("The final answer is: **$1,080**", "cot", "1080"),
     ("Therefore, the answer is\n\n**18**", "cot", "18"),
     ("The answer is 15 minutes.", "cot", "15"),

@@ -27,6 +27,9 @@ MATH_SPAN_RE = re.compile(
 #: Longer "answers" are runaway text, not answers (the longest MATH gold has 81 characters).
 MAX_ANSWER_CHARS = 5000
 
+#: What may surround an answer after its cue: spacing, the cue's colon, Markdown emphasis.
+EDGE_CHARS = " \t\n:*_`"
+
 #: LaTeX spellings that never change an answer's value, removed outright.
 NOISE_RE = re.compile(
     r"\\(?:left|right|displaystyle|mathrm\{th\})(?![a-zA-Z])|(?<!\\)\\[!,;: ]|\^\s*\{?\\circ\}?|°|\\degree"
@@ -68,14 +71,14 @@ def reference_answer(solution: str) -> str:
 def _answer_text(tail: str) -> str | None:
     # The answer stated right after a cue: an opening math span, else the clause up to the
     # sentence's end, where a math span inside the clause wins over the prose around it.
-    tail = tail.lstrip(" \t\n:")
+    tail = tail.lstrip(EDGE_CHARS)
     span = MATH_SPAN_RE.match(tail)
     if span is None:
         end = CLAUSE_END_RE.search(tail)
         clause = tail[: end.start()] if end else tail
         spans = list(MATH_SPAN_RE.finditer(clause))
         if not spans:
-            return clause.strip() or None
+            return clause.strip(EDGE_CHARS).rstrip(".") or None
         span = spans[-1]
     content = next(g for g in span.groups() if g is not None)
     boxed = last_boxed(content)

@@ -28,15 +28,20 @@ NUMBER_RE = re.compile(
 #: Where the clause stating an answer ends: a sentence-final period or a line break.
 CLAUSE_END_RE = re.compile(r"\.(?=\s|$)|\n")
 
-#: Small numbers written as a word right after a cue ("The answer is five.").
-WORD_NUMBERS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {w: 10 * i for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
-WORD_NUMBER_RE = re.compile(r"(?i)^\W{0,3}(" + "|".join(WORD_NUMBERS) + r")\b")
+#: Numbers written as words right after a cue ("The answer is twenty-five.").
+ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+TEENS = {w: i for i, w in enumerate("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(), 10)}
+TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+WORD_NUMBER_RE = re.compile(
+    rf"(?i)^\W{{0,3}}(?:(?P<tens>{'|'.join(TENS)})(?:[- ](?P<ones>{'|'.join(list(ONES)[1:])}))?"
+    rf"|(?P<small>{'|'.join([*ONES, *TEENS])}))\b(?!\s+of\b)"  # not "one of them"
+)
+
+
+def _word_value(m: re.Match) -> Fraction:
+    if m.group("small"):
+        return Fraction({**ONES, **TEENS}[m.group("small").lower()])
+    return Fraction(TENS[m.group("tens").lower()] + ONES.get((m.group("ones") or "zero").lower(), 0))
 
 
 #: Longest digit string read as a number (longer ones are noise, and Python refuses to
@@ -103,8 +108,8 @@ def committed_number(answer: str) -> Fraction | None:
 
     >>> committed_number(" 9 * 2 = $18 a day. Then 5 more")
     Fraction(18, 1)
-    >>> committed_number(" eighteen."), committed_number(" the total cost.")
-    (Fraction(18, 1), None)
+    >>> committed_number(" eighteen."), committed_number(" Twenty-five"), committed_number(" the total cost.")
+    (Fraction(18, 1), Fraction(25, 1), None)
     """
     answer = answer.lstrip(" \t\n:")
     end = CLAUSE_END_RE.search(answer)
@@ -113,7 +118,7 @@ def committed_number(answer: str) -> Fraction | None:
     if value is None:
         value = parse_number(clause)
     if value is None and (word := WORD_NUMBER_RE.match(clause)):
-        value = Fraction(WORD_NUMBERS[word.group(1).lower()])
+        value = _word_value(word)
     return value
 
 
