@@ -14,7 +14,7 @@ import re
 
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring import symbolic
-from aligncot_tasks.scoring._match import before_ramble, commitments, last_boxed
+from aligncot_tasks.scoring._match import MAX_TAIL_CHARS, before_ramble, commitments, last_boxed
 from aligncot_tasks.scoring.numeric import CLAUSE_END_RE, exact_number
 
 #: A math span opening an answer: ``$$...$$``, ``$...$``, ``\(...\)`` or ``\[...\]``
@@ -45,6 +45,9 @@ UNIT_RE = re.compile(
     r"|ways|people|students|digits|points)(?:\^\{?\d\}?)?\b)\.?\s*$",
     re.IGNORECASE,
 )
+#: Display and text-style fractions (``\dfrac``, ``\tfrac``) are plain ``\frac``.
+DFRAC_RE = re.compile(r"\\[dt]frac")
+SPACE_RE = re.compile(r"\s+")
 #: Shorthand fractions and roots: ``\frac12``, ``\frac1{2}``, ``\frac{1}2``, ``\sqrt2``.
 FRAC_SHORT_RE = re.compile(r"\\frac(\d)(\d)|\\frac(\d)(?=\{)|(\\frac\{[^{}]*\})(\d)")
 SQRT_SHORT_RE = re.compile(r"\\sqrt(\w)")
@@ -109,7 +112,7 @@ def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
         answer = c.text.strip() if c.boxed else _answer_text(c.text)
         if answer:
             return answer
-    return _answer_text(text[:2000]) if variant == "zs" else None
+    return _answer_text(text[:MAX_TAIL_CHARS]) if variant == "zs" else None
 
 
 def normalize(answer: str) -> str:
@@ -126,11 +129,11 @@ def normalize(answer: str) -> str:
     boxed = last_boxed(s)
     if boxed is not None:
         s = boxed
-    s = re.sub(r"\\[dt]frac", r"\\frac", s)
+    s = DFRAC_RE.sub(r"\\frac", s)
     s = UNIT_RE.sub("", s)
     s = NOISE_RE.sub("", s)
     s = TEXT_WRAPPER_RE.sub(lambda m: m.group(1), s)
-    s = re.sub(r"\s+", "", s)
+    s = SPACE_RE.sub("", s)
     s = SQRT_SHORT_RE.sub(r"\\sqrt{\1}", s)
     s = SCRIPT_BRACES_RE.sub(r"\1\2", s)
     s = FRAC_SHORT_RE.sub(_fix_frac, s)

@@ -15,6 +15,7 @@ Run as ``python -m aligncot_tasks.scoring.symbolic`` it *is* the worker: JSON re
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import queue
@@ -22,7 +23,11 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
+
+if importlib.util.find_spec("math_verify") is None:  # fail when the task loads, not silently per item
+    raise ImportError("MATH answer checking needs math-verify: pip install 'math-verify[antlr4_13_2]'")
 
 #: Most seconds to wait for one equivalence check before killing the worker (killing and
 #: respawning fit in the remaining quarter second of the 2 s per-item budget).
@@ -76,6 +81,11 @@ class SymbolicChecker:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
+            for stream in (self._proc.stdin, self._proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass  # the reader thread may be closing it too
             self._proc = None
 
     def _restart(self) -> None:
@@ -96,6 +106,7 @@ class SymbolicChecker:
             except queue.Empty:
                 pass
             if not self._ready:
+                warnings.warn("the symbolic answer checker did not start; retrying (this item scores incorrect)", RuntimeWarning, stacklevel=3)
                 self._restart()
         return self._ready
 
@@ -136,11 +147,14 @@ class SymbolicChecker:
 
 def _pump(stream, replies: queue.Queue) -> None:
     # Reader thread: worker stdout lines -> queue; None marks the worker's end.
-    for line in stream:
-        try:
-            replies.put(json.loads(line))
-        except ValueError:
-            continue
+    try:
+        for line in stream:
+            try:
+                replies.put(json.loads(line))
+            except ValueError:
+                continue
+    except (OSError, ValueError):
+        pass  # the stream was closed under us: the worker was killed
     replies.put(None)
 
 

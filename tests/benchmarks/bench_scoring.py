@@ -53,17 +53,30 @@ def bench_math() -> None:
     for path in sorted((SHARED / "data" / "EleutherAI__hendrycks_math").glob("*/test.jsonl")):
         golds[path.parent.name] = [latex.reference_answer(json.loads(line)["solution"]) for line in open(path, encoding="utf-8")]
     symbolic.warm_up()  # worker start-up is paid once per run, not per item
+    symbolic_calls: list[float] = []
+    check = symbolic.equivalent
+
+    def timed_check(gold: str, pred: str) -> bool:  # latency of the worker round trip alone
+        t = time.perf_counter()
+        try:
+            return check(gold, pred)
+        finally:
+            symbolic_calls.append(time.perf_counter() - t)
+
+    symbolic.equivalent = timed_check
     for name, shift in (("self", 0), ("next", 1)):
         latencies, n_true = [], 0
-        kills = symbolic._CHECKER.kills
+        kills, symbolic_calls[:] = symbolic._CHECKER.kills, []
         for answers in golds.values():
             for i, gold in enumerate(answers):
                 pred = answers[(i + shift) % len(answers)]
                 t = time.perf_counter()
                 n_true += latex.is_correct(pred, Item("q", gold))
                 latencies.append(time.perf_counter() - t)
-        print(f"MATH checker, gold vs {name:4} gold: n={len(latencies)} equal={n_true}  {percentiles(latencies)}  total {sum(latencies):.1f} s  workers killed {symbolic._CHECKER.kills - kills}")
-
+        print(f"MATH checker, gold vs {name} gold: n={len(latencies)} equal={n_true}  {percentiles(latencies)}  total {sum(latencies):.1f} s  workers killed {symbolic._CHECKER.kills - kills}")
+        if len(symbolic_calls) > 1:
+            print(f"  of which symbolic (worker) checks: n={len(symbolic_calls)}  {percentiles(symbolic_calls)}")
+    symbolic.equivalent = check
 
 if __name__ == "__main__":
     if not (SHARED / "data").is_dir():
