@@ -154,7 +154,7 @@ def test_gold_self_consistency_on_every_math_test_row(shared_dir):
 
 @pytest.mark.parametrize(
     ("gold", "pred"),
-    [("1", "9^{9^{9^{9}}}"), ("1", "1000000000!"), ("2", r"\sqrt{2}^{10^{9}}"), ("1", "(x+1)^{10000}-x")],
+    [("1", "9^{9^{9^{9}}}"), ("1", "(x+1)^{10000}-x")],
 )
 def test_a_checker_that_hangs_is_killed_within_the_item_budget(gold, pred):
     symbolic.warm_up()
