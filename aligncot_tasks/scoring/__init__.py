@@ -19,6 +19,8 @@ from aligncot_tasks.items import Item
 #: answer type -> module implementing it (imported lazily: some pull in heavy parsers).
 ANSWER_TYPES: dict[str, str] = {
     "choice": "aligncot_tasks.scoring.choice",
+    "number": "aligncot_tasks.scoring.numeric",
+    "math": "aligncot_tasks.scoring.latex",
 }
 
 
