@@ -88,6 +88,14 @@ PHRASINGS = [
     ("So the answer is (C).\n\nQ: next question\nA: So the answer is (A).", "cot", "C"),
     ("The answer is C) sunlight, because plants use sunlight, not A) lamp.", "cot", "C"),
     ("The answer is (C), and (A) is wrong.", "cot", "C"),
+    ("The answer is not (A) lamp, but (C) sunlight.", "cot", "C"),
+    ("The answer must be C.", "cot", "C"),
+    ("Answer: C (sunlight)", "zs", "C"),
+    ("Sure! Here's my answer:\n\nC) sunlight\n\nPlants need sunlight to grow.", "zs", "C"),
+    ("Option A (lamp) is incorrect because it is artificial. Option C (sunlight) is correct.", "cot", "C"),
+    ("Plants need light.\n\n### Answer\nC", "cot", "C"),
+    ("Plants need light. So, C) sunlight.", "cot", "C"),
+    ("Ⓒ", "zs", "C"),
     ("A lamp", "zs", "A"),
     ("A because lamps glow", "zs", "A"),
     ("E. the moon", "zs", "E"),
@@ -105,6 +113,7 @@ PHRASINGS = [
     ("A lamp gives light.", "zs", None),
     ("(B) sunlight is the correct answer", "cot", None),  # letter and text disagree
     ("The first option is (A) lamp, the second option is (B) dark.", "cot", None),
+    ("The sunlight option is dark.", "cot", None),  # describes an option, chooses none
     ("The answer is B.C.", "cot", None),
     ("", "zs", None),
     ("\x00\x01", "cot", None),

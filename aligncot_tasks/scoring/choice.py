@@ -29,6 +29,7 @@ from aligncot_tasks.scoring._match import EOS, SEP, strip_markup, words
 CHOICE_CUE_RE = re.compile(
     r"\bI(?:'ll|\s+will|'d|\s+would|\s+must)?\s+(?:go\s+with|choose|pick|select|opt\s+for|say)\b"
     r"|\banswer\s+(?:to|for)\s+(?:this|the)\s+question\s+is\b"
+    r"|\banswer\s+(?:must|has\s+to|can\s+only|would\s+have\s+to)\s+be\b"
     r"|\b(?:correct|right|best|final)\s+(?:option|choice|letter)\s*:"
     r"|\\(?:boxed|fbox)\{",
     re.IGNORECASE,
@@ -39,6 +40,9 @@ VERDICT_RE = re.compile(
     r"plausible|suitable|accurate)\s+(?:answer|option|choice)|correct|right|answer)\b",
     re.IGNORECASE,
 )
+#: A shared cue naming an answer (or a judged option: "the correct option is") rather than
+#: just an option ("the option is"), which may describe an option instead of choosing it.
+ANSWER_WORD_RE = re.compile(r"(?i:answer|correct|best|right|final|likely|only|####)")
 #: A shared cue preceded by one of these ("the second option is (B) ...") walks through
 #: the options instead of committing to one.
 WALKTHROUGH_WORDS = frozenset("first second third fourth fifth last next other another each every remaining previous".split())
@@ -62,7 +66,7 @@ LETTER_RE = re.compile(
     r"(?i:option|choice|letter)\s*[:#]?\s*[(\[]?\s*(?P<kw>[A-Za-z])\s*[)\]]?(?![\w'])"
     r"|[(\[{<]\s*(?P<br>[A-Za-z])\s*[)\]}>]"
     r"|(?P<pu>[A-Za-z])(?:\)|[.:](?![\w.])|\s*[-–—](?=\s))"
-    r"|(?P<en>[A-Za-z])(?=\s*(?:$|[\n,;!?'\"”’*}$\]])|\s+\.(?!\w))"
+    r"|(?P<en>[A-Za-z])(?=\s*(?:$|[\n,;!?'\"”’*}$\]<])|\s+\.(?!\w)|\s+\()"
     r"|(?P<wk>[A-HJ-Z])(?=\s+\w)"
 )
 #: What may follow a bare capital letter that is an answer ("B because ...", "C is correct").
@@ -80,6 +84,8 @@ OTHER_LETTER_RE = re.compile(
 #: A letter in brackets: its presence marks a cue's sentence as about options.
 BRACKETED_RE = re.compile(r"[(\[]\s*([A-Za-z])\s*[)\]]")
 NEGATION_RE = re.compile(r"(?i:not|n't|never|neither|none\s+of|no\s+(?:answer|option|choice))\b")
+#: After a negation, where the answer the model puts instead starts ("not (A) but (C)").
+INSTEAD_RE = re.compile(r"(?i:\b(?:but|rather|instead)\b[,\s]*(?:it\s+is\b|it's)?)")
 #: A sentence's end inside a line, or a line's end.
 SENTENCE_END_RE = re.compile(r"\n|[.!?](?=\s)")
 #: A line that lists an option ("A) ...", "(B) ...", "C. ...").
@@ -92,6 +98,7 @@ MAX_CUES = 64  # commitments examined per generation: bounds the work on patholo
 ARTICLES = frozenset({"a", "an", "the"})
 
 ANSWER, NOTHING, STOP = "answer", "nothing", "stop"  # STOP: committed to no single valid option
+CUE, LETTER_CUE, VERDICT = "cue", "letter cue", "verdict"  # kinds of commitment
 
 
 @dataclass(frozen=True)
@@ -160,22 +167,27 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
         if status != NOTHING and not (status == ANSWER and _enumerates(text)):
             return letter
     cues = _commitments(text)
-    for end, start in (cues[:MAX_CUES] if variant == "zs" else cues[::-1][:MAX_CUES]):
-        if start < 0:
-            status, letter = _span(text[end : end + limit], ch, stop_on_letters=True)
-        else:
+    for end, kind, start in cues[:MAX_CUES] if variant == "zs" else cues[::-1][:MAX_CUES]:
+        if kind == VERDICT:
             status, letter = _verdict_subject(text, start, ch)
+        else:
+            status, letter = _span(text[end : end + limit], ch, stop_on_letters=True, text_ok=kind == CUE)
         if status != NOTHING:
             return letter
     return _final_line(text, ch)
 
 
-def _commitments(text: str) -> list[tuple[int, int]]:
-    """Every commitment in text order: ``(end of cue, -1)`` for a cue before its answer,
-    ``(end of verdict, start of verdict)`` for a verdict after it."""
-    found = [(m.end(), -1) for m in _match.ANSWER_CUE_RE.finditer(text) if not _walks_through(text, m.start())]
-    found += [(m.end(), -1) for m in CHOICE_CUE_RE.finditer(text)]
-    found += [(m.end(), m.start()) for m in VERDICT_RE.finditer(text)]
+def _commitments(text: str) -> list[tuple[int, str, int]]:
+    """Every commitment as ``(end, kind, start)`` in text order: a :data:`CUE` before its
+    answer, a :data:`LETTER_CUE` ("the option is") that only a letter may follow (text after
+    it describes an option: "the lamp option is dark"), a :data:`VERDICT` after its answer."""
+    found = [
+        (m.end(), CUE if ANSWER_WORD_RE.search(m.group()) else LETTER_CUE, m.start())
+        for m in _match.ANSWER_CUE_RE.finditer(text)
+        if not _walks_through(text, m.start())
+    ]
+    found += [(m.end(), CUE, m.start()) for m in CHOICE_CUE_RE.finditer(text)]
+    found += [(m.end(), VERDICT, m.start()) for m in VERDICT_RE.finditer(text)]
     return sorted(found)
 
 
@@ -185,11 +197,12 @@ def _walks_through(text: str, start: int) -> bool:
     return bool(before) and before[-1].casefold() in WALKTHROUGH_WORDS
 
 
-def _span(span: str, ch: Choices, stop_on_letters: bool) -> tuple[str, str | None]:
+def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -> tuple[str, str | None]:
     """Read the answer at the start of ``span`` (the text after a cue, or a zs generation).
 
     ``stop_on_letters``: when no answer is read but the sentence names options in brackets
     ("the answer is either (A) or (B)"), the commitment is uncommitted, not absent.
+    ``text_ok``: whether an option's text (not only its letter) may be the answer.
     """
     start = FILLER_RE.match(span).end()
     letter, end = _letter(span, start, ch)
@@ -199,10 +212,13 @@ def _span(span: str, ch: Choices, stop_on_letters: bool) -> tuple[str, str | Non
         if letter not in ch.letters or (other and (other.group(1) or other.group(2)).upper() in ch.letters):
             return STOP, None
         return ANSWER, letter
-    status, letter = _text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=False)
-    if status != NOTHING or NEGATION_RE.match(span, start):
+    status, letter = _text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=False) if text_ok else (NOTHING, None)
+    if status != NOTHING:
         return status, letter
     sentence = SENTENCE_END_RE.split(span[start : start + 300], maxsplit=1)[0]
+    if NEGATION_RE.match(span, start):
+        instead = INSTEAD_RE.search(sentence)
+        return _span(sentence[instead.end() :], ch, stop_on_letters, text_ok) if instead else (NOTHING, None)
     if stop_on_letters and any(m.group(1).upper() in ch.letters for m in BRACKETED_RE.finditer(sentence)):
         return STOP, None
     return NOTHING, None
