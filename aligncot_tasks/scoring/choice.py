@@ -75,9 +75,11 @@ LETTER_CONTINUATION_RE = re.compile(
 )
 #: Words that may follow an option's text in an answer ("dark because it is night").
 TEXT_CONTINUATIONS = frozenset("because since as so therefore thus hence which".split())
-#: Another letter joined to the first by "or", "and", a comma or a slash: no single answer.
+#: Another letter joined to the first by "or", "and", a comma, a slash or "could also be":
+#: no single answer.
 OTHER_LETTER_RE = re.compile(
-    r"(?:,|/|&|\bor\b|\band\b)\s*(?:(?:or|and)\s+)?(?:(?i:option|choice)\s+)?"
+    r"(?:,|/|&|\bor\b|\band\b|\b(?:could|might|may|can)\s+(?:also\s+)?be\b|\balternatively\b)"
+    r"\s*(?:(?:or|and)\s+)?(?:(?i:option|choice)\s+)?"
     r"(?:[(\[]\s*([A-Za-z])\s*[)\]]|\b([A-Z])(?=\s*(?:$|[,.;:)!?/]|\bor\b|\band\b)))"
     r"(?!\s*(?:is|was|are|were|would|could|can|does|has|seems)\b)"  # "(B), and (A) is wrong" still chooses B
 )
