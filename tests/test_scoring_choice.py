@@ -103,6 +103,8 @@ PHRASINGS = [
     ("C is right.", "cot", "C"),
     ("Therefore, among A through E, the answer is most likely C, sunlight.", "cot", "C"),
     ("Therefore, among A through E, the answer is E, the moon.", "cot", "E"),
+    ("C: sunlight", "zs", "C"),
+    ("A: Let's think. Plants need light. So the answer is C.", "zs", "C"),
     ("A lamp", "zs", "A"),
     ("A because lamps glow", "zs", "A"),
     ("E. the moon", "zs", "E"),
@@ -121,6 +123,7 @@ PHRASINGS = [
     ("The answer is (F).", "cot", None),
     ("The answer is (F).", "zs", None),
     ("A lamp gives light.", "zs", None),
+    ("A: Let's think step by step.", "zs", None),
     ("(B) sunlight is the correct answer", "cot", None),  # letter and text disagree
     ("The first option is (A) lamp, the second option is (B) dark.", "cot", None),
     ("The sunlight option is dark.", "cot", None),  # describes an option, chooses none

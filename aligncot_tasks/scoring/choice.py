@@ -4,7 +4,7 @@ A generation commits to an option by a *cue* followed by an answer ("The answer 
 "Answer: B", "I'd go with C"), by an answer followed by a verdict ("(B) is correct"), or --
 for zero-shot -- by starting with one ("B) sunlight because ..."). An answer is a letter
 ("(B)", "B)", "B.", "**B**", "option b") or an option's own text ("dark"), matched
-through :func:`aligncot_tasks.scoring._match.words` so case, punctuation and articles do not
+through :func:`aligncot_tasks.scoring._match.tokens` so case, punctuation and articles do not
 matter. Whatever is not one unambiguous option is not credited: lists ("probably (A), (B),
 or (D)"), text shared by two options, letters the item does not have.
 
@@ -59,14 +59,17 @@ HEDGES = (
 #: Before answers written as text only marks and hedges are skipped (an option may begin
 #: "the answer ..."); before letters also the words that label them ("the correct answer: B").
 TEXT_FILLER_RE = re.compile(rf"(?:{PUNCT_FILLER}|(?i:\b(?:{HEDGES})\b))*")
-FILLER_RE = re.compile(rf"(?:{PUNCT_FILLER}|(?i:\b(?:{HEDGES}|most|correct|right|best|final|the|answer|that)\b))*")
-#: A letter, as models write one. ``wk`` (a bare capital before more words) is only a letter
-#: when what follows backs it (see :func:`_letter`): "A lamp" is usually an article.
+LABELS = r"most|correct|right|best|final|the|answer|that"
+FILLER_RE = re.compile(rf"(?:{PUNCT_FILLER}|(?i:\b(?:{HEDGES}|{LABELS})\b))*")
+#: A letter, as models write one. ``wk`` (a bare capital before more words) and ``co`` ("B:")
+#: are letters only when what follows backs them (see :func:`_letter`): "A lamp" is usually
+#: an article, "A: Let's think" a dialogue turn.
 LETTER_RE = re.compile(
     r"(?i:option|choice|letter)\s*[:#]?\s*[(\[]?\s*(?P<kw>[A-Za-z])\s*[)\]]?(?![\w'])"
     r"|[(\[{<]\s*(?P<br>[A-Za-z])\s*[)\]}>]"
-    r"|(?P<pu>[A-Za-z])(?:\)|[.:](?![\w.])|\s*[-–—](?=\s))"
-    r"|(?P<en>[A-Za-z])(?=\s*(?:$|[\n,;!?'\"”’*}$\]<])|\s+\.(?!\w)|\s+\()"
+    r"|(?P<pu>[A-Za-z])(?:\)|\.(?![\w.])|\s*[-–—](?=\s))"
+    r"|(?P<en>[A-Za-z])(?=\s*(?:$|[\n,;!?\"”*}$\]<]|['’](?!\w))|\s+\.(?!\w)|\s+\()"
+    r"|(?P<co>[A-Za-z]):(?![\w:])"
     r"|(?P<wk>[A-HJ-Z])(?=\s+\w)"
 )
 #: What may follow a bare capital letter that is an answer ("B because ...", "C is correct").
@@ -109,14 +112,14 @@ class Choices:
 
     Attributes:
         letters: Option letters, e.g. ``"ABCD"``.
-        words: Each option's text as :func:`words` (leading article and final stop dropped);
+        tokens: Each option's text as :func:`words` (leading article and final stop dropped);
             empty when the texts are unknown.
         squashed: Each option's exact text with white space collapsed: it tells apart
             options that differ only in case or marks ("Bb" and "BB", "6'" and "6''").
     """
 
     letters: str
-    words: tuple[tuple[str, ...], ...]
+    tokens: tuple[tuple[str, ...], ...]
     squashed: tuple[str, ...]
 
     @classmethod
@@ -214,9 +217,10 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
         if letter not in ch.letters or (other and (other.group(1) or other.group(2)).upper() in ch.letters):
             return STOP, None
         return ANSWER, letter
-    status, letter = _text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=False) if text_ok else (NOTHING, None)
-    if status != NOTHING:
-        return status, letter
+    if text_ok:
+        status, letter = _text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=False)
+        if status != NOTHING:
+            return status, letter
     sentence = SENTENCE_END_RE.split(span[start : start + 300], maxsplit=1)[0]
     if NEGATION_RE.match(span, start):
         instead = INSTEAD_RE.search(sentence)
@@ -232,15 +236,18 @@ def _letter(span: str, pos: int, ch: Choices) -> tuple[str | None, int]:
     m = LETTER_RE.match(span, pos)
     if not m:
         return None, pos
-    if m.group("wk"):  # "B sunlight", "C is correct" -- but "A lamp" is an article
-        letter = m.group("wk")
-        if letter in ch.letters and ch.words:
+    weak = m.group("wk") or m.group("co")
+    if weak:  # "B sunlight", "C is correct", "B: sunlight" -- not "A lamp", "A: Let's think"
+        letter = weak.upper()
+        after = span[m.end() : m.end() + WINDOW]
+        if letter in ch.letters and ch.tokens:
             i = ch.letters.index(letter)
-            own = Choices(letter, ch.words[i : i + 1], ch.squashed[i : i + 1])
-            backed = _text_answer(span[m.end() : m.end() + WINDOW], own, exact=False)[0] == ANSWER
+            own = Choices(letter, ch.tokens[i : i + 1], ch.squashed[i : i + 1])
+            backed = _text_answer(after, own, exact=False)[0] == ANSWER
         else:
             backed = False
-        if not (backed or LETTER_CONTINUATION_RE.match(span, m.end())):
+        rest_of_line = m.group("co") and not after.split("\n", 1)[0].strip()
+        if not (backed or rest_of_line or (m.group("wk") and LETTER_CONTINUATION_RE.match(span, m.end()))):
             return None, pos
         return letter, m.end()
     return next(g for g in m.group("kw", "br", "pu", "en") if g).upper(), m.end()
@@ -261,9 +268,9 @@ def _text_answer(span: str, ch: Choices, exact: bool) -> tuple[str, str | None]:
     sentence = tokens if exact or EOS not in tokens else tokens[: tokens.index(EOS)]
     while sentence and sentence[-1] in (EOS, SEP):
         sentence = sentence[:-1]
-    if not sentence or not ch.words:
+    if not sentence or not ch.tokens:
         return NOTHING, None
-    opts = list(enumerate(ch.words))
+    opts = list(enumerate(ch.tokens))
     tiers = [[i for i, o in opts if o and o == tuple(sentence)]]
     if not exact:
         tiers.append([i for i, o in opts if o and tuple(tokens[: len(o)]) == o and _ends_answer(tokens, len(o))])
@@ -289,7 +296,9 @@ def _ends_answer(tokens: list[str], n: int) -> bool:
 
 def _starts_with(text: str, prefix: str) -> bool:
     """``text`` starts with ``prefix`` as a whole (not "6" in "6'")."""
-    return bool(prefix) and text.startswith(prefix) and (len(text) == len(prefix) or not text[len(prefix)].isalnum() and text[len(prefix)] not in "'\"")
+    if not prefix or not text.startswith(prefix):
+        return False
+    return len(text) == len(prefix) or not (text[len(prefix)].isalnum() or text[len(prefix)] in "'\"")
 
 
 def _verdict_subject(text: str, start: int, ch: Choices) -> tuple[str, str | None]:
@@ -322,7 +331,7 @@ def _whole(span: str, ch: Choices) -> tuple[str, str | None]:
         return STOP, None
     rest = tuple(t for t in words(span[end:]) if t not in (EOS, SEP))
     rest = rest[1:] if rest and rest[0] in ARTICLES else rest
-    own = ch.words[ch.letters.index(letter)] if ch.words else ()
+    own = ch.tokens[ch.letters.index(letter)] if ch.tokens else ()
     return (ANSWER, letter) if not rest or own[: len(rest)] == rest else (NOTHING, None)
 
 
