@@ -91,6 +91,8 @@ BRACKETED_RE = re.compile(r"[(\[]\s*([A-Za-z])\s*[)\]]")
 NEGATION_RE = re.compile(r"(?i:not|n't|never|neither|none\s+of|no\s+(?:answer|option|choice))\b")
 #: After a negation, where the answer the model puts instead starts ("not (A) but (C)").
 INSTEAD_RE = re.compile(r"(?i:\b(?:but|rather|instead)\b[,\s]*(?:it\s+is\b|it's)?)")
+#: A generation that is one letter and nothing else: "B", "(b)", "**C**", "D."
+LONE_LETTER_RE = re.compile(r"[(\[*\"']*([A-Za-z])[)\]*\"'.]*")
 #: A sentence's end inside a line, or a line's end.
 SENTENCE_END_RE = re.compile(r"\n|[.!?](?=\s)")
 #: A line that lists an option ("A) ...", "(B) ...", "C. ...").
@@ -156,9 +158,12 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
         return None
     ch = Choices.of(letters, options)
     limit = WINDOW + max(map(len, ch.squashed), default=0)
-    raw = unicodedata.normalize("NFKC", generation[: 2 * limit])
-    if len(generation) <= limit and _squash(raw) in ch.squashed:  # verbatim an option ("**" too)
-        hits = [i for i, o in enumerate(ch.squashed) if o == _squash(raw)]
+    raw = _squash(generation[: 2 * limit])
+    lone = LONE_LETTER_RE.fullmatch(raw)
+    if lone and lone.group(1).upper() in letters:  # a letter reads as a letter, even if an option is "B"
+        return lone.group(1).upper()
+    if len(generation) <= limit and raw in ch.squashed:  # verbatim an option ("**" too)
+        hits = [i for i, o in enumerate(ch.squashed) if o == raw]
         return letters[hits[0]] if len(hits) == 1 else None
     text = unicodedata.normalize("NFKC", strip_markup(generation))
     cut = NEW_QUESTION_RE.search(text)
