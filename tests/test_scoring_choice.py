@@ -105,6 +105,8 @@ PHRASINGS = [
     ("Therefore, among A through E, the answer is E, the moon.", "cot", "E"),
     ("C: sunlight", "zs", "C"),
     ("A: Let's think. Plants need light. So the answer is C.", "zs", "C"),
+    ("A is incorrect, C is correct.", "zs", "C"),
+    ("C is correct because plants need light.", "zs", "C"),
     ("A lamp", "zs", "A"),
     ("A because lamps glow", "zs", "A"),
     ("E. the moon", "zs", "E"),

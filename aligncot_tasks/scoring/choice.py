@@ -72,10 +72,9 @@ LETTER_RE = re.compile(
     r"|(?P<co>[A-Za-z]):(?![\w:])"
     r"|(?P<wk>[A-HJ-Z])(?=\s+\w)"
 )
-#: What may follow a bare capital letter that is an answer ("B because ...", "C is correct").
-LETTER_CONTINUATION_RE = re.compile(
-    r"\s+(?:is|was|would|should|seems|because|since|as|fits|matches|makes|best|looks|appears)\b"
-)
+#: What may follow a bare capital letter that is an answer ("B because ..."); "C is correct"
+#: is a verdict (:data:`VERDICT_RE`), and "A is wrong" must not read as A.
+LETTER_CONTINUATION_RE = re.compile(r"\s+(?:because|since|as)\b")
 #: Words that may follow an option's text in an answer ("dark because it is night").
 TEXT_CONTINUATIONS = frozenset("because since as so therefore thus hence which".split())
 #: Another letter joined to the first by "or", "and", a comma, a slash or "could also be":
@@ -309,7 +308,7 @@ def _starts_with(text: str, prefix: str) -> bool:
 def _verdict_subject(text: str, start: int, ch: Choices) -> tuple[str, str | None]:
     """Read "<answer> is correct": the answer must be all of the sentence before the verdict."""
     head = text[max(0, start - 300) : start]
-    cut = max(head.rfind("\n"), *(head.rfind(p) for p in (". ", "! ", "? ")))
+    cut = max(head.rfind("\n"), *(head.rfind(p) for p in (". ", "! ", "? ", ", ", "; ")))
     return _whole(head[cut + 1 :], ch)
 
 
