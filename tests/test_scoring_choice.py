@@ -122,6 +122,8 @@ PHRASINGS = [
     ("Both (A) and (C) are correct.", "cot", None),
     ("I'm not sure. It's either A or C.", "cot", None),
     ("The answer is not A.", "cot", None),
+    ("I first thought the answer is (C). The answer is none of the above.", "cot", None),
+    ("The answer is (C)? No, the answer is unclear from the options.", "cot", None),
     ("The answer is (F).", "cot", None),
     ("The answer is (F).", "zs", None),
     ("A lamp gives light.", "zs", None),

@@ -87,7 +87,12 @@ OTHER_LETTER_RE = re.compile(
 )
 #: A letter in brackets: its presence marks a cue's sentence as about options.
 BRACKETED_RE = re.compile(r"[(\[]\s*([A-Za-z])\s*[)\]]")
-NEGATION_RE = re.compile(r"(?i:not|n't|never|neither|none\s+of|no\s+(?:answer|option|choice))\b")
+NEGATION_RE = re.compile(r"(?i:not|n't|never)\b")
+#: An answer that rejects every option: a commitment to none of them.
+REJECTION_RE = re.compile(
+    r"(?i:(?:none|neither)\b|no\s+(?:\w+\s+)?(?:answer|option|choice)|unclear|unknown|(?:cannot|can't)\s+be\s+determined"
+    r"|not\s+(?:given|listed|clear|possible|determinable|among|in\s+the\s+(?:options|choices|list)))"
+)
 #: After a negation, where the answer the model puts instead starts ("not (A) but (C)").
 INSTEAD_RE = re.compile(r"(?i:\b(?:but|rather|instead)\b[,\s]*(?:it\s+is\b|it's)?)")
 #: A generation that is one letter and nothing else: "B", "(b)", "**C**", "D."
@@ -226,6 +231,8 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
         if status != NOTHING:
             return status, letter
     sentence = SENTENCE_END_RE.split(span[start : start + 300], maxsplit=1)[0]
+    if REJECTION_RE.match(span, start):
+        return STOP, None
     if NEGATION_RE.match(span, start):
         instead = INSTEAD_RE.search(sentence)
         return _span(sentence[instead.end() :], ch, stop_on_letters, text_ok) if instead else (NOTHING, None)
