@@ -107,6 +107,8 @@ PHRASINGS = [
     ("A: Let's think. Plants need light. So the answer is C.", "zs", "C"),
     ("A is incorrect, C is correct.", "zs", "C"),
     ("C is correct because plants need light.", "zs", "C"),
+    ("Rain helps, but the better option is sunlight.", "cot", "C"),
+    ("So the best one is (C).", "cot", "C"),
     ("A lamp", "zs", "A"),
     ("A because lamps glow", "zs", "A"),
     ("E. the moon", "zs", "E"),

@@ -31,21 +31,25 @@ CHOICE_CUE_RE = re.compile(
     r"|\banswer\s+(?:to|for)\s+(?:this|the)\s+question\s+is\b"
     r"|\banswer\s+(?:must|has\s+to|can\s+only|would\s+have\s+to)\s+be\b"
     r"|\b(?:correct|right|best|final)\s+(?:option|choice|letter)\s*:"
+    r"|\b(?:correct|right|best|better|final)\s+(?:solution|response|statement|one)\s+(?:is|would\s+be)\b"
     r"|\\(?:boxed|fbox)\{",
     re.IGNORECASE,
 )
 #: A verdict *after* the answer: "(B) is correct", "Option B is the best answer".
 VERDICT_RE = re.compile(
-    r"\b(?:is|would\s+be|seems\s+to\s+be)\s+(?:the\s+)?(?:(?:most\s+)?(?:correct|right|best|appropriate|likely|"
-    r"plausible|suitable|accurate)\s+(?:answer|option|choice)|correct|right|answer)\b",
+    r"\b(?:is|would\s+be|seems\s+to\s+be)\s+(?:the\s+)?"
+    r"(?:(?:most\s+)?(?:correct|right|best|appropriate|likely|plausible|suitable|accurate)\s+(?:answer|option|choice)"
+    r"|correct|right|answer)\b",
     re.IGNORECASE,
 )
 #: A shared cue naming an answer (or a judged option: "the correct option is") rather than
 #: just an option ("the option is"), which may describe an option instead of choosing it.
-ANSWER_WORD_RE = re.compile(r"(?i:answer|correct|best|right|final|likely|only|####)")
+ANSWER_WORD_RE = re.compile(r"(?i:answer|correct|best|better|right|final|likely|only|####)")
 #: A shared cue preceded by one of these ("the second option is (B) ...") walks through
 #: the options instead of committing to one.
-WALKTHROUGH_WORDS = frozenset("first second third fourth fifth last next other another each every remaining previous".split())
+WALKTHROUGH_WORDS = frozenset(
+    "first second third fourth fifth last next other another each every remaining previous".split()
+)
 #: Where a model starts a new question (the tasks' stop sequences, and few-shot "Q:"):
 #: nothing after it answers this one.
 NEW_QUESTION_RE = re.compile(r"\n[^\S\n]*(?:Q:|Question:|Choose the answer to the question)")
@@ -90,7 +94,8 @@ BRACKETED_RE = re.compile(r"[(\[]\s*([A-Za-z])\s*[)\]]")
 NEGATION_RE = re.compile(r"(?i:not|n't|never)\b")
 #: An answer that rejects every option: a commitment to none of them.
 REJECTION_RE = re.compile(
-    r"(?i:(?:none|neither)\b|no\s+(?:\w+\s+)?(?:answer|option|choice)|unclear|unknown|(?:cannot|can't)\s+be\s+determined"
+    r"(?i:(?:none|neither)\b|no\s+(?:\w+\s+)?(?:answer|option|choice)|unclear|unknown"
+    r"|(?:cannot|can't)\s+be\s+determined"
     r"|not\s+(?:given|listed|clear|possible|determinable|among|in\s+the\s+(?:options|choices|list)))"
 )
 #: After a negation, where the answer the model puts instead starts ("not (A) but (C)").
@@ -102,7 +107,7 @@ SENTENCE_END_RE = re.compile(r"\n|[.!?](?=\s)")
 #: A line that lists an option ("A) ...", "(B) ...", "C. ...").
 ENUMERATION_RE = re.compile(r"\s*[(\[]?[A-Z][).\]]\s")
 #: BBH-style options inside a question: "(A) text" on their own lines.
-INLINE_OPTION_RE = re.compile(r"^\(([A-Z])\)\s*(.*?)\s*$", re.MULTILINE)
+INLINE_OPTION_RE = re.compile(r"^\(([A-Z])\)[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 WINDOW = 600  # chars read after a cue (plus the longest option): answers sit right after cues
 MAX_CUES = 64  # commitments examined per generation: bounds the work on pathological text
