@@ -45,7 +45,7 @@ VERDICT_RE = re.compile(
 #: A shared cue naming an answer (or a judged option: "the correct option is") rather than
 #: just an option ("the option is"), which may describe an option instead of choosing it.
 ANSWER_WORD_RE = re.compile(r"(?i:answer|correct|best|better|right|final|likely|only|####)")
-#: A shared cue preceded by one of these ("the second option is (B) ...") walks through
+#: A shared cue after one of these words ("the second option is (B) ...") walks through
 #: the options instead of committing to one.
 WALKTHROUGH_WORDS = frozenset(
     "first second third fourth fifth last next other another each every remaining previous".split()
@@ -200,20 +200,16 @@ def _commitments(text: str) -> list[tuple[int, str, int]]:
     """Every commitment as ``(end, kind, start)`` in text order: a :data:`CUE` before its
     answer, a :data:`LETTER_CUE` ("the option is") that only a letter may follow (text after
     it describes an option: "the lamp option is dark"), a :data:`VERDICT` after its answer."""
-    found = [
-        (m.end(), CUE if ANSWER_WORD_RE.search(m.group()) else LETTER_CUE, m.start())
-        for m in _match.ANSWER_CUE_RE.finditer(text)
-        if not _walks_through(text, m.start())
-    ]
+    found = []
+    for m in _match.ANSWER_CUE_RE.finditer(text):
+        before = text[max(0, m.start() - 16) : m.start()].split()[-1:]
+        if before and before[0].casefold() in WALKTHROUGH_WORDS:
+            continue
+        named = ANSWER_WORD_RE.search(m.group()) or (before and ANSWER_WORD_RE.fullmatch(before[0]))
+        found.append((m.end(), CUE if named else LETTER_CUE, m.start()))
     found += [(m.end(), CUE, m.start()) for m in CHOICE_CUE_RE.finditer(text)]
     found += [(m.end(), VERDICT, m.start()) for m in VERDICT_RE.finditer(text)]
     return sorted(found)
-
-
-def _walks_through(text: str, start: int) -> bool:
-    """Whether the word before ``start`` makes a cue a walk through the options."""
-    before = text[max(0, start - 16) : start].split()
-    return bool(before) and before[-1].casefold() in WALKTHROUGH_WORDS
 
 
 def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -> tuple[str, str | None]:
