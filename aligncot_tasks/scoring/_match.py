@@ -185,3 +185,26 @@ def before_ramble(text: str) -> str:
     """
     m = RAMBLE_RE.search(text)
     return text[: m.start()] if m else text
+
+#: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
+EOS = "<eos>"
+#: Token :func:`words` emits for a clause separator (``,`` ``;`` ``:``).
+SEP = "<sep>"
+#: Words, sentence ends, clause separators, and symbols that change meaning (``-1`` is not
+#: ``1``); brackets, quotes, Markdown marks, dollars and apostrophes are presentation.
+WORD_RE = re.compile(r"(\w+)|([.!?]+(?=\s|$)|\n)|([,;:])|([^\w\s.!?,;:()\[\]{}\"'`*$“”‘’_])")
+
+
+def words(text: str) -> list[str]:
+    """Case-folded tokens of ``text`` for comparing answers written in words.
+
+    >>> words("The Answer: dark, room.\\nNo")
+    ['the', 'answer', '<sep>', 'dark', '<sep>', 'room', '<eos>', '<eos>', 'no']
+    >>> words("x = -1.5 (approx.)") == words("X = -1.5 approx")
+    True
+    """
+    out = []
+    for m in WORD_RE.finditer(text):
+        word, end, sep, symbol = m.groups()
+        out.append(word.casefold() if word else EOS if end else SEP if sep else symbol)
+    return out
