@@ -7,9 +7,12 @@ of a text (``at_start``) and find the first answer-shaped span anywhere in a tex
 - zero-shot: the answer the generation opens with (the prompt ends in ``Answer:``);
 - then, both variants: the last answer cue ("So the answer is", "Answer:", ...) whose tail
   starts with an answer or, failing that, holds one on its first line;
-- then zero-shot: the first answer-shaped span anywhere; chain of thought: the final line,
-  but only when it is an answer and nothing else (a rationale cut off mid-way commits to
-  nothing, however answer-like its last words are).
+- a ``\\boxed{...}`` answer counts as a cue's tail, and before the cues (it is how some
+  models mark their final answer);
+- then zero-shot: the first answer-shaped span anywhere; chain of thought: the final line
+  when it is an answer and nothing else, else an answer named in a closing sentence that
+  concludes ("Therefore, Bob has (B).") -- never in a rationale cut off mid-way, which
+  commits to nothing however answer-like its last words are.
 """
 
 from __future__ import annotations
@@ -18,13 +21,18 @@ import re
 from typing import Protocol
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import answer_tails, strip_markup
+from aligncot_tasks.scoring._match import answer_tails, last_boxed, strip_markup
 
 #: The canonical answer sentence: how every BBH chain-of-thought exemplar ends.
 ANSWER_SENTENCE = "So the answer is {target}."
 
 #: What may trail an answer that fills its line: punctuation, quotes, brackets of emphasis.
 TRAILING_RE = re.compile(r"""^[\s.!;:,"'*_)\]]*$""")
+#: A complete closing sentence that draws a conclusion; group 1 is what it concludes.
+CONCLUSION_RE = re.compile(
+    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
+    re.IGNORECASE,
+)
 
 
 class Reader(Protocol):
@@ -69,6 +77,10 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
         opening = reader.at_start(text.lstrip())
         if opening is not None:
             return opening[0]
+    boxed = last_boxed(text)
+    found = reader.at_start(boxed.strip()) if boxed is not None else None
+    if found is not None:
+        return found[0]
     for tail in answer_tails(text):  # the last commitment first
         tail = tail.lstrip()
         found = reader.at_start(tail)
@@ -81,7 +93,8 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
     found = reader.at_start(line)
     if found is not None and TRAILING_RE.match(line[found[1]:]):
         return found[0]
-    return None
+    conclusion = CONCLUSION_RE.search(line)
+    return reader.first(conclusion.group(1)) if conclusion else None
 
 
 def answer_sentence(item: Item) -> str:

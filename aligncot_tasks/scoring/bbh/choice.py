@@ -25,7 +25,7 @@ GOLD_LETTER_RE = re.compile(r"^\(([A-R])\)$")
 #: An option letter opening a text: ``(B)``, ``[B]``, ``B)``, ``option B.`` -- a bare capital
 #: only when punctuation or the end follows, so the article in "A kite" is not a letter.
 LETTER_AT_START_RE = re.compile(
-    r"""^[\s"']*(?:(?i:option|choice)\s*)?(?:[(\[]([A-R])[)\]]|([A-R])(?:\)|(?=\s*(?:$|[.,:;!]))))"""
+    r"""^[\s"'*•-]*(?:(?i:option|choice)\s*)?(?:[(\[]([A-R])[)\]]|([A-R])(?:\)|(?=\s*(?:$|[.,:;!]))))"""
 )
 #: A bracketed option letter anywhere: ``(B)``.
 BRACKETED_LETTER_RE = re.compile(r"\(([A-R])\)")

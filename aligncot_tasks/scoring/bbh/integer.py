@@ -35,7 +35,7 @@ NUMBER_RE = re.compile(
 #: What may open an answer before its number.
 OPENING_RE = re.compile(r"""^[\s"'(\[]*""")
 #: An arithmetic operator right after a number: the number is an operand, not a result.
-OPERATOR_AFTER_RE = re.compile(r"\s*(?:[+*/×÷^]|[-−–]\s*[\d(])")
+OPERATOR_AFTER_RE = re.compile(r"[\s)\]]*(?:[+*/×÷^]|[-−–]\s*[\d(])")
 #: An operator right before a number.
 OPERATOR_BEFORE_RE = re.compile(r"[+*/×÷^\-−–]\s*\(?\s*$")
 #: ``= <number>``: an expression's result.

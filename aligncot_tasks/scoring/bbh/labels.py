@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring.bbh._reader import committed
 
-#: What may open an answer before its first word: space, quotes, brackets.
-OPENING = r"""^[\s"'(\[]*"""
+#: What may open an answer before its first word: space, quotes, brackets, a bullet.
+OPENING = r"""^[\s"'(\[*•-]*"""
 
 
 @dataclass(frozen=True)
