@@ -84,6 +84,8 @@ class Options:
 
     def _text_at_start(self, text: str) -> tuple[str, int] | None:
         # Compare on a normalized copy, then map the match length back through ``text``.
+        # Option texts are one line each, so only the first line can open with one.
+        text = text.split("\n", 1)[0]
         for candidate in (text, ARTICLE_RE.sub("", text, count=1)):
             folded = normalize(candidate)
             for norm, answer in self._answers:

@@ -27,8 +27,8 @@ SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = "|".join(sorted(WORD_VALUES, key=len, reverse=True))
 #: A number: sign (symbol or word), then digits (thousands commas allowed) or number words.
 NUMBER_RE = re.compile(
-    rf"(?P<sign>(?<![\w)\]])[-−–](?=\d)|\b(?:minus|negative)\s+)?"
-    rf"(?:(?P<digits>\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+(?:\.\d+)?)"
+    rf"(?<![\w.])(?P<sign>(?<![)\]])[-−–](?=\d)|\b(?:minus|negative)\s+)?"
+    rf"(?:(?P<digits>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?!\w)"
     rf"|(?P<words>\b(?:{_WORD})(?:[\s-]+(?:{_WORD}|hundred|thousand|and\s+(?={_WORD})))*\b))",
     re.IGNORECASE,
 )
@@ -107,6 +107,8 @@ class IntegerReader:
         '3'
         >>> IntegerReader().first("46 - 22 = 24 and 46-22 = 24")
         '24'
+        >>> IntegerReader().first("the 3rd item, item4 and 5")
+        '5'
         """
         for m in NUMBER_RE.finditer(text):
             if not _is_operand(text, m):
