@@ -158,3 +158,55 @@ UNCUED = [
 @pytest.mark.parametrize(("subtask", "question", "target", "variant", "generation", "expected"), UNCUED)
 def test_uncued_commitments(subtask, question, target, variant, generation, expected):
     assert suite.score(suite.task_name("bbh", variant, subtask), {"input": question, "target": target}, generation).extracted == expected
+
+
+#: Other ways to state the committed answer of a chain of thought ({} is the answer).
+COT_COMMITMENTS = [
+    "Therefore, the answer is {}.",
+    "The final answer is {}",
+    "Answer: {}",
+    "**Answer:** {}",
+    "So the correct answer is: {}.",
+    "The answer is \\boxed{{{}}}.",
+]
+#: Other ways to give a zero-shot answer.
+ZS_ANSWERS = ["{}\n\nExplanation: as shown above.", "The answer is {}.", "Answer: {}", "**{}**", " {}."]
+CUE = "So the answer is"
+
+
+def _restated(row: dict) -> list[str]:
+    """The row's generation with its answer restated in every other phrasing."""
+    generation = row["generation"]
+    if row["variant"] == "zs":
+        answer = generation.strip()
+        return [z.format(answer) for z in ZS_ANSWERS] if answer else []
+    at = generation.rfind(CUE)
+    if at < 0:
+        return []
+    answer = generation[at + len(CUE):].strip().removesuffix(".")
+    # a brace inside \boxed{} would end the box: no model can box "} >"
+    phrasings = [c for c in COT_COMMITMENTS if "boxed" not in c or not set("{}") & set(answer)]
+    return [generation[:at] + c.format(answer) for c in phrasings]
+
+
+@pytest.mark.parametrize("row", REAL, ids=[f"{r['subtask']}-{r['variant']}-{i}" for i, r in enumerate(REAL)])
+def test_verdict_survives_restating_the_answer(row):
+    task = suite.task_name("bbh", row["variant"], row["subtask"])
+    for generation in _restated(row):
+        assert suite.score(task, row["doc"], generation).correct == row["reference_correct"], generation[-120:]
+
+
+@pytest.mark.parametrize("row", [r for r in REAL if suite.BBH_SUBTASKS[r["subtask"]] == "bbh_choice"])
+def test_verdict_survives_naming_the_option_by_its_text(row):
+    from aligncot_tasks.scoring.bbh.choice import Options
+
+    task = suite.task_name("bbh", row["variant"], row["subtask"])
+    texts = Options.of(suite.item(task, row["doc"])).texts
+    start = row["generation"].rfind(CUE) if row["variant"] == "cot" else 0
+    head, tail = row["generation"][:start], row["generation"][start:]
+    for letter, text in texts.items():
+        if f"({letter})" in tail and list(texts.values()).count(text) == 1:
+            for named in (text, f"the {text}", f"({letter}) {text}"):
+                restated = head + tail.replace(f"({letter})", named, 1)
+                assert suite.score(task, row["doc"], restated).correct == row["reference_correct"], restated[-120:]
+            return
