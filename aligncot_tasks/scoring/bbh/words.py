@@ -59,8 +59,13 @@ class WordList:
         # Mostly the list's words, never a run of other words: "So the answer is apple fig"
         # is a sentence, while a list with a misspelt or invented word is still an answer.
         known = [w in self.vocabulary for w in words]
-        unknown_run = max((len(run) for run in "".join("x" if k else "u" for k in known).split("x")), default=0)
-        return bool(words) and all(WORD_RE.match(w) for w in words) and 2 * sum(known) >= len(words) and unknown_run <= MAX_UNKNOWN_RUN
+        unknown_run = max(len(run) for run in "".join("x" if k else "u" for k in known).split("x"))
+        return (
+            bool(words)
+            and all(WORD_RE.match(w) for w in words)
+            and 2 * sum(known) >= len(words)
+            and unknown_run <= MAX_UNKNOWN_RUN
+        )
 
     def at_start(self, text: str) -> tuple[str, int] | None:
         """The words ``text`` opens with: one per line, or up to the end of the sentence.
@@ -90,14 +95,20 @@ class WordList:
         return (" ".join(words), end) if self._shaped(words) else None
 
     def first(self, text: str) -> str | None:
-        """The first line (or the part after a colon) that opens with the words.
+        """The words that open a line, or the part of a line after its last colon, or the
+        lines after a line that ends in a colon -- the first such, if any.
 
         >>> WordList(frozenset({"apple", "kiwi"})).first("Sure! Sorted list: apple kiwi")
         'apple kiwi'
+        >>> WordList(frozenset({"apple", "kiwi"})).first("Sorted:\\n* apple\\n* kiwi")
+        'apple kiwi'
         """
-        for line in re.finditer(r"[^\n]*", text):
-            start = line.start() + line.group().rfind(":") + 1
-            found = self.at_start(text[start:].lstrip(" \t") if line.group()[start - line.start():].strip() else text[line.end():].lstrip())
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            opening = line.rpartition(":")[2].strip()
+            # a vertical list is at most one line per word (plus a little slack)
+            following = lines[i + 1 : i + 2 + len(self.vocabulary)]
+            found = self.at_start("\n".join([opening, *following] if opening else following))
             if found is not None:
                 return found[0]
         return None
