@@ -69,8 +69,8 @@ class Options:
 
     @cached_property
     def _answers(self) -> list[tuple[str, str]]:
-        """(normalized text, canonical answer) pairs, longest text first; an answer is
-        ``(X)`` for a text of one option only, None when several options share it."""
+        """(normalized text, canonical answer) pairs, longest text first; the answer is
+        ``(X)`` for a text of one option only, "" when several options share the text."""
         by_text: dict[str, set[str]] = {}
         for letter, text in self.texts.items():
             by_text.setdefault(normalize(text), set()).add(f"({letter})")
@@ -101,8 +101,8 @@ class Options:
         >>> opts = Options({"A": "kite", "B": "line"})
         >>> opts.at_start("(B).")
         ('(B)', 3)
-        >>> opts.at_start("a kite, clearly")
-        ('(A)', 6)
+        >>> opts.at_start(" a kite, clearly")
+        ('(A)', 7)
         >>> opts.at_start("C.") is None
         True
         """
@@ -111,7 +111,9 @@ class Options:
             letter = m.group(1) or m.group(2)
             if self._letter_ok(letter):
                 return f"({letter})", m.end()
-        return self._text_at_start(text.lstrip())
+        stripped = text.lstrip()
+        found = self._text_at_start(stripped)
+        return (found[0], found[1] + len(text) - len(stripped)) if found else None
 
     def first(self, text: str) -> str | None:
         """The first bracketed option letter anywhere in ``text``.

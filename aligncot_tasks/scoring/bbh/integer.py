@@ -15,13 +15,16 @@ from aligncot_tasks.scoring.bbh._reader import answer_sentence, committed
 
 __all__ = ["answer_sentence", "extract", "is_correct", "words_to_int"]
 
+#: Number words below twenty, in order.
 UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen"
 ).split()
+#: Multiples of ten from twenty, in order.
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-#: Number word -> value; ``hundred`` and ``thousand`` multiply.
+#: Number word -> value.
 WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
+#: Number words that multiply what precedes them.
 SCALES = {"hundred": 100, "thousand": 1000}
 
 _WORD = "|".join(sorted(WORD_VALUES, key=len, reverse=True))
@@ -29,7 +32,7 @@ _WORD = "|".join(sorted(WORD_VALUES, key=len, reverse=True))
 NUMBER_RE = re.compile(
     rf"(?<![\w.])(?P<sign>(?<![)\]])[-−–](?=\d)|\b(?:minus|negative)\s+)?"
     rf"(?:(?P<digits>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?!\w)"
-    rf"|(?P<words>\b(?:{_WORD})(?:[\s-]+(?:{_WORD}|hundred|thousand|and\s+(?={_WORD})))*\b))",
+    rf"|(?P<words>\b(?:{_WORD})(?:[\s-]+(?:{_WORD}|{'|'.join(SCALES)}|and\s+(?={_WORD})))*\b))",
     re.IGNORECASE,
 )
 #: What may open an answer before its number.
@@ -47,15 +50,17 @@ def words_to_int(words: str) -> int:
 
     >>> words_to_int("seven"), words_to_int("twenty-one"), words_to_int("one hundred and five")
     (7, 21, 105)
+    >>> words_to_int("two thousand three hundred")
+    2300
     """
     total = current = 0
     for w in re.split(r"[\s-]+", words.lower()):
         if w in WORD_VALUES:
             current += WORD_VALUES[w]
         elif w == "hundred":
-            current = max(current, 1) * 100
-        elif w == "thousand":
-            total, current = total + max(current, 1) * 1000, 0
+            current = max(current, 1) * SCALES[w]
+        elif w == "thousand":  # closes a group: "two thousand three hundred"
+            total, current = total + max(current, 1) * SCALES[w], 0
     return total + current
 
 
