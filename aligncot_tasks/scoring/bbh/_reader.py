@@ -21,11 +21,14 @@ import re
 from typing import Protocol
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import answer_tails, last_boxed, strip_markup
+from aligncot_tasks.scoring._match import ANSWER_CUE_RE, last_boxed, strip_markup
 
 #: The canonical answer sentence: how every BBH chain-of-thought exemplar ends.
 ANSWER_SENTENCE = "So the answer is {target}."
 
+#: How many answer cues, from the last, may hold the commitment. Earlier ones are never
+#: the answer in practice, and a looping generation can hold thousands of cues.
+MAX_COMMITMENTS = 8
 #: What may trail an answer that fills its line: punctuation, quotes, brackets of emphasis.
 TRAILING_RE = re.compile(r"""^[\s.!;:,"'*_)\]]*$""")
 #: A complete closing sentence that draws a conclusion; group 1 is what it concludes.
@@ -81,8 +84,8 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
     found = reader.at_start(boxed.strip()) if boxed is not None else None
     if found is not None:
         return found[0]
-    for tail in answer_tails(text):  # the last commitment first
-        tail = tail.lstrip()
+    for cue in reversed(list(ANSWER_CUE_RE.finditer(text))[-MAX_COMMITMENTS:]):  # the last first
+        tail = text[cue.end():].lstrip()
         found = reader.at_start(tail)
         answer = found[0] if found is not None else reader.first(first_line(tail))
         if answer is not None:

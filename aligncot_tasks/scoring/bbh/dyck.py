@@ -15,13 +15,25 @@ __all__ = ["answer_sentence", "extract", "is_correct"]
 
 #: Bracket characters of the task.
 BRACKETS = "()[]{}<>"
-#: A run of brackets, with spacing, quotes and commas between them, not running into a
-#: word (so "(the stack is empty)" is no answer).
-RUN_RE = re.compile(r"""[\s"'`,]*([()\[\]{}<>](?:[\s"'`,]*[()\[\]{}<>])*+)(?!\w)""")
+#: What may open an answer before its first bracket.
+OPENING_RE = re.compile(r"""[\s"'`,]*""")
+#: A run of brackets with the spacing, quotes and commas between them. Maximal runs are
+#: found in one linear pass; a run that runs into a word ("(the stack") is no answer.
+SPAN_RE = re.compile(r"""[()\[\]{}<>][()\[\]{}<>\s"'`,]*""")
 
 
 def _canonical(run: str) -> str:
     return " ".join(c for c in run if c in BRACKETS)
+
+
+def _run(text: str, m: re.Match | None) -> tuple[str, int] | None:
+    """The run matched by ``m`` and where its last bracket ends, unless a word follows it."""
+    if m is None:
+        return None
+    end = m.start() + max(m.group().rfind(c) for c in BRACKETS) + 1
+    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        return None
+    return _canonical(m.group()), end
 
 
 class BracketReader:
@@ -35,17 +47,19 @@ class BracketReader:
         >>> BracketReader().at_start("(the stack is empty)") is None
         True
         """
-        m = RUN_RE.match(text)
-        return (_canonical(m.group(1)), m.end(1)) if m else None
+        return _run(text, SPAN_RE.match(text, OPENING_RE.match(text).end()))
 
     def first(self, text: str) -> str | None:
         """The first bracket run anywhere in ``text``.
 
-        >>> BracketReader().first("We close it with ] ] > here")
+        >>> BracketReader().first("We close (the stack) with ] ] > here")
         '] ] >'
         """
-        m = RUN_RE.search(text)
-        return _canonical(m.group(1)) if m else None
+        for m in SPAN_RE.finditer(text):
+            found = _run(text, m)
+            if found is not None:
+                return found[0]
+        return None
 
 
 READER = BracketReader()
