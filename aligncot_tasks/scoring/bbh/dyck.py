@@ -18,7 +18,7 @@ BRACKETS = "()[]{}<>"
 #: What may open an answer before its first bracket.
 OPENING_RE = re.compile(r"""[\s"'`,]*""")
 #: A run of brackets with the spacing, quotes and commas between them. Maximal runs are
-#: found in one linear pass; a run that runs into a word ("(the stack") is no answer.
+#: found in one linear pass; a run that touches a word ("(the stack)") is prose, no answer.
 SPAN_RE = re.compile(r"""[()\[\]{}<>][()\[\]{}<>\s"'`,]*""")
 
 
@@ -26,12 +26,16 @@ def _canonical(run: str) -> str:
     return " ".join(c for c in run if c in BRACKETS)
 
 
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 def _run(text: str, m: re.Match | None) -> tuple[str, int] | None:
-    """The run matched by ``m`` and where its last bracket ends, unless a word follows it."""
+    """The run matched by ``m`` and where its last bracket ends, unless it touches a word."""
     if m is None:
         return None
     end = m.start() + max(m.group().rfind(c) for c in BRACKETS) + 1
-    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+    if _is_word_char(text[m.start() - 1 : m.start()]) or _is_word_char(text[end : end + 1]):
         return None
     return _canonical(m.group()), end
 
