@@ -210,3 +210,19 @@ def test_verdict_survives_naming_the_option_by_its_text(row):
                 restated = head + tail.replace(f"({letter})", named, 1)
                 assert suite.score(task, row["doc"], restated).correct == row["reference_correct"], restated[-120:]
             return
+
+
+def test_aligncot_score_reproduces_reference_verdicts(tmp_path):
+    from click.testing import CliRunner
+
+    from training.cli import main
+
+    by_task: dict[str, list[dict]] = collections.defaultdict(list)
+    for row in REAL:
+        by_task[suite.task_name("bbh", row["variant"], row["subtask"])].append(row)
+    for task, rows in by_task.items():
+        src, dst = tmp_path / f"{task}.jsonl", tmp_path / f"{task}.scored.jsonl"
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        result = CliRunner().invoke(main, ["score", "--task", task, "--input", str(src), "--output", str(dst)])
+        assert result.exit_code == 0, result.output
+        assert [r["correct"] for r in read_jsonl(dst)] == [r["reference_correct"] for r in rows]
