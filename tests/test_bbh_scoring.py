@@ -148,6 +148,7 @@ def test_fixture_is_a_copy_of_shared(shared_dir):
 UNCUED = [
     ("geometric_shapes", MC_INPUT, "(B)", "cot", "Four equal sides in pairs.\n\\boxed{B}", "(B)"),
     ("object_counting", "How many objects?", "7", "cot", "We count them: $\\boxed{7}$", "7"),
+    ("object_counting", "How many objects?", "7", "cot", "First \\boxed{3}, then 4 more. So the answer is 7.", "7"),
     ("tracking_shuffled_objects_three_objects", MC_INPUT, "(B)", "cot", "Swaps... Therefore, Alice ends with (B) kite.", "(B)"),
     ("formal_fallacies", "Is the argument valid?", "valid", "cot", "Premise 1 ... Thus, the argument is deductively valid.", "valid"),
     ("formal_fallacies", "Is the argument valid?", "valid", "cot", "Premise 1 ... Thus, the argument is deductively valid, since", None),

@@ -5,10 +5,9 @@ of a text (``at_start``) and find the first answer-shaped span anywhere in a tex
 (``first``). :func:`committed` applies one policy to all types:
 
 - zero-shot: the answer the generation opens with (the prompt ends in ``Answer:``);
-- then, both variants: the last answer cue ("So the answer is", "Answer:", ...) whose tail
-  starts with an answer or, failing that, holds one on its first line;
-- a ``\\boxed{...}`` answer counts as a cue's tail, and before the cues (it is how some
-  models mark their final answer);
+- then, both variants: the last commitment -- the text after an answer cue ("So the
+  answer is", "Answer:", ...) or inside a ``\\boxed{}`` -- that starts with an answer or,
+  failing that, holds one on its first line;
 - then zero-shot: the first answer-shaped span anywhere; chain of thought: the final line
   when it is an answer and nothing else, else an answer named in a closing sentence that
   concludes ("Therefore, Bob has (B).") -- never in a rationale cut off mid-way, which
@@ -67,6 +66,20 @@ def final_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _commitments(text: str) -> list[str]:
+    r"""What follows each answer cue and the content of the last ``\boxed{}``, the last
+    commitment first.
+
+    >>> _commitments(r"Answer: (A). Hmm, \boxed{B}. So the answer is (C).")
+    ['(C).', 'B', '(A). Hmm, \\boxed{B}. So the answer is (C).']
+    """
+    found = [(m.end(), text[m.end():].lstrip()) for m in list(ANSWER_CUE_RE.finditer(text))[-MAX_COMMITMENTS:]]
+    boxed = last_boxed(text)
+    if boxed is not None:
+        found.append((max(text.rfind("\\boxed{"), text.rfind("\\fbox{")), boxed.strip()))
+    return [tail for _, tail in sorted(found, key=lambda f: f[0], reverse=True)]
+
+
 def committed(generation: str, reader: Reader, variant: str) -> str | None:
     """The answer ``generation`` commits to, canonical for ``reader``'s type, or None.
 
@@ -80,12 +93,7 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
         opening = reader.at_start(text.lstrip())
         if opening is not None:
             return opening[0]
-    boxed = last_boxed(text)
-    found = reader.at_start(boxed.strip()) if boxed is not None else None
-    if found is not None:
-        return found[0]
-    for cue in reversed(list(ANSWER_CUE_RE.finditer(text))[-MAX_COMMITMENTS:]):  # the last first
-        tail = text[cue.end():].lstrip()
+    for tail in _commitments(text):
         found = reader.at_start(tail)
         answer = found[0] if found is not None else reader.first(first_line(tail))
         if answer is not None:
