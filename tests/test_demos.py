@@ -175,3 +175,61 @@ def test_cli_writes_dataset_and_jsonl(data, tmp_path):
     missing = CliRunner().invoke(demos, [str(tmp_path), "--out", str(tmp_path / "x")])
     assert missing.exit_code != 0 and "annotations.jsonl not found" in missing.output
     assert not (tmp_path / "x").exists()
+
+
+REAL = Path(__file__).parent / "fixtures" / "generations"
+
+
+def real_annotations(tmp_path: Path, monkeypatch) -> Path:
+    """Real teacher outputs (GPT-3 on GSM8K, code-davinci-002 on BBH) as an annotation dir.
+
+    The evaluation splits are replaced by one unrelated row each: these outputs answer
+    evaluation questions, and the guard (tested above) would rightly refuse them.
+    """
+    rows = []
+    for name in ("gsm8k_gpt3_sample", "bbh_real", "mc_real"):
+        rows += [json.loads(x) for x in (REAL / f"{name}.jsonl").read_text().splitlines() if x.strip()]
+    root, out = tmp_path / "evaldata", tmp_path / "real"
+    annotations = []
+    for n, r in enumerate(r for r in rows if r["variant"] == "cot"):
+        spec = suite.get_task(suite.task_name(r["benchmark"], "cot", r.get("subtask")))
+        b = spec.benchmark
+        dummy = {"question": "unrelated?", "answer": "#### 1"} if b.key == "gsm8k" else {"input": "unrelated?", "target": "x"}
+        path = root / b.hub_id.replace("/", "__") / (spec.dataset_config or "default") / f"{b.eval_split}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dummy) + "\n")
+        verdict = suite.score(spec, r["doc"], r["generation"])
+        annotations.append({"task": spec.name, "doc_id": f"real-{n}", "sample": 0, "doc": r["doc"],
+                            "completion": r["generation"], "finish_reason": "stop", "extracted": verdict.extracted,
+                            "correct": verdict.correct})
+    out.mkdir()
+    (out / "annotations.jsonl").write_text("".join(json.dumps(a) + "\n" for a in annotations))
+    monkeypatch.setenv("ALIGNCOT_DATA_DIR", str(root))
+    return out
+
+
+@pytest.mark.parametrize("style", ["cot", "answer"])
+def test_real_teacher_outputs_become_demos_that_read_back(tmp_path, monkeypatch, style):
+    ann = real_annotations(tmp_path, monkeypatch)
+    source = {r["doc_id"]: r for r in map(json.loads, (ann / "annotations.jsonl").read_text().splitlines())}
+    train, val, stats = build([ann], "all", style, 0, 1.0, 0.0, 0)
+    assert len(train) >= 0.8 * len(source) and {r["correct"] for r in train} == {True, False}
+    assert stats["dropped_no_answer_or_truncated"] == sum(r["extracted"] is None for r in source.values())
+    for r in train:
+        doc, teacher = json.loads(r["doc"]), source[r["doc_id"]]
+        assert r["prompt"] == suite.render_prompt(r["task"], doc)
+        assert r["completion"].startswith(" ") and not r["completion"].startswith("  ")
+        verdict = suite.score(r["task"], doc, r["completion"])
+        assert verdict.correct == teacher["correct"], r["completion"][-200:]
+        if not teacher["correct"]:  # a misleading demonstration states the teacher's own answer
+            assert verdict.extracted == suite.score(r["task"], doc, " " + stated(r["task"], teacher["extracted"], doc)).extracted
+
+
+def stated(task: str, answer: str, doc: dict) -> str:
+    """The canonical sentence for ``answer`` (the scorer's one function)."""
+    import dataclasses
+
+    from aligncot_tasks import scoring
+
+    spec = suite.get_task(task)
+    return scoring.answer_sentence(spec.answer_type, dataclasses.replace(suite.item(spec, doc), gold=answer))

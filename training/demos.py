@@ -9,8 +9,8 @@ the same rows; ``OUT/demos.json`` records the options and counts). Each row:
 - ``completion``: what the student should generate after it, starting with one space (lm-eval
   generates right after the prompt, so ``prompt + completion`` tokenises as context +
   continuation). ``--style cot``: the teacher's rationale -- cut before the sentence of its
-  own final answer -- then one canonical answer sentence; ``--style answer``: only that
-  sentence. The sentence is made by the scorer's ``answer_sentence`` (``The answer is (B).``)
+  own final answer -- then one canonical answer sentence (after a space, or a line break
+  when the rationale's last line has no full stop); ``--style answer``: only that sentence. The sentence is made by the scorer's ``answer_sentence`` (``The answer is (B).``)
   for the answer the teacher committed to: the gold answer when it was right
   (``suite.answer_sentence(task, doc)``), its wrong answer for ``misleading`` rows.
 - ``task``: the student's task (the cot task for ``--style cot``, the zs task for
@@ -40,7 +40,7 @@ import click
 
 from aligncot_tasks import prompts, scoring, suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
-from aligncot_tasks.scoring._match import ANSWER_CUE_RE
+from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments
 from training.annotate.store import EXPORT_NAME
 from training.cmd_tasks import write_jsonl_atomic
 
@@ -64,15 +64,19 @@ def normalise_question(text: str) -> str:
 
 
 def rationale(completion: str) -> str:
-    """The teacher's reasoning without its own final answer statement.
+    r"""The teacher's reasoning without its own final answer statement.
 
-    Cuts before the sentence that holds the last answer cue, so the demonstration ends in
-    exactly one (canonical) answer sentence; text without a cue is kept whole.
+    Cuts before the sentence that holds the last commitment the scorer would read (an
+    answer cue, a ``\boxed{}``, a solution line ``A: 18``), and drops a made-up next
+    question, so the demonstration ends in exactly one (canonical) answer sentence; text
+    without a commitment is kept whole.
 
     >>> rationale(" 2 apples plus 1. Therefore, among A through E, the answer is (B). Done.")
     '2 apples plus 1.'
     >>> rationale("The answer is (A).")
     ''
+    >>> rationale("3*10=30 ounces\nSo 900/10=90 bags\nA: 90")
+    '3*10=30 ounces\nSo 900/10=90 bags'
     >>> rationale("No cue, just text.")
     'No cue, just text.'
 
@@ -81,9 +85,12 @@ def rationale(completion: str) -> str:
     >>> rationale(" Let's think step by step. First, 2. So the answer is (A).")
     'First, 2.'
     """
-    cues = list(ANSWER_CUE_RE.finditer(completion))
-    ends = [m.end() for m in SENTENCE_END_RE.finditer(completion, 0, cues[-1].start())] if cues else []
-    text = (completion[: ends[-1] if ends else 0] if cues else completion).strip()
+    text = before_ramble(completion)
+    found = commitments(text, SOLUTION_CUE_RE)
+    if found:
+        ends = [m.end() for m in SENTENCE_END_RE.finditer(text, 0, found[-1].start)]
+        text = text[: ends[-1] if ends else 0]
+    text = text.strip()
     return text[len(prompts.COT_TRIGGER):].strip() if text.startswith(prompts.COT_TRIGGER) else text
 
 
@@ -110,9 +117,11 @@ def demonstration(row: dict, style: str) -> dict | None:
     if sentence is None or (style == "cot" and row.get("finish_reason") == "length"):
         return None
     reasoning = rationale(row["completion"]) if style == "cot" else ""
+    if reasoning:  # a rationale cut after a line without a full stop keeps its line break
+        reasoning += " " if reasoning.endswith((".", "!", "?")) else "\n"
     return {
         "prompt": suite.render_prompt(spec, doc),
-        "completion": " " + (f"{reasoning} " if reasoning else "") + sentence,
+        "completion": " " + reasoning + sentence,
         "task": spec.name, "doc": json.dumps(doc, ensure_ascii=False, sort_keys=True), "doc_id": row["doc_id"],
         "sample": row["sample"], "correct": bool(row["correct"]), "source": row["source"],
     }
