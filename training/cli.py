@@ -14,6 +14,8 @@ import click
 COMMANDS: dict[str, str] = {
     "tasks": "training.cmd_tasks:tasks",
     "score": "training.cmd_tasks:score",
+    "sft": "training.sft:sft_command",
+    "self-refine": "training.self_refine:self_refine_command",
 }
 
 
