@@ -59,6 +59,9 @@ def publish(output_dir: Path, write) -> Path:
     """
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output_dir.parent, prefix=f".{output_dir.name}.", suffix=".partial"))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the result from other users
     try:
         write(tmp)
         os.rename(tmp, output_dir)  # fails, rather than merging, if output_dir appeared meanwhile

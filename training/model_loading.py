@@ -67,6 +67,17 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def init_distributed():
+    """The process group of this run (before any trainer creates one).
+
+    Under ``accelerate launch``/``torchrun`` without CUDA, accelerate must be told to use the
+    CPU (gloo) up front: its shared state is fixed by the first ``PartialState()``.
+    """
+    from accelerate import PartialState
+
+    return PartialState(cpu=not cuda_available())
+
+
 def load_tokenizer(base: str, trust_remote_code: bool = False, padding_side: str = "right"):
     """The base's tokenizer, with a pad token (the eos token when it has none)."""
     from transformers import AutoTokenizer

@@ -103,7 +103,6 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     Raises:
         UserError: Bad data, adapter/base mismatch, no pairs, output exists, nothing to resume.
     """
-    from accelerate import PartialState
     from trl import DPOTrainer
 
     output_dir = Path(recipe.output_dir)
@@ -115,7 +114,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
     base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code)
     model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
-    state = PartialState()
+    state = model_loading.init_distributed()
     with state.main_process_first():  # the main process generates; the others then read its pairs
         if recipe.pairs_path.exists():
             log.warning("reusing preference pairs in %s", recipe.pairs_path)
@@ -146,6 +145,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
         "n_validation": len(pairs["validation"]),
         "precision": precision.reason,
         "train_steps": trainer.state.global_step,
+        "world_size": trainer.accelerator.num_processes,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
         "aligncot_version": artifacts.aligncot_version(),

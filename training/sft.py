@@ -52,6 +52,7 @@ def trainer_arguments(recipe: TrainRecipe, precision: model_loading.Precision) -
         save_total_limit=recipe.save_total_limit,
         report_to=recipe.report_to,
         seed=recipe.seed,
+        use_cpu=not model_loading.cuda_available(),
         bf16=precision.dtype == "bfloat16" and (precision.load_in_4bit or model_loading.cuda_available()),
     )
 
@@ -87,6 +88,7 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
 
     output_dir = Path(recipe.output_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
+    model_loading.init_distributed()
     demos = train_data.load_demos(recipe.data, train_data.SFT_COLUMNS)
     data = train_data.sft_view(demos)
     precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
@@ -115,6 +117,7 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
         "n_validation": len(data["validation"]),
         "precision": precision.reason,
         "train_steps": trainer.state.global_step,
+        "world_size": trainer.accelerator.num_processes,
         "final_metrics": {k: round(v, 6) for k, v in metrics.items() if isinstance(v, float)},
         "aligncot_version": artifacts.aligncot_version(),
         "recipe": to_dict(recipe),
