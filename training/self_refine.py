@@ -51,16 +51,14 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
     import datasets
 
     def generate(prompts, budgets, desc):
+        if backend == "vllm":
+            return student_generation.generate_vllm(recipe.base_model, recipe.sft_adapter, prompts, budgets,
+                                                    max_lora_rank=lora_rank(recipe.sft_adapter))
         out = [""] * len(prompts)
-        for budget in sorted(set(budgets)):
+        for budget in sorted(set(budgets)):  # one generate() call per token budget
             idx = [i for i, b in enumerate(budgets) if b == budget]
-            batch = [prompts[i] for i in idx]
-            if backend == "vllm":
-                texts = student_generation.generate_vllm(recipe.base_model, recipe.sft_adapter, batch, budget,
-                                                         max_lora_rank=lora_rank(recipe.sft_adapter))
-            else:
-                texts = student_generation.generate_hf(model, tokenizer, batch, budget,
-                                                       recipe.generation_batch_size, desc)
+            texts = student_generation.generate_hf(model, tokenizer, [prompts[i] for i in idx], budget,
+                                                   recipe.generation_batch_size, desc)
             for i, text in zip(idx, texts):
                 out[i] = text
         return out
@@ -74,6 +72,8 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
             raise UserError(f"no {split} preference pairs survive ({stats}); "
                             "set keep_correct_only=false or train the SFT student longer")
         splits[split] = datasets.Dataset.from_list(pairs)
+    if backend == "vllm":
+        student_generation.release_vllm()
     ds = datasets.DatasetDict(splits)
     artifacts.publish(recipe.pairs_path, lambda tmp: ds.save_to_disk(str(tmp)))
     return ds

@@ -9,6 +9,7 @@ similar length together to waste little compute on padding.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Sequence
 
@@ -81,13 +82,37 @@ def generate_hf(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, b
     return out  # type: ignore[return-value]
 
 
-def generate_vllm(base_model: str, adapter_dir: str, prompts: Sequence[str], max_new_tokens: int,
+@functools.cache
+def _vllm_engine(base_model: str, max_lora_rank: int):
+    """One vLLM engine per run (building it loads the whole model)."""
+    from vllm import LLM
+
+    return LLM(model=base_model, enable_lora=True, max_lora_rank=max_lora_rank)
+
+
+def generate_vllm(base_model: str, adapter_dir: str, prompts: Sequence[str], budgets: Sequence[int],
                   max_lora_rank: int) -> list[str]:
-    """Greedy continuations with vLLM serving the base and the LoRA adapter (GPU machines)."""
-    from vllm import LLM, SamplingParams
+    """Greedy continuations with vLLM serving the base and the LoRA adapter (GPU machines).
+
+    Args:
+        budgets: ``max_new_tokens`` per prompt.
+    """
+    from vllm import SamplingParams
     from vllm.lora.request import LoRARequest
 
-    llm = LLM(model=base_model, enable_lora=True, max_lora_rank=max_lora_rank)
-    params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=list(STOP_SEQUENCES))
-    results = llm.generate(list(prompts), params, lora_request=LoRARequest("student", 1, adapter_dir))
+    params = [SamplingParams(temperature=0.0, max_tokens=b, stop=list(STOP_SEQUENCES)) for b in budgets]
+    engine = _vllm_engine(base_model, max_lora_rank)
+    results = engine.generate(list(prompts), params, lora_request=LoRARequest("student", 1, adapter_dir))
     return [truncate_at_stop(r.outputs[0].text) for r in results]
+
+
+def release_vllm() -> None:
+    """Free the engine's GPU memory before training starts."""
+    import gc
+
+    _vllm_engine.cache_clear()
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
