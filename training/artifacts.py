@@ -18,14 +18,29 @@ from training.errors import UserError
 from training.model_loading import META_FILE
 
 CHECKPOINT_PREFIX = "checkpoint-"
+TRAINER_STATE = "trainer_state.json"
+
+
+def checkpoint_complete(checkpoint: Path) -> bool:
+    """Whether a Trainer checkpoint was written to the end.
+
+    The Trainer writes ``trainer_state.json`` after the weights, optimizer, scheduler and
+    RNG states, and not atomically: a run killed while checkpointing leaves it missing,
+    empty or cut short. Such a checkpoint cannot be resumed from.
+    """
+    try:
+        json.loads((checkpoint / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
-    """The checkpoint with the highest step in ``run_dir``, if any."""
+    """The complete checkpoint with the highest step in ``run_dir``, if any."""
     if not run_dir.is_dir():
         return None
     steps = [(int(p.name[len(CHECKPOINT_PREFIX):]), p) for p in run_dir.glob(f"{CHECKPOINT_PREFIX}*")
-             if p.name[len(CHECKPOINT_PREFIX):].isdigit() and (p / "trainer_state.json").is_file()]
+             if p.name[len(CHECKPOINT_PREFIX):].isdigit() and checkpoint_complete(p)]
     return max(steps)[1] if steps else None
 
 
@@ -91,7 +106,7 @@ def model_card(meta: dict) -> str:
         f"- Data: `{meta['data']}` (sha256 `{meta['data_sha256']}`)",
         f"- aligncot version: {meta['aligncot_version']}",
     ]
-    for key in ("precision", "train_steps", "final_metrics"):
+    for key in ("precision", "world_size", "train_steps", "pair_stats", "final_metrics"):
         if key in meta:
             lines.append(f"- {key.replace('_', ' ').capitalize()}: {meta[key]}")
     lines += ["", "## Hyper-parameters (recipe)", "", "```json", json.dumps(meta["recipe"], indent=2), "```", "",

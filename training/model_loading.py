@@ -102,12 +102,15 @@ def base_config(base: str, trust_remote_code: bool = False):
         raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
 
 
-def load_base(base: str, precision: Precision, trust_remote_code: bool = False):
+def load_base(base: str, precision: Precision, trust_remote_code: bool = False,
+              attn_implementation: str | None = None):
     """Load the base causal LM with the chosen precision, ready for (Q)LoRA training."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     kwargs: dict = {"dtype": getattr(torch, precision.dtype), "trust_remote_code": trust_remote_code}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if precision.load_in_4bit:
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,

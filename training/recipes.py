@@ -44,6 +44,8 @@ class TrainRecipe:
         quantization: ``auto`` (4-bit NF4 on CUDA, none on CPU), ``4bit`` or ``none``.
         cpu_dtype: Weight dtype of an unquantized base on CPU.
         report_to: Trainer loggers (``tensorboard``, ``wandb``, ``none``...).
+        attn_implementation: Passed to ``from_pretrained`` (e.g. ``flash_attention_2``, whose
+            variable-length kernel makes packed rows cost per example; None: transformers' default, SDPA).
     """
 
     base_model: str
@@ -68,6 +70,7 @@ class TrainRecipe:
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     seed: int = 42
     trust_remote_code: bool = False
+    attn_implementation: str | None = None
 
     def __post_init__(self) -> None:
         _coerce_fields(self)

@@ -25,6 +25,8 @@ from training.recipes import DPORecipe, load_recipe, to_dict
 from training.sft import recipe_command, trainer_arguments
 
 log = logging.getLogger("aligncot.self_refine")
+#: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.
+PAIR_STATS = "pair_stats.json"
 
 
 def dpo_config(recipe: DPORecipe, precision: model_loading.Precision, world_size: int):
@@ -63,11 +65,12 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
                 out[i] = text
         return out
 
-    splits = {}
+    splits, all_stats = {}, {}
     for split in train_data.SPLITS:
         qs = preference_pairs.questions(demos[split])
         pairs, stats = preference_pairs.build_pairs(qs, generate, recipe.keep_correct_only, recipe.max_new_tokens)
         log.warning("%s pairs: %s", split, stats)
+        all_stats[split] = stats
         if not pairs:
             raise UserError(f"no {split} preference pairs survive ({stats}); "
                             "set keep_correct_only=false or train the SFT student longer")
@@ -75,7 +78,12 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
     if backend == "vllm":
         student_generation.release_vllm()
     ds = datasets.DatasetDict(splits)
-    artifacts.publish(recipe.pairs_path, lambda tmp: ds.save_to_disk(str(tmp)))
+
+    def write(tmp: Path) -> None:
+        ds.save_to_disk(str(tmp))
+        (tmp / PAIR_STATS).write_text(json.dumps(all_stats, indent=1), encoding="utf-8")
+
+    artifacts.publish(recipe.pairs_path, write)
     return ds
 
 
@@ -112,7 +120,8 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
-    base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code)
+    base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code,
+                                   recipe.attn_implementation)
     model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
     state = model_loading.init_distributed()
     with state.main_process_first():  # the main process generates; the others then read its pairs
@@ -143,6 +152,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
         "demonstrations": str(recipe.data),
         "n_train": len(pairs["train"]),
         "n_validation": len(pairs["validation"]),
+        "pair_stats": json.loads((recipe.pairs_path / PAIR_STATS).read_text(encoding="utf-8")),
         "precision": precision.reason,
         "train_steps": trainer.state.global_step,
         "world_size": trainer.accelerator.num_processes,

@@ -94,7 +94,8 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
     precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
-    model = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code)
+    model = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code,
+                                    recipe.attn_implementation)
     trainer = SFTTrainer(
         model=model,
         args=sft_config(recipe, precision),
