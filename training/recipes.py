@@ -77,17 +77,15 @@ class TrainRecipe:
         _choice(self, "quantization", QUANTIZATION)
         _choice(self, "cpu_dtype", CPU_DTYPES)
         _choice(self, "lr_scheduler_type", SCHEDULERS)
-        for name in ("max_length", "per_device_train_batch_size",
-                     "per_device_eval_batch_size", "gradient_accumulation_steps", "logging_steps"):
-            _positive(self, name)
-        for name in ("num_train_epochs", "learning_rate"):
+        for name in ("max_length", "per_device_train_batch_size", "per_device_eval_batch_size",
+                     "gradient_accumulation_steps", "logging_steps", "num_train_epochs", "learning_rate"):
             _positive(self, name)
         if not 0 <= self.warmup_ratio < 1:
-            raise UserError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise UserError(f"recipe key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0 or self.warmup_steps < 0:
-            raise UserError("weight_decay and warmup_steps must be >= 0")
+            raise UserError("recipe keys 'weight_decay' and 'warmup_steps' must be >= 0")
         if self.max_steps == 0 or self.max_steps < -1:
-            raise UserError(f"max_steps must be -1 (use num_train_epochs) or positive, got {self.max_steps}")
+            raise UserError(f"recipe key 'max_steps' must be -1 (use num_train_epochs) or > 0, got {self.max_steps}")
 
     @property
     def run_dir(self) -> Path:
