@@ -16,6 +16,8 @@ COMMANDS: dict[str, str] = {
     "score": "training.cmd_tasks:score",
     "annotate": "training.annotate.cli:annotate",
     "demos": "training.demos:demos",
+    "sft": "training.sft:sft_command",
+    "self-refine": "training.self_refine:self_refine_command",
 }
 
 

@@ -1,0 +1,154 @@
+"""Padding waste and throughput of SFT batches: packed padding-free vs padded, side by side.
+
+Data: CoT-length demonstrations built from GSM8K reference rationales
+(``../shared/data/openai__gsm8k/main/train.jsonl``; the shipped fixture rows when
+``../shared`` is absent): prompt = the suite's CoT prompt, completion = the rationale and the
+reference's final ``#### N`` line (the lengths are what matters here). Both configurations go through trl's own dataset preparation and
+collator (exactly what ``aligncot sft`` trains on) and the same LoRA model; timing is a plain
+forward + backward + optimiser step per batch, the two configurations interleaved and the
+best of ``--repeats`` kept, because the machine is shared.
+
+Targets: padding waste <= 5% (packed), tokens/s packed / padded >= 1.5x.
+
+    PYTHONPATH=. python tests/benchmarks/bench_packing.py [--rows 256] [--hidden 64,256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from aligncot_tasks import suite  # noqa: E402
+from aligncot_tasks.data import local_split_path, read_jsonl  # noqa: E402
+
+SHARED = Path(os.environ.get("ALIGNCOT_SHARED", ROOT.parent / "shared"))
+#: GSM8K's calculator annotations ``<<48/2=24>>`` are not part of the written rationale.
+CALC_ANNOTATION = re.compile(r"<<[^>]*>>")
+GSM8K = suite.BENCHMARKS["gsm8k"]
+
+
+def demonstrations(n: int) -> tuple[list[dict], str]:
+    """``n`` GSM8K prompt/completion pairs with the reference rationale, and where they came from."""
+    path = local_split_path(SHARED / "data", GSM8K.hub_id, GSM8K.config_name, "train")
+    if not path.is_file():
+        path = local_split_path(ROOT / "tests" / "fixtures" / "data", GSM8K.hub_id, GSM8K.config_name, "train")
+    docs = read_jsonl(path)[:n]
+    task = suite.task_name("gsm8k", "cot")
+    rows = []
+    for doc in docs:
+        rows.append({"prompt": suite.render_prompt(task, doc),
+                     "completion": " " + CALC_ANNOTATION.sub("", doc["answer"])})
+    return rows, str(path)
+
+
+def trainer_for(model, tok, rows, packing: bool, batch_size: int, max_length: int, out: str):
+    import datasets
+    from trl import SFTConfig, SFTTrainer
+
+    args = SFTConfig(output_dir=out, packing=packing, packing_strategy="bfd", completion_only_loss=True,
+                     max_length=max_length, per_device_train_batch_size=batch_size, report_to=[], bf16=False,
+                     use_cpu=True, dataloader_drop_last=False, seed=0)
+    return SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows), processing_class=tok)
+
+
+def batches(trainer) -> list[dict]:
+    return list(trainer.get_train_dataloader())
+
+
+def waste(batch_list: list[dict]) -> tuple[int, int]:
+    """(processed tokens, real tokens) over the batches: padding is processed but not real."""
+    processed = sum(b["input_ids"].numel() for b in batch_list)
+    if "attention_mask" in batch_list[0]:
+        real = sum(int(b["attention_mask"].sum()) for b in batch_list)
+    else:  # padding-free: one flattened row per batch; trailing pad (pad_to_multiple_of) has position 0
+        real = sum(int((b["position_ids"] != 0).sum()) + int((b["position_ids"][0] == 0).sum()) for b in batch_list)
+    return processed, real
+
+
+def time_epoch(model, batch_list: list[dict]) -> float:
+    """Seconds for forward + backward + AdamW step over every batch."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    keys = ("input_ids", "labels", "attention_mask", "position_ids")
+    start = time.perf_counter()
+    for b in batch_list:
+        loss = model(**{k: b[k] for k in keys if k in b}, use_cache=False).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return time.perf_counter() - start
+
+
+def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, float]]:
+    """Per configuration: (processed tokens, real tokens, best seconds per epoch)."""
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from conftest import fixture_texts
+    from training.model_loading import lora_config
+    from training.recipes import SFTRecipe
+    from training.tiny import make_tiny_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        texts = fixture_texts() + [r["prompt"] + r["completion"] for r in rows[:64]]
+        base = make_tiny_model(Path(tmp) / "model", texts, hidden_size=hidden)
+        tok = AutoTokenizer.from_pretrained(base)
+        recipe = SFTRecipe(base_model=str(base), data="-", output_dir="-", lora_dropout=0.0)
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), lora_config(recipe))
+        longest = max(len(tok(r["prompt"] + r["completion"])["input_ids"]) for r in rows) + 1
+        max_length = max(a.pack_length, longest)
+        configs = {
+            "padded": batches(trainer_for(model, tok, rows, False, a.batch_size, max_length, tmp)),
+            "packed": batches(trainer_for(model, tok, rows, True, 1, max_length, tmp)),
+        }
+    model.train()
+    best = {name: float("inf") for name in configs}
+    for _ in range(a.repeats):  # interleaved: both see the same background load
+        for name, bl in configs.items():
+            best[name] = min(best[name], time_epoch(model, bl))
+    print(f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear; padded batches of {a.batch_size} examples, "
+          f"packed rows of {max_length} tokens (longest example {longest}); best of {a.repeats}")
+    return {name: (*waste(bl), best[name]) for name, bl in configs.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=8, help="Padded batch size (examples).")
+    parser.add_argument("--pack-length", type=int, default=0,
+                        help="Packed row length; at least the longest example (the default). On CPU, SDPA "
+                             "computes a packed row's whole attention matrix, so longer rows cost quadratically.")
+    parser.add_argument("--hidden", default="64,256", help="Tiny model widths to measure (64: the test model).")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    a = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(a.threads)
+    rows, source = demonstrations(a.rows)
+    print(f"data: {len(rows)} GSM8K CoT demonstrations from {source}; CPU, {a.threads} thread(s)")
+    for hidden in (int(h) for h in a.hidden.split(",")):
+        results = measure(rows, hidden, a)
+        tps = {}
+        for name, (processed, real, seconds) in results.items():
+            tps[name] = real / seconds
+            print(f"  {name:7s} processed={processed:7d} real={real:7d} "
+                  f"padding waste={100 * (processed - real) / processed:5.1f}%  "
+                  f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}")
+        print(f"  tokens/s packed/padded = {tps['packed'] / tps['padded']:.2f}x   (targets: packed waste <= 5%, >= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
