@@ -20,7 +20,7 @@ import re
 from typing import Protocol
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import ANSWER_CUE_RE, last_boxed, strip_markup
+from aligncot_tasks.scoring._match import ANSWER_CUE_RE, CONCLUSION_RE, last_boxed, strip_markup
 
 #: The canonical answer sentence: how every BBH chain-of-thought exemplar ends.
 ANSWER_SENTENCE = "So the answer is {target}."
@@ -30,11 +30,6 @@ ANSWER_SENTENCE = "So the answer is {target}."
 MAX_COMMITMENTS = 8
 #: What may trail an answer that fills its line: punctuation, quotes, brackets of emphasis.
 TRAILING_RE = re.compile(r"""^[\s.!;:,"'*_)\]]*$""")
-#: A complete closing sentence that draws a conclusion; group 1 is what it concludes.
-CONCLUSION_RE = re.compile(
-    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
-    re.IGNORECASE,
-)
 
 
 class Reader(Protocol):
