@@ -109,9 +109,9 @@ INSTEAD_RE = re.compile(r"(?i:\b(?:but|rather|instead)\b[,\s]*(?:it\s+is\b|it's)
 LONE_LETTER_RE = re.compile(r"[(\[*\"']*([A-Za-z])[)\]*\"'.]*")
 #: A sentence's end inside a line, or a line's end.
 SENTENCE_END_RE = re.compile(r"\n|[.!?](?=\s)")
-#: A generation that ends in a lone lower-case letter: read as a letter, it is a word cut
-#: off ("So the a"), no answer; as the end of an option's text ("k = 2 x") it is one.
-CUT_WORD_RE = re.compile(r"(?<![^\s])[a-z]$")
+#: A line that ends in a lone lower-case letter after other words: read as a letter, it is
+#: a word cut off ("So the a"), no answer; as the end of an option's text ("k = 2 x") it is one.
+CUT_WORD_RE = re.compile(r"\S[ \t]+[a-z]$")
 #: A line that lists an option ("A) ...", "(B) ...", "C. ...").
 ENUMERATION_RE = re.compile(r"\s*[(\[]?[A-Z][).\]]\s")
 
