@@ -224,7 +224,7 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
     if NEGATION_RE.match(span, start):
         instead = INSTEAD_RE.search(sentence)
         return _span(sentence[instead.end() :], ch, stop_on_letters, text_ok) if instead else (NOTHING, None)
-    named = {m.group(1).upper() for m in BRACKETED_RE.finditer(sentence)} & set(ch.letters)
+    named = _bracketed(sentence) & set(ch.letters)
     if stop_on_letters and named:
         return (ANSWER, named.pop()) if len(named) == 1 else (STOP, None)
     return NOTHING, None
@@ -244,15 +244,21 @@ def _final_line(text: str, ch: Choices) -> str | None:
     if not lines or (len(lines) > 1 and letter_at(lines[-2], FILLER_RE.match(lines[-2]).end(), ch)[0]):
         return None  # the end of a list of options is not a choice among them
     last = lines[-1].rstrip(" .!")
+    cut_word = CUT_WORD_RE.search(lines[-1])
     for span in (last, SENTENCE_END_RE.split(last)[-1]):
-        status, letter = _whole(span, ch)
-        if CUT_WORD_RE.search(lines[-1]) and letter_at(span, FILLER_RE.match(span).end(), ch)[1] == len(span):
+        if cut_word and letter_at(span, FILLER_RE.match(span).end(), ch)[1] == len(span):
             continue
+        status, letter = _whole(span, ch)
         if status != NOTHING:
             return letter
     conclusion = _match.CONCLUSION_RE.search(lines[-1])
-    named = {m.group(1).upper() for m in BRACKETED_RE.finditer(conclusion.group(1))} if conclusion else set()
+    named = _bracketed(conclusion.group(1)) if conclusion else set()
     return named.pop() if len(named) == 1 and named <= set(ch.letters) else None
+
+
+def _bracketed(text: str) -> set[str]:
+    """The letters ``text`` names in brackets, upper case: ``{"A", "C"}`` for "(a) or [C]"."""
+    return {m.group(1).upper() for m in BRACKETED_RE.finditer(text)}
 
 
 def _whole(span: str, ch: Choices) -> tuple[str, str | None]:
