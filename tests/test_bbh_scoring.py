@@ -199,10 +199,10 @@ def test_verdict_survives_restating_the_answer(row):
 
 @pytest.mark.parametrize("row", [r for r in REAL if suite.BBH_SUBTASKS[r["subtask"]] == "bbh_choice"])
 def test_verdict_survives_naming_the_option_by_its_text(row):
-    from aligncot_tasks.scoring.bbh.choice import Options
+    from aligncot_tasks.scoring.bbh.choice import options
 
     task = suite.task_name("bbh", row["variant"], row["subtask"])
-    texts = Options.of(suite.item(task, row["doc"])).texts
+    texts = options(suite.item(task, row["doc"]))
     start = row["generation"].rfind(CUE) if row["variant"] == "cot" else 0
     head, tail = row["generation"][:start], row["generation"][start:]
     for letter, text in texts.items():

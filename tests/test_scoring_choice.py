@@ -111,10 +111,16 @@ PHRASINGS = [
     ("A lamp", "zs", "A"),
     ("A because lamps glow", "zs", "A"),
     ("E. the moon", "zs", "E"),
+    ("Answer: what plants need is (C) sunlight", "cot", "C"),  # the cue's sentence names one option
+    ("Plants need light. Therefore, they need (C).", "cot", "C"),  # a concluding sentence
+    ("So the answer is the the moon.", "cot", "E"),  # a doubled article
+    ("Plants need light.\nc", "cot", "C"),
     # uncommitted, invalid or absent: never credited
     ("probably (A), (B), or (D)", "zs", None),
     ("probably (A), (B), or (D)", "cot", None),
     ("The answer is either (A) or (C).", "cot", None),
+    ("Plants need light. So the a", "cot", None),  # cut off mid-word: "a" is no letter
+    ("Plants need light. Therefore, they need (C), since", "cot", None),  # cut off mid-sentence
     ("Therefore, among A through E, the answer is (A) or (D).", "cot", None),
     ("Therefore, among A through E, the answer is most likely C, sunlight, but it could also be A, lamp.", "cot", None),
     ("Therefore, among A through E, the answer is (A) lamp, (B) dark, (C) sunlight, (D) rain, (E) the moon.", "cot", None),

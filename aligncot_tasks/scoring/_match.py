@@ -1,8 +1,14 @@
 """The one matching helper every answer-type scorer is built on.
 
 It knows how models *commit* to an answer ("The answer is ...", "Answer: ...",
-"#### ...", ``\\boxed{...}``) and how to strip presentation (Markdown emphasis, LaTeX
-dollars); answer-type modules only decide what an answer of their type looks like.
+"#### ...", ``\\boxed{...}``), where a made-up next question or a concluding sentence
+starts, and how to strip presentation (Markdown emphasis, LaTeX dollars); answer-type
+modules only decide what an answer of their type looks like.
+
+:func:`commitments` is where numeric, MATH and BBH answers are read from (each answer cue's
+text runs up to the next commitment). Multiple choice reads the same cues and boxes but
+places them itself (:mod:`aligncot_tasks.scoring.choice`): there an answer may precede its
+verdict ("(B) is correct") and a cue may only walk through the options.
 """
 
 from __future__ import annotations
@@ -35,24 +41,6 @@ def strip_markup(text: str) -> str:
     '(C) x'
     """
     return MARKUP_RE.sub(lambda m: m.group(1) or "", text)
-
-
-def answer_tails(text: str) -> list[str]:
-    """The text after each answer cue, the last commitment first.
-
-    Args:
-        text: A model's generation.
-
-    Returns:
-        For every answer cue in ``text``, the rest of the text after it, ordered from the
-        last cue to the first; empty if the text has no cue.
-
-    >>> answer_tails("I think the answer is A. No wait, the answer is (B).")
-    ['(B).', 'A. No wait, the answer is (B).']
-    >>> answer_tails("no commitment here")
-    []
-    """
-    return [text[m.end():] for m in reversed(list(ANSWER_CUE_RE.finditer(text)))]
 
 
 def last_boxed(text: str) -> str | None:
@@ -186,8 +174,22 @@ def before_ramble(text: str) -> str:
     m = RAMBLE_RE.search(text)
     return text[: m.start()] if m else text
 
+#: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
+#: is what it concludes. A sentence cut off mid-way ("So Bob has (B), since") concludes nothing.
+CONCLUSION_RE = re.compile(
+    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
+    re.IGNORECASE,
+)
+
 #: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
 EOS = "<eos>"
+#: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
+#: is what it concludes. A sentence cut off mid-way ("So Bob has (B), since") concludes nothing.
+CONCLUSION_RE = re.compile(
+    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
+    re.IGNORECASE,
+)
+
 #: Token :func:`words` emits for a clause separator (``,`` ``;`` ``:``).
 SEP = "<sep>"
 #: Words, sentence ends, clause separators, and symbols that change meaning (``-1`` is not

@@ -4,7 +4,8 @@ Zero-shot answers are read from the first commitment (or the first number, as Ko
 read zero-shot outputs); chain-of-thought answers from the final commitment, falling back
 to the last number of the text when the model never commits (e.g. a truncated generation).
 Numbers are compared as exact rationals, so ``18.00`` = ``18``, ``$1,234`` = ``1234`` and
-``3/4`` = ``0.75``.
+``3/4`` = ``0.75``. English number words (:func:`words_to_int`) are read here for every
+answer type, BBH's integers included.
 """
 
 from __future__ import annotations
@@ -28,20 +29,43 @@ NUMBER_RE = re.compile(
 #: Where the clause stating an answer ends: a sentence-final period or a line break.
 CLAUSE_END_RE = re.compile(r"\.(?=\s|$)|\n")
 
-#: Numbers written as words right after a cue ("The answer is twenty-five.").
-ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
-TEENS = {w: i for i, w in enumerate("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(), 10)}
-TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+#: Number words below twenty, in order.
+UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+#: Multiples of ten from twenty, in order.
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+#: Number word -> value.
+WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
+#: Number words that multiply what precedes them.
+SCALES = {"hundred": 100, "thousand": 1000}
+
+
+def words_to_int(words: str) -> int:
+    """Value of an English number.
+
+    >>> words_to_int("seven"), words_to_int("twenty-one"), words_to_int("one hundred and five")
+    (7, 21, 105)
+    >>> words_to_int("two thousand three hundred")
+    2300
+    """
+    total = current = 0
+    for w in re.split(r"[\s-]+", words.lower()):
+        if w in WORD_VALUES:
+            current += WORD_VALUES[w]
+        elif w == "hundred":
+            current = max(current, 1) * SCALES[w]
+        elif w == "thousand":  # closes a group: "two thousand three hundred"
+            total, current = total + max(current, 1) * SCALES[w], 0
+    return total + current
+
+
+#: A number written in words right after a cue ("The answer is twenty-five."), below 100.
 WORD_NUMBER_RE = re.compile(
-    rf"(?i)^\W{{0,3}}(?:(?P<tens>{'|'.join(TENS)})(?:[- ](?P<ones>{'|'.join(list(ONES)[1:])}))?"
-    rf"|(?P<small>{'|'.join([*ONES, *TEENS])}))\b(?!\s+of\b)"  # not "one of them"
+    rf"(?i)^\W{{0,3}}(?P<words>(?:{'|'.join(TENS)})(?:[- ](?:{'|'.join(UNITS[1:10])}))?|(?:{'|'.join(UNITS)}))"
+    r"\b(?!\s+of\b)"  # not "one of them"
 )
-
-
-def _word_value(m: re.Match) -> Fraction:
-    if m.group("small"):
-        return Fraction({**ONES, **TEENS}[m.group("small").lower()])
-    return Fraction(TENS[m.group("tens").lower()] + ONES.get((m.group("ones") or "zero").lower(), 0))
 
 
 #: Longest digit string read as a number (longer ones are noise, and Python refuses to
@@ -118,7 +142,7 @@ def committed_number(answer: str) -> Fraction | None:
     if value is None:
         value = parse_number(clause)
     if value is None and (word := WORD_NUMBER_RE.match(clause)):
-        value = _word_value(word)
+        value = Fraction(words_to_int(word.group("words")))
     return value
 
 

@@ -2,16 +2,22 @@
 
 An answer type is a :class:`Reader`: it can read an answer of its shape at the very start
 of a text (``at_start``) and find the first answer-shaped span anywhere in a text
-(``first``). :func:`committed` applies one policy to all types:
+(``first``). :func:`committed` applies one policy to all types, on the text before any
+made-up next question (:func:`aligncot_tasks.scoring._match.before_ramble`):
 
 - zero-shot: the answer the generation opens with (the prompt ends in ``Answer:``);
-- then, both variants: the last commitment -- the text after an answer cue ("So the
-  answer is", "Answer:", ...) or inside a ``\\boxed{}`` -- that starts with an answer or,
-  failing that, holds one on its first line;
+- then, both variants: the last commitment (:func:`aligncot_tasks.scoring._match.commitments`:
+  the text after an answer cue -- "So the answer is", "Answer:", ... -- or inside a
+  ``\\boxed{}``) that starts with an answer or, failing that, holds one on its first line;
 - then zero-shot: the first answer-shaped span anywhere; chain of thought: the final line
   when it is an answer and nothing else, else an answer named in a closing sentence that
   concludes ("Therefore, Bob has (B).") -- never in a rationale cut off mid-way, which
   commits to nothing however answer-like its last words are.
+
+The places are numeric's and MATH's; the policy is BBH's own (an answer may be any of seven
+shapes, so each reader says what starts an answer). BBH's multiple-choice type does not use
+it: options are read by :func:`aligncot_tasks.scoring.choice.choose`, like every other
+multiple-choice benchmark's.
 """
 
 from __future__ import annotations
@@ -20,21 +26,16 @@ import re
 from typing import Protocol
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import ANSWER_CUE_RE, last_boxed, strip_markup
+from aligncot_tasks.scoring._match import CONCLUSION_RE, before_ramble, commitments, strip_markup
 
 #: The canonical answer sentence: how every BBH chain-of-thought exemplar ends.
 ANSWER_SENTENCE = "So the answer is {target}."
 
-#: How many answer cues, from the last, may hold the commitment. Earlier ones are never
-#: the answer in practice, and a looping generation can hold thousands of cues.
+#: How many commitments, from the last, may hold the answer. Earlier ones are never the
+#: answer in practice, and a looping generation can hold thousands of cues.
 MAX_COMMITMENTS = 8
 #: What may trail an answer that fills its line: punctuation, quotes, brackets of emphasis.
 TRAILING_RE = re.compile(r"""^[\s.!;:,"'*_)\]]*$""")
-#: A complete closing sentence that draws a conclusion; group 1 is what it concludes.
-CONCLUSION_RE = re.compile(
-    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
-    re.IGNORECASE,
-)
 
 
 class Reader(Protocol):
@@ -67,17 +68,13 @@ def final_line(text: str) -> str:
 
 
 def _commitments(text: str) -> list[str]:
-    r"""What follows each answer cue and the content of the last ``\boxed{}``, the last
-    commitment first.
+    r"""The answer text of the last :data:`MAX_COMMITMENTS` commitments (answer cues and
+    boxes, :func:`aligncot_tasks.scoring._match.commitments`), the last first.
 
     >>> _commitments(r"Answer: (A). Hmm, \boxed{B}. So the answer is (C).")
-    ['(C).', 'B', '(A). Hmm, \\boxed{B}. So the answer is (C).']
+    ['(C).', 'B', '(A). Hmm, ']
     """
-    found = [(m.end(), text[m.end():].lstrip()) for m in list(ANSWER_CUE_RE.finditer(text))[-MAX_COMMITMENTS:]]
-    boxed = last_boxed(text)
-    if boxed is not None:
-        found.append((max(text.rfind("\\boxed{"), text.rfind("\\fbox{")), boxed.strip()))
-    return [tail for _, tail in sorted(found, key=lambda f: f[0], reverse=True)]
+    return [c.text.strip() if c.boxed else c.text.lstrip() for c in reversed(commitments(text)[-MAX_COMMITMENTS:])]
 
 
 def committed(generation: str, reader: Reader, variant: str) -> str | None:
@@ -87,8 +84,12 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
         generation: The model's text after the prompt.
         reader: The answer type's reader.
         variant: ``"zs"`` or ``"cot"`` (see the module docstring for the difference).
+
+    >>> from aligncot_tasks.scoring.bbh.labels import YES_NO
+    >>> committed("So the answer is Yes.\\n\\nQuestion: Is it? So the answer is No.", YES_NO, "cot")
+    'yes'
     """
-    text = strip_markup(generation)
+    text = strip_markup(before_ramble(generation))
     if variant == "zs":
         opening = reader.at_start(text.lstrip())
         if opening is not None:

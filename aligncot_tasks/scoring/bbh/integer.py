@@ -3,6 +3,11 @@
 An integer may be written in digits (``-35``, ``1,024``, ``24.0``), with a sign word
 (``minus 5``) or in English words (``seven``, ``twenty-one``). A number that is an operand
 of an expression (``46 - 22 = 24``) is not an answer; the expression's result is.
+
+Number words and their values are :mod:`aligncot_tasks.scoring.numeric`'s. The number
+pattern is not: BBH integers are found anywhere in a line and may be words or signed in
+words ("minus five"), where GSM8K/MultiArith numbers may be money or fractions, so each
+type keeps the pattern of its own answers.
 """
 
 from __future__ import annotations
@@ -12,20 +17,9 @@ from decimal import Decimal, InvalidOperation
 
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring.bbh._reader import answer_sentence, committed
+from aligncot_tasks.scoring.numeric import SCALES, WORD_VALUES, words_to_int
 
-__all__ = ["answer_sentence", "extract", "is_correct", "words_to_int"]
-
-#: Number words below twenty, in order.
-UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-#: Multiples of ten from twenty, in order.
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-#: Number word -> value.
-WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
-#: Number words that multiply what precedes them.
-SCALES = {"hundred": 100, "thousand": 1000}
+__all__ = ["answer_sentence", "extract", "is_correct"]
 
 _WORD = "|".join(sorted(WORD_VALUES, key=len, reverse=True))
 #: A number: sign (symbol or word), then digits (thousands commas allowed) or number words.
@@ -43,25 +37,6 @@ OPERATOR_AFTER_RE = re.compile(r"[\s)\]]*(?:[+*/×÷^]|[-−–]\s*[\d(])")
 OPERATOR_BEFORE_RE = re.compile(r"[+*/×÷^\-−–]\s*\(?\s*$")
 #: ``= <number>``: an expression's result.
 RESULT_RE = re.compile(r"=\s*(?=\S)")
-
-
-def words_to_int(words: str) -> int:
-    """Value of an English number.
-
-    >>> words_to_int("seven"), words_to_int("twenty-one"), words_to_int("one hundred and five")
-    (7, 21, 105)
-    >>> words_to_int("two thousand three hundred")
-    2300
-    """
-    total = current = 0
-    for w in re.split(r"[\s-]+", words.lower()):
-        if w in WORD_VALUES:
-            current += WORD_VALUES[w]
-        elif w == "hundred":
-            current = max(current, 1) * SCALES[w]
-        elif w == "thousand":  # closes a group: "two thousand three hundred"
-            total, current = total + max(current, 1) * SCALES[w], 0
-    return total + current
 
 
 def _value(m: re.Match) -> str:
