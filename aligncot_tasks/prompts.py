@@ -17,11 +17,20 @@ COT_TRIGGER = "Let's think step by step."
 #: Letters used to label options, in order.
 OPTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
+#: How the multiple-choice instruction opens (a model that writes it has started a new question).
+MC_INSTRUCTION_HEAD = "Choose the answer to the question"
 #: First line of the multiple-choice QA prompt (Ranaldi & Freitas 2024).
-MC_INSTRUCTION = "Choose the answer to the question only from options {letters}."
+MC_INSTRUCTION = MC_INSTRUCTION_HEAD + " only from options {letters}."
 
+#: Label of the question line in every prompt.
+QUESTION_LABEL = "Question:"
 #: Template of the open-ended prompt (math word problems, MATH, BBH).
-OPEN_TEMPLATE = "Question: {question}\nAnswer:"
+OPEN_TEMPLATE = QUESTION_LABEL + " {question}\nAnswer:"
+
+#: Stop sequences (lm-eval's ``until``, the teacher's and the student's stops): they fire only
+#: when a model starts a new question in the prompt's own format, never inside a rationale,
+#: so CoT is never cut short (lm-eval adds the tokenizer's EOS itself).
+STOP_SEQUENCES = ("\n" + QUESTION_LABEL, "\n" + MC_INSTRUCTION_HEAD)
 
 #: Separator lm-eval puts between the prompt and ``gen_prefix`` (its ``target_delimiter``).
 PREFIX_DELIMITER = " "
@@ -57,7 +66,7 @@ def multiple_choice_prompt(question: str, options: Sequence[str]) -> str:
     Answer:
     """
     letters = OPTION_LETTERS[: len(options)]
-    lines = [MC_INSTRUCTION.format(letters=format_letters(letters)), f"Question: {question}", "Choices:"]
+    lines = [MC_INSTRUCTION.format(letters=format_letters(letters)), f"{QUESTION_LABEL} {question}", "Choices:"]
     lines += [f"{letter}) {text}" for letter, text in zip(letters, options)]
     lines.append("Answer:")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import functools
 import importlib.util
 from collections.abc import Sequence
 
-from aligncot_tasks.generate import STOP_SEQUENCES
+from aligncot_tasks.prompts import STOP_SEQUENCES
 
 from training.errors import UserError
 

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.prompts import MC_INSTRUCTION
+from aligncot_tasks.prompts import MC_INSTRUCTION_HEAD
 from aligncot_tasks.scoring import _match
 from aligncot_tasks.scoring._match import EOS, SEP, strip_markup, words
 from aligncot_tasks.scoring._options import (
@@ -72,7 +72,7 @@ WALKTHROUGH_WORDS = frozenset(
 #: Where a model starts a new question: a made-up "Question:"/"Q:" (``_match``'s ramble)
 #: or a new multiple-choice prompt; nothing after it answers this one.
 NEW_QUESTION_RE = re.compile(
-    rf"{_match.RAMBLE_RE.pattern}|\n[^\S\n]*{re.escape(MC_INSTRUCTION.partition(' only')[0])}"
+    rf"{_match.RAMBLE_RE.pattern}|\n[^\S\n]*{re.escape(MC_INSTRUCTION_HEAD)}"
 )
 #: Marks between a cue and its answer that do not change the answer.
 PUNCT_FILLER = r"[\s:,=>\"'“”‘’*#$~–—]|\\\(|\\\["

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aligncot_tasks import suite
-from aligncot_tasks.generate import STOP_SEQUENCES
+from aligncot_tasks.prompts import STOP_SEQUENCES
 from aligncot_tasks.suite import TaskSpec
 from training.annotate.store import job_key
 
