@@ -14,6 +14,9 @@ import click
 COMMANDS: dict[str, str] = {
     "tasks": "training.cmd_tasks:tasks",
     "score": "training.cmd_tasks:score",
+    "eval": "training.evaluate:eval_command",
+    "leaderboard": "training.leaderboard:leaderboard",
+    "run": "training.pipeline:run",
 }
 
 
