@@ -105,3 +105,12 @@ def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, ad
     # A different limit is a different cell.
     cfg2 = EvalConfig(models[:1], tasks[:1], output_dir=str(out), limit=limit + 1, gen_kwargs=GEN, device="cpu")
     assert len(run_matrix(cfg2, echo=lambda _: None)) == 1
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "harness_configs" / "eval").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_eval_configs_are_valid(path):
+    from training.evaluate import load_config
+
+    cfg = EvalConfig.from_dict(load_config(path), str(path))
+    assert cfg.models and cfg.tasks
