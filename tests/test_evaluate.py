@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from training.evaluate import CELL_KEY, ConfigError, EvalConfig, ModelSpec, eval_command, finished_cells, run_matrix
+from training.eval_config import ConfigError, EvalConfig, ModelSpec
+from training.evaluate import CELL_KEY, eval_command, finished_cells, run_matrix
 from training.leaderboard import build_board, read_results_file
 
 GEN = "max_gen_toks=4"  # tiny random models never stop early; keep generations short
@@ -110,7 +111,7 @@ def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, ad
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "harness_configs" / "eval").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_shipped_eval_configs_are_valid(path):
-    from training.evaluate import load_config
+    from training.eval_config import load_config
 
     cfg = EvalConfig.from_dict(load_config(path), str(path))
     assert cfg.models and cfg.tasks

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from training.cli import COMMANDS
-from training.evaluate import EvalConfig
+from training.eval_config import EvalConfig
 from training.pipeline import DEMO_NOTE, Pipeline, run
 from training.pipeline_recipe import RecipeError, load_recipe
 from training.stages import Stage, read_state, run_stages
