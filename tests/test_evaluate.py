@@ -115,3 +115,10 @@ def test_shipped_eval_configs_are_valid(path):
 
     cfg = EvalConfig.from_dict(load_config(path), str(path))
     assert cfg.models and cfg.tasks
+
+
+def test_api_rows_cannot_rank_options_by_loglikelihood():
+    api = ModelSpec("api", "m", backend="local-completions", base_url="http://127.0.0.1:1/v1/completions")
+    with pytest.raises(ConfigError, match="aligncot_csqa_ll ranks options by log-likelihood"):
+        EvalConfig((api,), ("aligncot_zs", "aligncot_ll"))
+    EvalConfig((api,), ("aligncot_zs", "aligncot_cot"))  # generation tasks are fine

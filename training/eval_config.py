@@ -18,6 +18,20 @@ import yaml
 BACKENDS = ("hf", "local-completions", "local-chat-completions")
 
 
+def leaf_tasks(names: tuple[str, ...]) -> list[str]:
+    """Suite tasks under ``names`` (groups expanded recursively), in order.
+
+    >>> leaf_tasks(("aligncot_csqa_cot", "aligncot_math_word_zs"))
+    ['aligncot_csqa_cot', 'aligncot_gsm8k_zs', 'aligncot_multiarith_zs']
+    """
+    from aligncot_tasks import suite
+
+    groups, out = suite.groups(), []
+    for name in names:
+        out += leaf_tasks(tuple(groups[name]["task"])) if name in groups else [name]
+    return out
+
+
 class ConfigError(ValueError):
     """An eval config or model spec that cannot be run."""
 
@@ -146,6 +160,11 @@ class EvalConfig:
         for task in self.tasks:
             if task not in known:
                 raise ConfigError(f"unknown task or group {task!r} (run `aligncot tasks` to list them)")
+        ranked = [t for t in leaf_tasks(self.tasks) if suite.get_task(t).variant == suite.LL]
+        for m in self.models:
+            if ranked and m.backend != "hf" and (m.backend == "local-chat-completions" or not m.tokenizer):
+                raise ConfigError(f"model {m.name!r}: {ranked[0]} ranks options by log-likelihood, which needs prompt "
+                                  "logprobs: an API row needs local-completions, a `tokenizer` and a server that echoes logprobs")
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "eval config") -> EvalConfig:

@@ -24,6 +24,7 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
+from training.eval_config import leaf_tasks
 from training.pipeline_recipe import PipelineRecipe, RecipeError, load_recipe
 from training.stages import Stage, run_stages, timing_table
 
@@ -38,18 +39,6 @@ OPENAI_URL = "https://api.openai.com/v1"
 
 class StageFailed(RuntimeError):
     """A stage's command exited non-zero."""
-
-
-def leaf_tasks(names: tuple[str, ...]) -> list[str]:
-    """Suite tasks under ``names`` (groups expanded recursively), in order.
-
-    >>> leaf_tasks(("aligncot_csqa_cot", "aligncot_math_word_zs"))
-    ['aligncot_csqa_cot', 'aligncot_gsm8k_zs', 'aligncot_multiarith_zs']
-    """
-    groups, out = suite.groups(), []
-    for name in names:
-        out += leaf_tasks(tuple(groups[name]["task"])) if name in groups else [name]
-    return out
 
 
 class Pipeline:
@@ -162,7 +151,8 @@ class Pipeline:
     def build_models(self) -> None:
         from training.tiny_teacher import build_demo_models
 
-        os.environ.update({k: v for k, v in self.env().items() if k == DATA_DIR_ENV})
+        if self.data_dir:  # this stage runs in process; the loaders read the variable
+            os.environ[DATA_DIR_ENV] = self.data_dir
         build_demo_models(self.models, list(self.r.annotate.tasks), leaf_tasks(self.r.eval.tasks),
                           self.r.annotate.limit, self.r.demo_teacher_steps)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -39,10 +38,10 @@ def free_port() -> int:
 
 
 def serve_command(model_dir: str | os.PathLike, port: int) -> list[str]:
-    """The ``transformers serve`` command line for one pinned model on CPU/GPU auto."""
-    exe = shutil.which("transformers")
-    head = [exe] if exe else [sys.executable, "-m", "transformers.cli.transformers"]
-    return [*head, "serve", str(model_dir), "--host", HOST, "--port", str(port), "--log-level", "warning"]
+    """``transformers serve`` pinned to one model, run by this interpreter (so the same
+    environment, whatever is first on PATH)."""
+    return [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", HOST,
+            "--port", str(port), "--log-level", "warning"]
 
 
 def _healthy(url: str) -> bool:
