@@ -180,3 +180,19 @@ def test_killed_run_restarts_without_redoing_finished_stages(tmp_path):
     for stage in ("sft", "self-refine", "eval", "leaderboard"):
         assert read_state(states / f"{stage}.json")["status"] == "done"
     assert (run_dir / "leaderboard" / "leaderboard.csv").is_file()
+
+
+def test_trainer_stages_resume_from_checkpoints_and_keep_a_published_adapter(tmp_path, monkeypatch):
+    recipe, _ = load_recipe("demo")
+    pipeline = Pipeline(recipe, tmp_path)
+    calls = []
+    monkeypatch.setattr(pipeline, "command", lambda stage, args: calls.append(args))
+    out = tmp_path / "sft"
+    pipeline.train("sft", ["sft", "a=1"], out)
+    (tmp_path / "sft.run" / "checkpoint-7").mkdir(parents=True)
+    (tmp_path / "sft.run" / "checkpoint-7" / "trainer_state.json").write_text("{}")
+    pipeline.train("sft", ["sft", "a=1"], out)
+    out.mkdir()
+    (out / "adapter_config.json").write_text("{}")
+    pipeline.train("sft", ["sft", "a=1"], out)
+    assert calls == [["sft", "a=1"], ["sft", "--resume", "a=1"]]

@@ -156,6 +156,20 @@ class Pipeline:
         build_demo_models(self.models, list(self.r.annotate.tasks), leaf_tasks(self.r.eval.tasks),
                           self.r.annotate.limit, self.r.demo_teacher_steps)
 
+    def train(self, stage: str, args: list[str], output: Path) -> None:
+        """Run a trainer (``sft``/``self-refine``) after a kill as well as fresh.
+
+        The trainers publish their adapter atomically when training ends, so an adapter that
+        exists is finished (the kill came after it); checkpoints in ``<output>.run`` mean the
+        kill came during training, and ``--resume`` continues from the last one.
+        """
+        if (output / "adapter_config.json").is_file():
+            return
+        run_dir = output.with_name(output.name + ".run")
+        if any((c / "trainer_state.json").is_file() for c in run_dir.glob("checkpoint-*")):
+            args = [args[0], "--resume", *args[1:]]
+        self.command(stage, args)
+
     def annotate(self) -> None:
         with self.teacher_endpoint() as url:
             for task in self.r.annotate.tasks:
@@ -198,10 +212,11 @@ class Pipeline:
                   [run / "demos" / "train.jsonl", run / "demos" / "dataset"], lambda: self.command("demos", self.demos_args()),
                   clear=[run / "demos"]),
             Stage("sft", {"args": self.sft_args()}, [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
-                  [run / "sft" / "adapter_config.json"], lambda: self.command("sft", self.sft_args()),
+                  [run / "sft" / "adapter_config.json"], lambda: self.train("sft", self.sft_args(), run / "sft"),
                   clear=[run / "sft", run / "sft.run"]),
             Stage("self-refine", {"args": self.self_refine_args()}, [run / "demos" / "train.jsonl", run / "sft"],
-                  [run / "dpo" / "adapter_config.json"], lambda: self.command("self-refine", self.self_refine_args()),
+                  [run / "dpo" / "adapter_config.json"],
+                  lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
                   clear=[run / "dpo", run / "dpo.run", run / "dpo.pairs"]),
             Stage("eval", {"eval": r.eval, "teacher": r.teacher, **common}, adapters + teacher_in,
                   [run / "eval" / "results"], self.evaluate, clear=[run / "eval"]),
