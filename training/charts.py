@@ -38,7 +38,7 @@ def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = N
     if teacher:
         pts = [(j, 100 * s.acc) for j, b in enumerate(benches) if (s := board.get(teacher, (b, variant)))]
         if pts:
-            ax.plot(*zip(*pts), color="black", marker="o", linestyle="-", label=f"{teacher} (teacher)")
+            ax.plot(*zip(*pts), color="black", marker="o", linestyle="-", label=teacher if "teacher" in teacher else f"{teacher} (teacher)")
     ax.set_xticks(range(len(benches)), [suite.BENCHMARKS[b].title for b in benches], rotation=20, ha="right")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)

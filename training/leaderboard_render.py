@@ -21,7 +21,7 @@ from training.leaderboard import Board, Column
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 td small{color:#777}
 .note{background:#fff4d6;border:1px solid #e0c060;padding:.5rem 1rem}

@@ -230,7 +230,8 @@ class Pipeline:
 @click.command()
 @click.argument("recipe")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>).")
-@click.option("--from", "start_from", metavar="STAGE", help="Re-run this stage and every later one.")
+@click.option("--from", "start_from", metavar="STAGE",
+              help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable.")
 def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[str, ...]) -> None:
     """Run a pipeline recipe: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
