@@ -100,6 +100,33 @@ def evaluate_cell(lm, spec: ModelSpec, task: str, cfg: EvalConfig, device: str, 
     return model_dir(cfg.output_dir, spec.name) / f"results_{tracker.date_id}.json"
 
 
+def lm_eval_command(spec: ModelSpec, task: str, cfg: EvalConfig, device: str) -> str:
+    """The plain ``lm_eval`` command that evaluates the same cell (printed for reproduction).
+
+    >>> cfg = EvalConfig((ModelSpec("s", "/m", chat_template=True),), ("aligncot_cot",), "out", limit=5)
+    >>> lm_eval_command(cfg.models[0], "aligncot_cot", cfg, "cpu")  # doctest: +NORMALIZE_WHITESPACE
+    'lm_eval run --model hf --model_args pretrained=/m,dtype=float32,device=cpu --tasks aligncot_cot
+     --include_path $(aligncot tasks --path) --output_path out --log_samples --limit 5 --apply_chat_template'
+    """
+    parts = [f"lm_eval run --model {spec.backend} --model_args {spec.lm_eval_args(device)} --tasks {task}",
+             f"--include_path $(aligncot tasks --path) --output_path {cfg.output_dir} --log_samples"]
+    parts += [f"--limit {cfg.limit}"] if cfg.limit is not None else []
+    parts += [f"--gen_kwargs {cfg.gen_kwargs}"] if cfg.gen_kwargs else []
+    parts += ["--apply_chat_template"] if spec.chat_template else []
+    return " ".join(parts)
+
+
+def free_memory() -> None:
+    """Collect a dropped model now, and hand its GPU memory back, before the next row loads."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
     """Evaluate every pending cell of the matrix; return the results files written.
 
@@ -124,10 +151,13 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
             if lm is None:
                 echo(f"loading {spec.name} ({spec.backend}: {spec.lm_eval_args(device)})")
                 lm = build_lm(spec, device)
+            echo(f"{label}: same as `{lm_eval_command(spec, task, cfg, device)}`")
             start = time.perf_counter()
             written.append(evaluate_cell(lm, spec, task, cfg, device, task_manager))
             echo(f"{label}: {time.perf_counter() - start:.1f}s -> {written[-1]}")
-        del lm  # free the weights before the next row loads
+        if lm is not None:
+            lm = None  # the last reference: the next row's weights must not sit beside these
+            free_memory()
     return written
 
 
