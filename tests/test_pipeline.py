@@ -196,3 +196,26 @@ def test_trainer_stages_resume_from_checkpoints_and_keep_a_published_adapter(tmp
     (out / "adapter_config.json").write_text("{}")
     pipeline.train("sft", ["sft", "a=1"], out)
     assert calls == [["sft", "a=1"], ["sft", "--resume", "a=1"]]
+
+
+@needs_stage_commands
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.relative_to(ROOT / "harness_configs" / "pipeline").as_posix())
+def test_stage_arguments_are_accepted_by_the_stage_commands(path, tmp_path):
+    """Every argument the pipeline passes parses with the real command (flags drift otherwise),
+    and the trainers accept every sft/self-refine field a recipe sets."""
+    import click
+
+    from training import recipes
+    from training.cli import main
+
+    pipeline = Pipeline(load_recipe(path)[0], tmp_path)
+    for task in pipeline.r.annotate.tasks:  # inputs that must exist for the commands to parse
+        pipeline.annotation_dir(task).mkdir(parents=True)
+    (tmp_path / "eval" / "results").mkdir(parents=True)
+    commands = [pipeline.annotate_args(pipeline.r.annotate.tasks[0], "http://127.0.0.1:1/v1"), pipeline.demos_args(),
+                pipeline.sft_args(), pipeline.self_refine_args(), pipeline.leaderboard_args()]
+    for args in commands:
+        with click.Context(main) as ctx:
+            main.get_command(ctx, args[0]).make_context(args[0], list(args[1:]))
+    recipes.load_recipe(recipes.SFTRecipe, None, pipeline.sft_args()[1:])
+    recipes.load_recipe(recipes.DPORecipe, None, pipeline.self_refine_args()[1:])
