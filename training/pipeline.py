@@ -41,6 +41,28 @@ class StageFailed(RuntimeError):
     """A stage's command exited non-zero."""
 
 
+@contextlib.contextmanager
+def output_to(log: Path):
+    """Send this process's stdout and stderr to ``log`` for the block, at the file-descriptor
+    level (tokenizers and other native code print there, past ``sys.stdout``)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(log, "a", encoding="utf-8") as f:
+            os.dup2(f.fileno(), 1)
+            os.dup2(f.fileno(), 2)
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
 class Pipeline:
     """A recipe bound to a run directory: builds the stages and runs their commands."""
 
@@ -153,8 +175,9 @@ class Pipeline:
 
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir
-        build_demo_models(self.models, list(self.r.annotate.tasks), leaf_tasks(self.r.eval.tasks),
-                          self.r.annotate.limit, self.r.demo_teacher_steps)
+        with output_to(self.run_dir / "logs" / "models.log"):
+            build_demo_models(self.models, list(self.r.annotate.tasks), leaf_tasks(self.r.eval.tasks),
+                              self.r.annotate.limit, self.r.demo_teacher_steps)
 
     def train(self, stage: str, args: list[str], output: Path) -> None:
         """Run a trainer (``sft``/``self-refine``) after a kill as well as fresh.
