@@ -66,8 +66,8 @@ def output_to(log: Path):
 class Pipeline:
     """A recipe bound to a run directory: builds the stages and runs their commands."""
 
-    def __init__(self, recipe: PipelineRecipe, run_dir: Path, echo=click.echo):
-        self.r, self.run_dir, self.echo = recipe, run_dir.resolve(), echo
+    def __init__(self, recipe: PipelineRecipe, run_dir: Path):
+        self.r, self.run_dir = recipe, run_dir.resolve()
         self.models = self.run_dir / "models"
         self.data_dir = recipe.resolved_data_dir()
 
