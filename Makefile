@@ -1,22 +1,25 @@
-# aligncot: common commands. Works from a checkout without installing (PYTHONPATH), or installed.
-PYTHON ?= python
-RUN_DIR ?= runs/demo
-export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+# The README's two commands: `make demo` (main job) and `make test` (tests). Both install first.
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
 
-.PHONY: demo demo-clean test test-all
+.PHONY: install demo test test-fast yamls
 
-## demo: the offline end-to-end run (tiny models, shipped data, ~5 min on 2 CPU cores)
-demo:
-	$(PYTHON) -m training run demo --run-dir $(RUN_DIR)
+# torch is pinned and installed first: an unpinned torch pulls GBs of CUDA packages.
+install:
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev]"
 
-## demo-clean: remove the demo's run directory (the next `make demo` starts from scratch)
-demo-clean:
-	rm -rf $(RUN_DIR)
+demo: install
+	aligncot run harness_configs/pipeline/demo.yaml
 
-## test: the fast tests
-test:
-	$(PYTHON) -m pytest -q -m "not slow"
+# Everything, slow end-to-end tests included (what CI runs).
+test: install
+	$(PYTHON) -m pytest -q -m "slow or not slow"
 
-## test-all: every test, the end-to-end demo included
-test-all:
+# The quick loop: the default suite without the slow tests.
+test-fast:
 	$(PYTHON) -m pytest -q
+
+# Regenerate every task/group YAML from aligncot_tasks/suite.py.
+yamls:
+	$(PYTHON) -m aligncot_tasks.generate

@@ -19,6 +19,15 @@ from aligncot_tasks.items import Item
 #: answer type -> module implementing it (imported lazily: some pull in heavy parsers).
 ANSWER_TYPES: dict[str, str] = {
     "choice": "aligncot_tasks.scoring.choice",
+    "number": "aligncot_tasks.scoring.numeric",
+    "math": "aligncot_tasks.scoring.latex",
+    "bbh_choice": "aligncot_tasks.scoring.bbh.choice",
+    "bbh_bool": "aligncot_tasks.scoring.bbh.truth",
+    "bbh_yesno": "aligncot_tasks.scoring.bbh.yesno",
+    "bbh_valid": "aligncot_tasks.scoring.bbh.validity",
+    "bbh_integer": "aligncot_tasks.scoring.bbh.integer",
+    "bbh_words": "aligncot_tasks.scoring.bbh.words",
+    "bbh_dyck": "aligncot_tasks.scoring.bbh.dyck",
 }
 
 

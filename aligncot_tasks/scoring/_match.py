@@ -7,7 +7,9 @@ dollars); answer-type modules only decide what an answer of their type looks lik
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import dataclass, field
 
 #: A phrase after which a model states its final answer. Covers "The answer is",
 #: "the correct option is", "So the answer is", Kojima's "Therefore, among A through E, the
@@ -77,3 +79,132 @@ def last_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[i:j]
     return None
+
+
+#: Answer lines of solution formats that never say "the answer is": GPT-3's GSM8K
+#: solutions and Q:/A: few-shot prompts end in a line "A: 18"; Fine-tune-CoT completions
+#: end in "... --> 18". (Not part of ANSWER_CUE_RE: "A:" would read as option A there.)
+SOLUTION_CUE_RE = re.compile(r"(?m)^[ \t]*A[ \t]*:|-->")
+
+#: Opening of a ``\boxed{...}`` / ``\fbox{...}``.
+BOXED_OPEN_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BRACE_RE = re.compile(r"[{}]")
+
+#: How much text after a cue can hold the answer (an answer is stated right after its cue);
+#: bounds the work per cue on adversarial text full of cues.
+MAX_TAIL_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Commitment:
+    r"""One place where a text commits to an answer (offsets into ``source``, no copies).
+
+    Attributes:
+        source: The whole text.
+        start: Offset of the cue or box.
+        begin: Offset where the answer text starts (after the cue, inside the box).
+        end: Offset where it ends (a box's closing brace; for a cue, the next commitment,
+            at most :data:`MAX_TAIL_CHARS` after ``begin``).
+        boxed: Whether this is a ``\boxed{}`` (its ``text`` is exactly the answer).
+    """
+
+    source: str = field(repr=False)
+    start: int
+    begin: int
+    end: int
+    boxed: bool
+
+    @property
+    def text(self) -> str:
+        """The answer text: a cue's tail or a box's content."""
+        return self.source[self.begin:self.end]
+
+
+def boxed_spans(text: str) -> list[Commitment]:
+    r"""Every closed ``\boxed{...}`` / ``\fbox{...}`` in order, nested braces included.
+
+    One linear pass matches all braces, so text with thousands of boxes stays fast.
+
+    >>> [c.text for c in boxed_spans(r"\boxed{1} then \fbox{\frac{1}{2}} and \boxed{3")]
+    ['1', '\\frac{1}{2}']
+    """
+    opens = {m.end() - 1: m.start() for m in BOXED_OPEN_RE.finditer(text)}
+    if not opens:
+        return []
+    out, stack = [], []
+    for m in _BRACE_RE.finditer(text):
+        if m.group() == "{":
+            stack.append(m.start())
+        elif stack:
+            brace = stack.pop()
+            if brace in opens:
+                out.append(Commitment(text, opens[brace], brace + 1, m.start(), True))
+    return sorted(out, key=lambda c: c.start)
+
+
+def commitments(text: str, extra_cues: re.Pattern | None = None) -> list[Commitment]:
+    r"""Every answer commitment of ``text`` -- answer cues and boxes -- in text order.
+
+    Args:
+        text: A model's generation.
+        extra_cues: Further cue patterns of one answer type (e.g. :data:`SOLUTION_CUE_RE`).
+
+    >>> [(c.boxed, c.text) for c in commitments(r"x. The answer is $\boxed{5}$.")]
+    [(False, '$'), (True, '5')]
+    >>> [c.text for c in commitments("The answer is 4. No, the answer is 5.")]
+    ['4. No, ', '5.']
+    >>> [c.text for c in commitments("16-3=13\nA: 13", SOLUTION_CUE_RE)]
+    [' 13']
+    """
+    cues = list(ANSWER_CUE_RE.finditer(text))
+    if extra_cues is not None:
+        cues += extra_cues.finditer(text)
+    boxes = boxed_spans(text)
+    # A cue's answer ends where the next commitment starts: that keeps the work linear in
+    # the text however many cues it has, and an answer never runs into the next one.
+    starts = sorted([m.start() for m in cues] + [b.start for b in boxes])
+    found = []
+    for m in cues:
+        i = bisect.bisect_left(starts, m.end())
+        end = min(len(text), m.end() + MAX_TAIL_CHARS, starts[i] if i < len(starts) else len(text))
+        found.append(Commitment(text, m.start(), m.end(), end, False))
+    return sorted(found + boxes, key=lambda c: (c.start, c.boxed))
+
+
+#: A new question starting after the answer: a model rambling on with a made-up next
+#: problem in the prompt's own format ("\n\nQuestion: ...", "\nQ: ..."); nothing after it
+#: answers *this* question. Numbered headings ("Question 6:") are the solution's own parts.
+RAMBLE_RE = re.compile(r"\n[ \t]*(?:Q|Question)[ \t]*:")
+
+
+def before_ramble(text: str) -> str:
+    """``text`` up to a made-up next question, if the model started one.
+
+    >>> before_ramble("The answer is 4.\\n\\nQuestion: What is 3+3? The answer is 6.")
+    'The answer is 4.\\n'
+    """
+    m = RAMBLE_RE.search(text)
+    return text[: m.start()] if m else text
+
+#: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
+EOS = "<eos>"
+#: Token :func:`words` emits for a clause separator (``,`` ``;`` ``:``).
+SEP = "<sep>"
+#: Words, sentence ends, clause separators, and symbols that change meaning (``-1`` is not
+#: ``1``); brackets, quotes, Markdown marks, dollars and apostrophes are presentation.
+WORD_RE = re.compile(r"(\w+)|([.!?]+(?=\s|$)|\n)|([,;:])|([^\w\s.!?,;:()\[\]{}\"'`*$“”‘’_])")
+
+
+def words(text: str) -> list[str]:
+    """Case-folded tokens of ``text`` for comparing answers written in words.
+
+    >>> words("The Answer: dark, room.\\nNo")
+    ['the', 'answer', '<sep>', 'dark', '<sep>', 'room', '<eos>', '<eos>', 'no']
+    >>> words("x = -1.5 (approx.)") == words("X = -1.5 approx")
+    True
+    """
+    out = []
+    for m in WORD_RE.finditer(text):
+        word, end, sep, symbol = m.groups()
+        out.append(word.casefold() if word else EOS if end else SEP if sep else symbol)
+    return out

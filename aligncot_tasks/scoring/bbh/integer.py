@@ -1,0 +1,151 @@
+"""BBH integer answers (object_counting, multistep_arithmetic_two).
+
+An integer may be written in digits (``-35``, ``1,024``, ``24.0``), with a sign word
+(``minus 5``) or in English words (``seven``, ``twenty-one``). A number that is an operand
+of an expression (``46 - 22 = 24``) is not an answer; the expression's result is.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from aligncot_tasks.items import Item
+from aligncot_tasks.scoring.bbh._reader import answer_sentence, committed
+
+__all__ = ["answer_sentence", "extract", "is_correct", "words_to_int"]
+
+#: Number words below twenty, in order.
+UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+#: Multiples of ten from twenty, in order.
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+#: Number word -> value.
+WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
+#: Number words that multiply what precedes them.
+SCALES = {"hundred": 100, "thousand": 1000}
+
+_WORD = "|".join(sorted(WORD_VALUES, key=len, reverse=True))
+#: A number: sign (symbol or word), then digits (thousands commas allowed) or number words.
+NUMBER_RE = re.compile(
+    rf"(?<![\w.])(?P<sign>(?<![)\]])[-−–](?=\d)|\b(?:minus|negative)\s+)?"
+    rf"(?:(?P<digits>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?!\w)"
+    rf"|(?P<words>\b(?:{_WORD})(?:[\s-]+(?:{_WORD}|{'|'.join(SCALES)}|and\s+(?={_WORD})))*\b))",
+    re.IGNORECASE,
+)
+#: What may open an answer before its number.
+OPENING_RE = re.compile(r"""^[\s"'(\[]*""")
+#: An arithmetic operator right after a number: the number is an operand, not a result.
+OPERATOR_AFTER_RE = re.compile(r"[\s)\]]*(?:[+*/×÷^]|[-−–]\s*[\d(])")
+#: An operator right before a number.
+OPERATOR_BEFORE_RE = re.compile(r"[+*/×÷^\-−–]\s*\(?\s*$")
+#: ``= <number>``: an expression's result.
+RESULT_RE = re.compile(r"=\s*(?=\S)")
+
+
+def words_to_int(words: str) -> int:
+    """Value of an English number.
+
+    >>> words_to_int("seven"), words_to_int("twenty-one"), words_to_int("one hundred and five")
+    (7, 21, 105)
+    >>> words_to_int("two thousand three hundred")
+    2300
+    """
+    total = current = 0
+    for w in re.split(r"[\s-]+", words.lower()):
+        if w in WORD_VALUES:
+            current += WORD_VALUES[w]
+        elif w == "hundred":
+            current = max(current, 1) * SCALES[w]
+        elif w == "thousand":  # closes a group: "two thousand three hundred"
+            total, current = total + max(current, 1) * SCALES[w], 0
+    return total + current
+
+
+def _value(m: re.Match) -> str:
+    """Canonical string of a :data:`NUMBER_RE` match (``24.0`` -> ``24``)."""
+    negative = bool(m.group("sign"))
+    if m.group("words"):
+        value = Decimal(words_to_int(m.group("words")))
+    else:
+        value = Decimal(m.group("digits").replace(",", ""))
+    value = -value if negative else value
+    return str(value.to_integral_value()) if value == value.to_integral_value() else str(value.normalize())
+
+
+def _is_operand(text: str, m: re.Match) -> bool:
+    return bool(OPERATOR_AFTER_RE.match(text, m.end()) or OPERATOR_BEFORE_RE.search(text[: m.start()]))
+
+
+class IntegerReader:
+    """:class:`~aligncot_tasks.scoring.bbh._reader.Reader` of integers."""
+
+    def at_start(self, text: str) -> tuple[str, int] | None:
+        """The number ``text`` opens with, or the result of the expression it opens with.
+
+        >>> IntegerReader().at_start("-35.")
+        ('-35', 3)
+        >>> IntegerReader().at_start("46 - 22 = 24.")
+        ('24', 12)
+        >>> IntegerReader().at_start("Seven objects.")
+        ('7', 5)
+        """
+        m = NUMBER_RE.match(text, OPENING_RE.match(text).end())
+        if m is None:
+            return None
+        if not OPERATOR_AFTER_RE.match(text, m.end()):
+            return _value(m), m.end()
+        line_end = text.find("\n") if "\n" in text else len(text)
+        results = [r for r in RESULT_RE.finditer(text, 0, line_end)]
+        for r in reversed(results):
+            n = NUMBER_RE.match(text, r.end())
+            if n and not OPERATOR_AFTER_RE.match(text, n.end()):
+                return _value(n), n.end()
+        return None
+
+    def first(self, text: str) -> str | None:
+        """The first number in ``text`` that is not an operand.
+
+        >>> IntegerReader().first("so (-1 + 2) * 3 = 3, I think")
+        '3'
+        >>> IntegerReader().first("46 - 22 = 24 and 46-22 = 24")
+        '24'
+        >>> IntegerReader().first("the 3rd item, item4 and 5")
+        '5'
+        """
+        for m in NUMBER_RE.finditer(text):
+            if not _is_operand(text, m):
+                return _value(m)
+        return None
+
+
+READER = IntegerReader()
+
+
+def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
+    """The integer ``generation`` commits to, canonical (``"-35"``), or None.
+
+    >>> extract("A - B = 46 - 22 = 24. So the answer is 24.", Item("q", "24"))
+    '24'
+    >>> extract("So the answer is 135,210.", Item("q", "0"))
+    '135210'
+    >>> extract("seven", Item("q", "7"), "zs")
+    '7'
+    >>> extract("Then A - B = 46 - 22 = (46 - 22) =", Item("q", "24")) is None
+    True
+    """
+    return committed(generation, READER, variant)
+
+
+def is_correct(extracted: str, item: Item) -> bool:
+    """Numeric equality.
+
+    >>> is_correct("-8", Item("q", "-8")), is_correct("8", Item("q", "-8"))
+    (True, False)
+    """
+    try:
+        return Decimal(extracted) == Decimal(item.gold.strip().replace(",", ""))
+    except InvalidOperation:
+        return False

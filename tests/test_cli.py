@@ -1,0 +1,79 @@
+"""``aligncot tasks`` / ``aligncot score`` through click, as a user calls them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from aligncot_tasks import TASKS_DIR, suite
+from training.cli import main
+from tests.test_suite import fixture_rows
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_tasks_lists_every_task_and_group():
+    res = run("tasks")
+    assert res.exit_code == 0
+    listed = {line.split("\t")[0] for line in res.output.splitlines() if not line.startswith("#")}
+    assert set(suite.all_tasks()) | set(suite.groups()) == listed
+
+
+def test_tasks_path_is_the_include_path():
+    res = run("tasks", "--path")
+    assert res.exit_code == 0 and res.output.strip() == str(TASKS_DIR)
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_score_writes_extracted_and_correct(tmp_path):
+    docs = fixture_rows("csqa")[:4]
+    gens = [suite.answer_sentence("aligncot_csqa_cot", docs[0]), "I am not sure.", "The answer is (Z).", "Therefore, among A through E, the answer is A."]
+    inp = _write(tmp_path / "in.jsonl", [{"doc": d, "generation": g, "model": "m"} for d, g in zip(docs, gens)])
+    res = run("score", "--task", "aligncot_csqa_cot", "--input", str(inp), "--output", str(tmp_path / "out.jsonl"))
+    assert res.exit_code == 0, res.output
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["model"] for o in out] == ["m"] * 4  # input fields are kept
+    assert out[0]["correct"] is True and out[0]["extracted"] == suite.item("aligncot_csqa_cot", docs[0]).gold
+    assert out[1]["extracted"] is None and out[1]["correct"] is False
+    assert out[2]["extracted"] is None  # Z is not an option of the row
+    expected_acc = sum(o["correct"] for o in out) / 4
+    assert f"acc={expected_acc:.4f}" in res.output and "invalid=0.5000" in res.output
+
+
+@pytest.mark.parametrize(
+    "args, lines, message",
+    [
+        (["--task", "aligncot_nope"], [{"doc": {}, "generation": ""}], "unknown task 'aligncot_nope'"),
+        (["--task", "aligncot_csqa_zs"], None, "input file not found"),
+        (["--task", "aligncot_csqa_zs"], [{"generation": "A"}], "in.jsonl:1: line has no `doc`"),
+        (["--task", "aligncot_csqa_zs"], [{"doc": {"question": "q"}}], "in.jsonl:1: line has no `generation`"),
+        (["--task", "aligncot_csqa_zs"], [{"doc": {"goal": "wrong schema"}, "generation": "A"}], "row 1: doc does not fit"),
+        (["--task", "aligncot_csqa_ll"], [{"doc": {}, "generation": ""}], "log-likelihood"),
+    ],
+)
+def test_score_bad_input_is_one_line_error_and_writes_nothing(tmp_path, args, lines, message):
+    inp = tmp_path / "in.jsonl"
+    if lines is not None:
+        _write(inp, lines)
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(main, ["score", *args, "--input", str(inp), "--output", str(out)])
+    assert res.exit_code != 0
+    assert message in res.output
+    assert len([line for line in res.output.splitlines() if line.startswith("Error")]) == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.jsonl*"))
+
+
+def test_score_never_raises_on_hostile_generations(tmp_path):
+    doc = fixture_rows("siqa")[0]
+    hostile = ["", "\x00" * 100, "(" * 50_000, "the answer is " * 5_000, "🙂" * 1000, 12345, None]
+    inp = _write(tmp_path / "in.jsonl", [{"doc": doc, "generation": g} for g in hostile])
+    res = run("score", "--task", "aligncot_siqa_cot", "--input", str(inp), "--output", str(tmp_path / "o.jsonl"))
+    assert res.exit_code == 0, res.output

@@ -1,0 +1,70 @@
+"""GSM8K, MultiArith and MATH inside lm-eval: end-to-end runs, group aggregates, hook wiring."""
+
+from __future__ import annotations
+
+import pytest
+
+from aligncot_tasks import TASKS_DIR, hooks, suite
+from aligncot_tasks.data import load_rows
+
+GROUPS = ["aligncot_math_word_zs", "aligncot_math_word_cot", "aligncot_math_zs", "aligncot_math_cot"]
+
+
+@pytest.fixture(scope="module")
+def task_manager():
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+
+
+def test_math_tasks_and_groups_are_indexed(task_manager):
+    names = {n for n in suite.all_tasks() if suite.all_tasks()[n].benchmark.key in ("gsm8k", "multiarith", "math")}
+    assert len(names) == 2 + 2 + 14
+    missing = (names | set(GROUPS)) - set(task_manager.all_tasks)
+    assert not missing, sorted(missing)
+
+
+def test_all_three_benchmarks_run_end_to_end_with_group_aggregates(task_manager, offline_data, tiny_model_dir):
+    import lm_eval
+
+    out = lm_eval.simple_evaluate(
+        model="hf",
+        model_args=f"pretrained={tiny_model_dir},dtype=float32,device=cpu",
+        tasks=GROUPS,
+        task_manager=task_manager,
+        limit=1,
+        gen_kwargs="max_gen_toks=8",  # the untrained tiny model only needs to produce *something*
+        log_samples=True,
+    )
+    results = out["results"]
+    tasks = [suite.task_name(k, v) for k in ("gsm8k", "multiarith") for v in ("zs", "cot")]
+    tasks += [suite.task_name("math", v, c) for v in ("zs", "cot") for c in suite.MATH_TYPES]
+    for name in tasks + GROUPS:
+        assert 0.0 <= results[name]["acc,none"] <= 1.0, name
+        assert 0.0 <= results[name]["invalid,none"] <= 1.0, name
+    for name in tasks:
+        (sample,) = out["samples"][name]
+        assert sample["arguments"][0][0] == suite.render_prompt(name, sample["doc"])
+        s = suite.score(name, sample["doc"], sample["resps"][0][0])
+        assert (sample["acc"], sample["invalid"]) == (float(s.correct), float(s.extracted is None))
+    # MATH's groups average their seven types (size-weighted; with limit=1 all sizes are 1)
+    for v in ("zs", "cot"):
+        invalid = [results[suite.task_name("math", v, c)]["invalid,none"] for c in suite.MATH_TYPES]
+        assert results[f"aligncot_math_{v}"]["invalid,none"] == pytest.approx(sum(invalid) / len(invalid))
+
+
+@pytest.mark.parametrize("key", ["gsm8k", "multiarith", "math"])
+def test_lm_eval_hooks_score_the_gold_sentence_correct(key, offline_data):
+    b = suite.BENCHMARKS[key]
+    for config in b.configs:
+        docs = load_rows(b.hub_id, config or b.config_name, b.eval_split)
+        for variant in ("zs", "cot"):
+            hook = getattr(hooks, f"score__{key}__{variant}__{b.answer_type}")
+            task = suite.task_name(key, variant, config)
+            for doc in docs:
+                assert hook(doc, [suite.answer_sentence(task, doc)]) == {"acc": 1.0, "invalid": 0.0}
+                assert hook(doc, ["I do not know."])["acc"] == 0.0
+
+
+def test_math_cot_generation_budget_is_at_least_1024():
+    assert suite.BENCHMARKS["math"].max_gen_toks["cot"] >= 1024
