@@ -14,6 +14,8 @@ import click
 COMMANDS: dict[str, str] = {
     "tasks": "training.cmd_tasks:tasks",
     "score": "training.cmd_tasks:score",
+    "annotate": "training.annotate.cli:annotate",
+    "demos": "training.demos:demos",
     "eval": "training.evaluate:eval_command",
     "leaderboard": "training.leaderboard:leaderboard",
     "run": "training.pipeline:run",

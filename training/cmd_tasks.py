@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600; give the result the mode a plain open() would (0666 & ~umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -94,7 +99,7 @@ def score(task: str, input_path: Path, output_path: Path) -> None:
     if not rows:
         raise click.ClickException(f"{input_path}: no lines to score")
     out, n_correct, n_invalid = [], 0, 0
-    with click.progressbar(rows, label=f"scoring {task}", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(rows, label=f"scoring {task}", file=sys.stderr) as bar:
         for n, row in enumerate(bar, 1):
             try:
                 result = suite.score(spec, row["doc"], row["generation"])
