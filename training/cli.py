@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     "demos": "training.demos:demos",
     "sft": "training.sft:sft_command",
     "self-refine": "training.self_refine:self_refine_command",
+    "eval": "training.evaluate:eval_command",
+    "leaderboard": "training.leaderboard:leaderboard",
+    "run": "training.pipeline:run",
 }
 
 

@@ -1,0 +1,226 @@
+"""``aligncot leaderboard``: numbers from lm-eval results files, the three renderings, a real browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from training import leaderboard_render as render
+from training.leaderboard import ResultsError, build_board, leaderboard
+
+#: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
+#: mix-up of columns shows.
+SCORES = {
+    "teacher": {"aligncot_csqa_zs": (0.80, 0.011, 100), "aligncot_csqa_cot": (0.85, 0.012, 100),
+                "aligncot_gsm8k_zs": (0.30, 0.013, 50), "aligncot_gsm8k_cot": (0.60, 0.014, 50)},
+    "student-base": {"aligncot_csqa_zs": (0.40, 0.021, 100), "aligncot_csqa_cot": (0.35, 0.022, 100),
+                     "aligncot_gsm8k_zs": (0.05, 0.023, 50), "aligncot_gsm8k_cot": (0.10, 0.024, 50)},
+    "student-sft": {"aligncot_csqa_zs": (0.55, 0.031, 100), "aligncot_csqa_cot": (0.62, 0.032, 100),
+                    "aligncot_gsm8k_zs": (0.08, 0.033, 50), "aligncot_gsm8k_cot": (0.25, 0.034, 50)},
+}
+
+
+def write_results(root: Path, model: str, entries: dict, date: float = 1.0, limit=None, stamp: str = "2026-01-01T00-00-00") -> Path:
+    """An lm-eval results file (the keys lm-eval 0.4 writes that the leaderboard reads)."""
+    data = {
+        "results": {name: {"alias": name, "acc,none": acc, "acc_stderr,none": se, "invalid,none": 0.0,
+                           "invalid_stderr,none": 0.0} for name, (acc, se, _) in entries.items()},
+        "n-samples": {name: {"original": n, "effective": n} for name, (_, _, n) in entries.items()},
+        "config": {"model": "hf", "model_args": f"pretrained={model}", "limit": limit},
+        "model_name": model, "date": date,
+    }
+    path = root / model / f"results_{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def results_dir(tmp_path) -> Path:
+    for model, entries in SCORES.items():
+        write_results(tmp_path / "results", model, entries)
+    return tmp_path / "results"
+
+
+def test_board_numbers(results_dir):
+    board = build_board([results_dir])
+    assert sorted(board.rows) == sorted(SCORES)
+    assert board.columns == [("csqa", "zs"), ("csqa", "cot"), ("gsm8k", "zs"), ("gsm8k", "cot")]
+    mean, se = board.average("student-base", "zs")
+    assert mean == pytest.approx((0.40 + 0.05) / 2)
+    assert se == pytest.approx(math.sqrt(0.021**2 + 0.023**2) / 2)
+    gain, gain_se = board.gain("student-sft", "gsm8k")
+    assert gain == pytest.approx(0.25 - 0.08) and gain_se == pytest.approx(math.hypot(0.034, 0.033))
+    assert board.delta("student-sft", "student-base", ("csqa", "cot")) == pytest.approx(0.62 - 0.35)
+    assert board.get("teacher", ("gsm8k", "cot")).n == 50
+
+
+def test_missing_cell_blanks_the_average_and_newest_result_wins(results_dir):
+    write_results(results_dir, "partial", {"aligncot_csqa_zs": (0.5, 0.01, 10)})
+    write_results(results_dir, "student-base", {"aligncot_csqa_zs": (0.45, 0.02, 100)}, date=2.0, stamp="2026-02-01T00-00-00")
+    board = build_board([results_dir])
+    assert board.average("partial", "zs") is None  # misses gsm8k zs: no mean over a different set
+    assert board.get("student-base", ("csqa", "zs")).acc == 0.45
+    assert board.gain("partial", "csqa") is None
+
+
+def test_group_entry_counts_rows_of_its_subtasks(tmp_path):
+    path = write_results(tmp_path, "m", {"aligncot_mmlu_cot": (0.5, 0.05, 0)})
+    data = json.loads(path.read_text())
+    data["n-samples"] = {"aligncot_mmlu_cot_anatomy": {"effective": 3}, "aligncot_mmlu_cot_virology": {"effective": 4}}
+    data["group_subtasks"] = {"aligncot_mmlu_cot": ["aligncot_mmlu_cot_anatomy", "aligncot_mmlu_cot_virology"]}
+    data["results"]["aligncot_mmlu_cot"]["acc_stderr,none"] = "N/A"
+    path.write_text(json.dumps(data))
+    score = build_board([path]).get("m", ("mmlu", "cot"))
+    assert (score.acc, score.stderr, score.n) == (0.5, None, 7)
+
+
+@pytest.mark.parametrize("content, message", [("{not json", "not readable as JSON"), ('{"a": 1}', "no `results` mapping")])
+def test_unreadable_results_file_is_named(tmp_path, content, message):
+    bad = tmp_path / "results_x.json"
+    bad.write_text(content)
+    with pytest.raises(ResultsError, match=message):
+        build_board([bad])
+
+
+def test_cli_errors_are_one_line(tmp_path, results_dir):
+    runner = CliRunner()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = runner.invoke(leaderboard, [str(empty), "--out-dir", str(tmp_path / "lb")])
+    assert out.exit_code != 0 and "no results_*.json" in out.output
+    out = runner.invoke(leaderboard, [str(results_dir), "--baseline", "nobody", "--out-dir", str(tmp_path / "lb")])
+    assert out.exit_code != 0 and "'nobody' is not a row" in out.output
+    assert not (tmp_path / "lb" / "leaderboard.csv").exists()
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    return {row["model"]: row for row in csv.DictReader(io.StringIO(path.read_text()))}
+
+
+def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
+    out_dir = tmp_path / "lb"
+    result = CliRunner().invoke(leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base",
+                                              "--teacher", "teacher", "--note", "not a result"])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out_dir / "leaderboard.csv")
+    for model, entries in SCORES.items():
+        for name, (acc, se, n) in entries.items():
+            col = name.removeprefix("aligncot_")
+            assert float(rows[model][col]) == pytest.approx(acc)
+            assert float(rows[model][f"{col}_stderr"]) == pytest.approx(se)
+            assert int(rows[model][f"{col}_n"]) == n
+    assert float(rows["student-sft"]["gain_csqa"]) == pytest.approx(0.62 - 0.55)
+    assert float(rows["student-sft"]["delta_gsm8k_cot"]) == pytest.approx(0.25 - 0.10)
+    md = (out_dir / "leaderboard.md").read_text()
+    assert "not a result" in md and "| student-sft | 55.0 ± 3.1 | 62.0 ± 3.2 |" in md
+    assert "+7.0 ± 4.5" in md  # student-sft CSQA gain: 62 - 55, hypot(3.2, 3.1)
+    for variant in ("zs", "cot"):
+        png = out_dir / "charts" / f"accuracy_{variant}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out_dir / "leaderboard.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "src=\"http" not in page  # self-contained
+
+
+class TableCells(HTMLParser):
+    """Collects ``table id -> model -> data-col -> text`` from rendered HTML."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, dict[str, dict[str, str]]] = {}
+        self._table = self._col = None
+        self._row: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = attrs.get("id")
+            self.tables[self._table] = {}
+        elif tag == "td":
+            self._col = attrs.get("data-col")
+            self._row[self._col] = ""
+        elif tag == "tr":
+            self._row = {}
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._col = None
+        elif tag == "tr" and self._row.get("model"):
+            self.tables[self._table][self._row["model"]] = self._row
+
+    def handle_data(self, data):
+        if self._col:
+            self._row[self._col] += data
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def rendered_dom(page: Path, profile: Path) -> str:
+    """The page's DOM after a real headless browser loaded and rendered it."""
+    exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if exe is None:
+        pytest.skip("no chromium/chrome browser installed")
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+           "--dump-dom", page.resolve().as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, results_dir):
+    out_dir = tmp_path / "lb"
+    result = CliRunner().invoke(leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base", "--no-charts"])
+    assert result.exit_code == 0, result.output
+    parser = TableCells()
+    parser.feed(rendered_dom(out_dir / "leaderboard.html", tmp_path / "profile"))
+    rows = read_csv(out_dir / "leaderboard.csv")
+    accuracy, gains, deltas = parser.tables["accuracy"], parser.tables["cot_gain"], parser.tables["delta"]
+    assert set(accuracy) == set(rows)
+    checked = 0
+    for model, row in rows.items():
+        for col in ("csqa_zs", "csqa_cot", "gsm8k_zs", "gsm8k_cot", "avg_zs", "avg_cot"):
+            shown, _, shown_se = accuracy[model][col].partition(" ± ")
+            assert float(shown) == round(100 * float(row[col]), 1)
+            assert float(shown_se) == round(100 * float(row[f"{col}_stderr"]), 1)
+            checked += 1
+        for bench in ("csqa", "gsm8k"):
+            assert float(gains[model][f"gain_{bench}"].partition(" ± ")[0]) == round(100 * float(row[f"gain_{bench}"]), 1)
+        if model != "student-base":
+            assert float(deltas[model]["delta_csqa_cot"]) == round(100 * float(row["delta_csqa_cot"]), 1)
+    assert checked == 3 * 6
+
+
+def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline_data, monkeypatch):
+    """`lm_eval --output_path` (the harness's own CLI, not aligncot eval) -> leaderboard."""
+    import aligncot_tasks
+
+    from lm_eval._cli import HarnessCLI
+
+    out = tmp_path / "lm_eval_out"
+    argv = ["run", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir},dtype=float32", "--device", "cpu",
+            "--tasks", "aligncot_csqa_zs,aligncot_csqa_cot", "--include_path", str(aligncot_tasks.TASKS_DIR),
+            "--limit", "2", "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out), "--log_samples"]
+    parser = HarnessCLI()  # lm-eval's own command line, in process (`lm_eval run ...`)
+    monkeypatch.setattr(sys, "argv", ["lm_eval", *argv])
+    parser.execute(parser.parse_args())
+    results = list(out.rglob("results_*.json"))
+    assert len(results) == 1
+    raw = json.loads(results[0].read_text())["results"]
+    board = build_board([out])
+    assert board.rows == [str(tiny_model_dir)]  # lm-eval names the run after `pretrained`
+    for variant in ("zs", "cot"):
+        score = board.get(str(tiny_model_dir), ("csqa", variant))
+        assert score.acc == raw[f"aligncot_csqa_{variant}"]["acc,none"] and score.n == 2 and score.limit == 2
+    assert "Smoke run: lm-eval --limit 2" in render.markdown(board)

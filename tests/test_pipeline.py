@@ -1,0 +1,221 @@
+"""``aligncot run``: stage skipping by inputs hash, recipes, the offline demo, kill and restart."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from training.cli import COMMANDS
+from training.eval_config import EvalConfig
+from training.pipeline import DEMO_NOTE, Pipeline, run
+from training.pipeline_recipe import RecipeError, load_recipe
+from training.stages import Stage, read_state, run_stages
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = sorted((ROOT / "harness_configs" / "pipeline").rglob("*.yaml"))
+
+
+class Toy:
+    """Two stages: ``upper`` reads ``in.txt`` and writes ``a.txt``; ``count`` reads ``a.txt``."""
+
+    def __init__(self, root: Path):
+        self.root, self.calls = root, []
+        (root / "in.txt").write_text("abc")
+
+    def upper(self):
+        self.calls.append("upper")
+        (self.root / "a.txt").write_text((self.root / "in.txt").read_text().upper())
+
+    def count(self):
+        self.calls.append("count")
+        (self.root / "b.txt").write_text(str(len((self.root / "a.txt").read_text())))
+
+    def stages(self) -> list[Stage]:
+        r = self.root
+        return [Stage("upper", {"v": 1}, [r / "in.txt"], [r / "a.txt"], self.upper),
+                Stage("count", {"v": 1}, [r / "a.txt"], [r / "b.txt"], self.count)]
+
+    def run(self, **kw):
+        return run_stages(self.stages(), self.root / ".stages", echo=lambda _: None, **kw)
+
+
+def test_stages_skip_when_inputs_unchanged_and_rerun_downstream_when_changed(tmp_path):
+    toy = Toy(tmp_path)
+    assert [o.status for o in toy.run()] == ["ran", "ran"]
+    assert [o.status for o in toy.run()] == ["skipped", "skipped"] and toy.calls == ["upper", "count"]
+    (tmp_path / "in.txt").write_text("abcd")
+    assert [o.status for o in toy.run()] == ["ran", "ran"] and (tmp_path / "b.txt").read_text() == "4"
+    (tmp_path / "b.txt").unlink()  # an output gone: that stage only
+    assert [o.status for o in toy.run()] == ["skipped", "ran"]
+
+
+def test_from_reruns_that_stage_and_later_ones(tmp_path):
+    toy = Toy(tmp_path)
+    toy.run()
+    assert [o.status for o in toy.run(start_from="count")] == ["skipped", "ran"]
+    with pytest.raises(ValueError, match="stages are upper, count"):
+        toy.run(start_from="nope")
+
+
+def test_interrupted_stage_keeps_partial_outputs_only_for_the_same_inputs(tmp_path):
+    toy = Toy(tmp_path)
+
+    def crash():
+        (tmp_path / "a.txt").mkdir()
+        (tmp_path / "a.txt" / "partial").write_text("half")
+        raise KeyboardInterrupt
+
+    stages = toy.stages()
+    stages[0].action = crash
+    with pytest.raises(KeyboardInterrupt):
+        run_stages(stages, tmp_path / ".stages", echo=lambda _: None)
+    assert read_state(tmp_path / ".stages" / "upper.json")["status"] == "running"
+    seen = []
+
+    def resume():
+        seen.append((tmp_path / "a.txt" / "partial").exists())
+        (tmp_path / "a.txt").mkdir(exist_ok=True)
+
+    stages[0].action = resume
+    run_stages(stages[:1], tmp_path / ".stages", echo=lambda _: None)
+    assert seen == [True]  # same inputs: the stage may resume from its partial work
+    (tmp_path / "in.txt").write_text("changed")
+    run_stages(stages[:1], tmp_path / ".stages", echo=lambda _: None)
+    assert seen == [True, False]  # different inputs: stale partial work removed first
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.relative_to(ROOT / "harness_configs" / "pipeline").as_posix())
+def test_every_recipe_loads_and_plans(path, tmp_path):
+    recipe, _ = load_recipe(path)
+    pipeline = Pipeline(recipe, tmp_path / "run")
+    names = [s.name for s in pipeline.stages()]
+    assert names[-6:] == ["annotate", "demos", "sft", "self-refine", "eval", "leaderboard"]
+    cfg = pipeline.eval_config("http://127.0.0.1:1/v1")
+    EvalConfig.from_dict(cfg)  # the eval stage's config is valid
+    rows = [m["name"] for m in cfg["models"]]
+    assert rows[-3:] == ["student-base", "student-sft", "student-sft-dpo"]
+    assert ("teacher" in rows) == (recipe.teacher.backend == "openai")
+
+
+def test_recipe_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nannotate: {tasks: [aligncot_csqa_cot]}\nteacher: {modle: gpt}\n")
+    with pytest.raises(RecipeError, match="teacher: unknown key 'modle'"):
+        load_recipe(bad)
+    with pytest.raises(RecipeError, match="not found"):
+        load_recipe("no-such-recipe")
+    recipe, _ = load_recipe("demo", ("eval.limit=3", "sft.num_train_epochs=1"))
+    assert recipe.eval.limit == 3 and recipe.sft["num_train_epochs"] == 1
+    out = CliRunner().invoke(run, [str(bad)])
+    assert out.exit_code != 0 and "unknown key 'modle'" in out.output
+
+
+STAGE_COMMANDS = ("annotate", "demos", "sft", "self-refine")
+needs_stage_commands = pytest.mark.skipif(
+    any(c not in COMMANDS for c in STAGE_COMMANDS),
+    reason=f"stage commands not registered yet: {[c for c in STAGE_COMMANDS if c not in COMMANDS]}")
+#: A faster demo for the kill/restart test (same stages, fewer rows and steps).
+QUICK = ("eval.limit=4", "demo_teacher_steps=40", "sft.num_train_epochs=2", "self_refine.max_steps=2")
+
+
+def aligncot_run(run_dir: Path, *sets: str) -> list[str]:
+    return [sys.executable, "-m", "training", "run", "demo", "--run-dir", str(run_dir), *(f"--set={s}" for s in sets)]
+
+
+def child_env() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+@pytest.mark.slow
+@needs_stage_commands
+def test_demo_runs_offline_and_writes_the_leaderboard(tmp_path):
+    start = time.monotonic()
+    proc = subprocess.run(aligncot_run(tmp_path / "run"), capture_output=True, text=True, timeout=900,
+                          env=child_env(), cwd=tmp_path)
+    wall = time.monotonic() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    board = tmp_path / "run" / "leaderboard"
+    assert DEMO_NOTE in proc.stdout and str(board / "leaderboard.html") in proc.stdout
+    rows = list(csv.DictReader((board / "leaderboard.csv").open()))
+    assert [r["model"] for r in sorted(rows, key=lambda r: r["model"])] == [
+        "student-base", "student-sft", "student-sft-dpo", "teacher"]
+    assert all(r["csqa_cot"] != "" and r["obqa_zs"] != "" for r in rows)
+    assert DEMO_NOTE in (board / "leaderboard.md").read_text()
+    assert {p.name for p in (board / "charts").iterdir()} == {"accuracy_zs.png", "accuracy_cot.png"}
+    print(f"demo wall time: {wall:.0f}s")
+
+
+@pytest.mark.slow
+@needs_stage_commands
+def test_killed_run_restarts_without_redoing_finished_stages(tmp_path):
+    run_dir = tmp_path / "run"
+    states = run_dir / ".stages"
+    proc = subprocess.Popen(aligncot_run(run_dir, *QUICK), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=child_env(), cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while read_state(states / "sft.json").get("status") != "running":  # killed in the middle of training
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "sft never started"
+            time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: stage commands too
+        proc.wait(30)
+    finished = {s: read_state(states / f"{s}.json") for s in ("models", "annotate", "demos")}
+    assert all(st["status"] == "done" for st in finished.values())
+    again = subprocess.run(aligncot_run(run_dir, *QUICK), capture_output=True, text=True, timeout=900,
+                           env=child_env(), cwd=tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    for stage, state in finished.items():
+        assert f"{stage}: inputs unchanged, outputs present -> skipped" in again.stdout
+        assert read_state(states / f"{stage}.json") == state  # not run again
+    for stage in ("sft", "self-refine", "eval", "leaderboard"):
+        assert read_state(states / f"{stage}.json")["status"] == "done"
+    assert (run_dir / "leaderboard" / "leaderboard.csv").is_file()
+
+
+def test_trainer_stages_resume_from_checkpoints_and_keep_a_published_adapter(tmp_path, monkeypatch):
+    recipe, _ = load_recipe("demo")
+    pipeline = Pipeline(recipe, tmp_path)
+    calls = []
+    monkeypatch.setattr(pipeline, "command", lambda stage, args: calls.append(args))
+    out = tmp_path / "sft"
+    pipeline.train("sft", ["sft", "a=1"], out)
+    (tmp_path / "sft.run" / "checkpoint-7").mkdir(parents=True)
+    (tmp_path / "sft.run" / "checkpoint-7" / "trainer_state.json").write_text("{}")
+    pipeline.train("sft", ["sft", "a=1"], out)
+    out.mkdir()
+    (out / "adapter_config.json").write_text("{}")
+    pipeline.train("sft", ["sft", "a=1"], out)
+    assert calls == [["sft", "a=1"], ["sft", "--resume", "a=1"]]
+
+
+@needs_stage_commands
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.relative_to(ROOT / "harness_configs" / "pipeline").as_posix())
+def test_stage_arguments_are_accepted_by_the_stage_commands(path, tmp_path):
+    """Every argument the pipeline passes parses with the real command (flags drift otherwise),
+    and the trainers accept every sft/self-refine field a recipe sets."""
+    import click
+
+    from training import recipes
+    from training.cli import main
+
+    pipeline = Pipeline(load_recipe(path)[0], tmp_path)
+    for task in pipeline.r.annotate.tasks:  # inputs that must exist for the commands to parse
+        pipeline.annotation_dir(task).mkdir(parents=True)
+    (tmp_path / "eval" / "results").mkdir(parents=True)
+    commands = [pipeline.annotate_args(pipeline.r.annotate.tasks[0], "http://127.0.0.1:1/v1"), pipeline.demos_args(),
+                pipeline.sft_args(), pipeline.self_refine_args(), pipeline.leaderboard_args()]
+    for args in commands:
+        with click.Context(main) as ctx:
+            main.get_command(ctx, args[0]).make_context(args[0], list(args[1:]))
+    recipes.load_recipe(recipes.SFTRecipe, None, pipeline.sft_args()[1:])
+    recipes.load_recipe(recipes.DPORecipe, None, pipeline.self_refine_args()[1:])
