@@ -6,7 +6,7 @@ token is processed and attention stops at example boundaries), validation loss e
 epoch, checkpoints in ``<output_dir>.run`` (``--resume`` continues from the last one),
 and the adapter + tokenizer + model card published atomically at the end.
 
-Runs under ``accelerate launch`` unchanged (see harness_configs/README.md).
+Runs under ``accelerate launch`` unchanged (see the README, "Scale: accelerate launch").
 """
 
 from __future__ import annotations
