@@ -240,3 +240,25 @@ def test_429_waits_at_least_retry_after(retry_after):
     assert out[0].text is None and out[0].attempts == 2 and sum(server.counts.values()) == 2
     assert ("RateLimitError" if retry_after else "InternalServerError") in out[0].error
     assert (waited >= 0.4) if retry_after else (waited < 0.4)  # the server's hint, else our 10 ms backoff
+
+
+def test_runs_opening_one_new_directory_at_once_all_succeed(tmp_path):
+    """Setting up WAL takes a lock SQLite does not wait for; concurrent opens must not fail."""
+    import threading
+
+    errors = []
+
+    def open_store(path) -> None:
+        try:
+            with Store(path):
+                pass
+        except Exception as e:  # noqa: BLE001 - any failure is the finding
+            errors.append(e)
+
+    for i in range(40):  # the race hit about 1 in 240 opens before the fix
+        threads = [threading.Thread(target=open_store, args=(tmp_path / str(i),)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert errors == []

@@ -96,6 +96,10 @@ class Totals:
     truncated: int
 
 
+#: Attempts to set up a database another run is setting up at the same moment (~10 s in all).
+INIT_ATTEMPTS = 60
+
+
 class Store:
     """The completions database of one annotation directory.
 
@@ -108,9 +112,20 @@ class Store:
         self.dir.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: autocommit, every statement is its own transaction.
         self.db = sqlite3.connect(self.dir / DB_NAME, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        # Switching to WAL takes an exclusive lock for which SQLite does not call its busy
+        # handler: a second run opening the same directory at that instant gets "database is
+        # locked" at once. Retry briefly (bounded) instead of failing that run.
+        for attempt in range(INIT_ATTEMPTS):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == INIT_ATTEMPTS - 1:
+                    self.db.close()
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
         """Close the connection."""
