@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,28 @@ def local_split_path(root: str | os.PathLike, hub_id: str, config: str | None, s
     return Path(root) / hub_id.replace("/", "__") / (config or "default") / f"{split}.jsonl"
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """Read a JSON Lines file; blank lines are skipped."""
-    rows = []
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSON Lines file.
+
+    Raises:
+        DataError: A line is not JSON or not a JSON object (the message names path:line).
+    """
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-    return rows
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{n}: expected a JSON object")
+            yield n, row
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read a JSON Lines file of objects; blank lines are skipped."""
+    return [row for _, row in iter_jsonl(path)]
 
 
 def load_rows(hub_id: str, config: str | None, split: str) -> list[dict]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from aligncot_tasks import TASKS_DIR, suite
+from aligncot_tasks.data import DataError, iter_jsonl
 
 
 @click.command()
@@ -38,19 +39,15 @@ def read_generations(path: Path) -> list[dict]:
         click.ClickException: With the offending line number.
     """
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise click.ClickException(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("doc"), dict):
+    try:
+        for n, row in iter_jsonl(path):
+            if not isinstance(row.get("doc"), dict):
                 raise click.ClickException(f"{path}:{n}: line has no `doc` object (a dataset row in the hub schema)")
             if "generation" not in row:
                 raise click.ClickException(f"{path}:{n}: line has no `generation`")
             rows.append(row)
+    except DataError as e:
+        raise click.ClickException(str(e)) from None
     return rows
 
 

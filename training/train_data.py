@@ -19,6 +19,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from aligncot_tasks.data import DataError, read_jsonl
 from training.errors import UserError
 
 SPLITS = ("train", "validation")
@@ -71,18 +72,10 @@ def load_demos(data: str | Path, columns: tuple[str, ...] = SFT_COLUMNS):
 def _read_jsonl(path: Path):
     import datasets
 
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{n}: expected a JSON object")
-            rows.append(row)
+    try:
+        rows = read_jsonl(path)
+    except DataError as e:
+        raise UserError(str(e)) from None
     return datasets.Dataset.from_list(rows)
 
 
