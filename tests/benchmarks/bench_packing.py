@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from aligncot_tasks import suite  # noqa: E402
 from aligncot_tasks.data import local_split_path, read_jsonl  # noqa: E402
+from training import packed_attention  # noqa: E402
 
 SHARED = Path(os.environ.get("ALIGNCOT_SHARED", ROOT.parent / "shared"))
 #: GSM8K's calculator annotations ``<<48/2=24>>`` are not part of the written rationale.
@@ -69,29 +70,48 @@ def waste(batch_list: list[dict]) -> tuple[int, int]:
     processed = sum(b["input_ids"].numel() for b in batch_list)
     if "attention_mask" in batch_list[0]:
         real = sum(int(b["attention_mask"].sum()) for b in batch_list)
-    else:  # padding-free: one flattened row per batch; trailing pad (pad_to_multiple_of) has position 0
-        real = sum(int((b["position_ids"] != 0).sum()) + int((b["position_ids"][0] == 0).sum()) for b in batch_list)
+    else:  # padding-free: one flattened row per batch; trl pads it only with pad_to_multiple_of (unset)
+        real = sum(int(b["cu_seq_lens_q"][-1]) for b in batch_list)
     return processed, real
 
 
+def model_inputs(batch: dict) -> dict:
+    """What ``SFTTrainer.compute_loss`` hands the model: the whole collated batch, without a KV cache."""
+    return {**batch, "use_cache": False}
+
+
+def completion_nll(model, batch_list: list[dict]) -> float:
+    """Summed completion-token loss over the batches: equal across arms iff they train on the same loss."""
+    import torch
+
+    total = 0.0
+    with torch.no_grad():
+        for b in batch_list:
+            n = int((b["labels"][..., 1:] != -100).sum())
+            total += float(model(**model_inputs(b)).loss) * n
+    return total
+
+
 def time_epoch(model, batch_list: list[dict]) -> float:
-    """Seconds for forward + backward + AdamW step over every batch."""
+    """Seconds for forward + backward + AdamW step over every batch (one optimiser step per batch)."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
-    keys = ("input_ids", "labels", "attention_mask", "position_ids")
     start = time.perf_counter()
     for b in batch_list:
-        loss = model(**{k: b[k] for k in keys if k in b}, use_cache=False).loss
-        loss.backward()
+        model(**model_inputs(b)).loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
     return time.perf_counter() - start
 
 
-def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, float]]:
-    """Per configuration: (processed tokens, real tokens, best seconds per epoch)."""
+#: Arms: (name, packed?, attention implementation). ``sdpa`` is transformers' default.
+ARMS = (("padded", False, "sdpa"), ("packed sdpa", True, "sdpa"), ("packed varlen", True, packed_attention.NAME))
+
+
+def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float]]:
+    """Per arm: (optimizer steps, processed tokens, real tokens, best seconds per epoch)."""
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -106,20 +126,29 @@ def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, t
         tok = AutoTokenizer.from_pretrained(base)
         recipe = SFTRecipe(base_model=str(base), data="-", output_dir="-", lora_dropout=0.0)
         model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), lora_config(recipe))
-        longest = max(len(tok(r["prompt"] + r["completion"])["input_ids"]) for r in rows) + 1
-        max_length = max(a.pack_length, longest)
-        configs = {
-            "padded": batches(trainer_for(model, tok, rows, False, a.batch_size, max_length, tmp)),
-            "packed": batches(trainer_for(model, tok, rows, True, 1, max_length, tmp)),
-        }
+        lengths = [len(tok(r["prompt"] + r["completion"])["input_ids"]) + 1 for r in rows]
+        longest = max(lengths)
+        # Same real tokens per optimiser step in both arms: a packed row holds what a padded batch
+        # of batch_size average examples holds, so both take about the same number of steps.
+        pack_length = a.pack_length or max(longest, round(a.batch_size * sum(lengths) / len(lengths)))
+        padded = batches(trainer_for(model, tok, rows, False, a.batch_size, longest, tmp))
+        packed = batches(trainer_for(model, tok, rows, True, 1, pack_length, tmp))
+    data = {name: packed if is_packed else padded for name, is_packed, _ in ARMS}
     model.train()
-    best = {name: float("inf") for name in configs}
-    for _ in range(a.repeats):  # interleaved: both see the same background load
-        for name, bl in configs.items():
-            best[name] = min(best[name], time_epoch(model, bl))
-    print(f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear; padded batches of {a.batch_size} examples, "
-          f"packed rows of {max_length} tokens (longest example {longest}); best of {a.repeats}")
-    return {name: (*waste(bl), best[name]) for name, bl in configs.items()}
+    nll = {}
+    for name, _, attn in ARMS:
+        model.set_attn_implementation(attn)
+        nll[name] = completion_nll(model, data[name])
+    best = {name: float("inf") for name, _, _ in ARMS}
+    for _ in range(a.repeats):  # interleaved: every arm sees the same background load
+        for name, _, attn in ARMS:
+            model.set_attn_implementation(attn)
+            best[name] = min(best[name], time_epoch(model, data[name]))
+    print(f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear; padded: batches of {a.batch_size} examples "
+          f"(longest {longest} tokens); packed: bfd rows of {pack_length} tokens, 1 row per step; best of {a.repeats}")
+    print("  summed completion loss at the same weights: "
+          + ", ".join(f"{name} {v:.3f}" for name, v in nll.items()))
+    return {name: (len(data[name]), *waste(data[name]), best[name]) for name, _, _ in ARMS}
 
 
 def main() -> None:
@@ -127,8 +156,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8, help="Padded batch size (examples).")
     parser.add_argument("--pack-length", type=int, default=0,
-                        help="Packed row length; at least the longest example (the default). On CPU, SDPA "
-                             "computes a packed row's whole attention matrix, so longer rows cost quadratically.")
+                        help="Packed row length (default: batch-size x the mean example length, so both arms "
+                             "take about the same number of optimiser steps).")
     parser.add_argument("--hidden", default="64,256", help="Tiny model widths to measure (64: the test model).")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
@@ -141,14 +170,15 @@ def main() -> None:
     print(f"data: {len(rows)} GSM8K CoT demonstrations from {source}; CPU, {a.threads} thread(s)")
     for hidden in (int(h) for h in a.hidden.split(",")):
         results = measure(rows, hidden, a)
+        if len({real for _, _, real, _ in results.values()}) != 1:
+            raise SystemExit(f"arms saw different real tokens: {results}")
         tps = {}
-        for name, (processed, real, seconds) in results.items():
+        for name, (steps, processed, real, seconds) in results.items():
             tps[name] = real / seconds
-            print(f"  {name:7s} processed={processed:7d} real={real:7d} "
+            print(f"  {name:13s} steps={steps:4d} processed={processed:7d} real={real:7d} "
                   f"padding waste={100 * (processed - real) / processed:5.1f}%  "
-                  f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}")
-        print(f"  tokens/s packed/padded = {tps['packed'] / tps['padded']:.2f}x   (targets: packed waste <= 5%, >= 1.5x)")
-
+                  f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x")
+        print("  targets: packed waste <= 5%, real tokens/s packed/padded >= 1.5x")
 
 if __name__ == "__main__":
     main()
