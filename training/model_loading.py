@@ -108,6 +108,8 @@ def load_base(base: str, precision: Precision, trust_remote_code: bool = False,
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
+    from training import packed_attention  # noqa: F401  (registers the sdpa_varlen name with transformers)
+
     kwargs: dict = {"dtype": getattr(torch, precision.dtype), "trust_remote_code": trust_remote_code}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation

@@ -42,9 +42,13 @@ def varlen_mask(*, attention_mask: torch.Tensor | None = None, q_length: int, kv
 
     Without a padding mask and with queries = keys (training, a cache-less forward) the only
     structure is "causal within each example", which the attention derives from the positions;
-    building the dense ``L x L`` block-diagonal mask would cost as much as it saves.
+    building the dense ``L x L`` block-diagonal mask would cost as much as it saves. Sliding or
+    chunked windows and custom mask functions (``use_vmap``) keep SDPA's mask, hence SDPA.
     """
-    if attention_mask is None and q_length == kv_length and q_offset == 0 and kv_offset == 0:
+    config = kwargs.get("config")
+    plain_causal = not kwargs.get("use_vmap") and not any(
+        getattr(config, name, None) for name in ("sliding_window", "attention_chunk_size"))
+    if plain_causal and attention_mask is None and q_length == kv_length and q_offset == 0 and kv_offset == 0:
         return None
     return sdpa_mask(attention_mask=attention_mask, q_length=q_length, kv_length=kv_length,
                      q_offset=q_offset, kv_offset=kv_offset, **kwargs)

@@ -45,7 +45,9 @@ class TrainRecipe:
         cpu_dtype: Weight dtype of an unquantized base on CPU.
         report_to: Trainer loggers (``tensorboard``, ``wandb``, ``none``...).
         attn_implementation: Passed to ``from_pretrained`` (e.g. ``flash_attention_2``, whose
-            variable-length kernel makes packed rows cost per example; None: transformers' default, SDPA).
+            variable-length kernel makes packed rows cost per example, or ``sdpa_varlen``, which
+            does the same with SDPA; None: ``sdpa_varlen`` for packed SFT on CPU, else
+            transformers' default, SDPA).
     """
 
     base_model: str

@@ -57,6 +57,26 @@ def trainer_arguments(recipe: TrainRecipe, precision: model_loading.Precision) -
     )
 
 
+def attention(recipe: SFTRecipe, cuda: bool) -> str | None:
+    """The attention implementation to load the base with: the recipe's, else per-example SDPA for
+    packed rows on CPU, else transformers' default (None).
+
+    On CPU there is no flash-attn, and transformers' SDPA computes each packed row's whole
+    ``L x L`` attention under a block-diagonal mask; ``sdpa_varlen`` computes the same values
+    per example (tests/benchmarks/bench_packing.py measures both). On CUDA the default is left
+    to the recipe (``flash_attention_2`` where installed).
+
+    >>> r = SFTRecipe(base_model="b", data="d", output_dir="o")
+    >>> attention(r, cuda=False), attention(r, cuda=True)
+    ('sdpa_varlen', None)
+    >>> attention(SFTRecipe(base_model="b", data="d", output_dir="o", packing=False), cuda=False) is None
+    True
+    """
+    if recipe.attn_implementation:
+        return recipe.attn_implementation
+    return "sdpa_varlen" if recipe.packing and not cuda else None
+
+
 def sft_config(recipe: SFTRecipe, precision: model_loading.Precision):
     """trl ``SFTConfig``: completion-only loss, packing, evaluation and a checkpoint each epoch."""
     from trl import SFTConfig
@@ -94,8 +114,9 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
     precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
-    model = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code,
-                                    recipe.attn_implementation)
+    attn = attention(recipe, model_loading.cuda_available())
+    log.warning("attention: %s", attn or "transformers' default")
+    model = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code, attn)
     trainer = SFTTrainer(
         model=model,
         args=sft_config(recipe, precision),

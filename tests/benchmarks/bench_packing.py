@@ -3,10 +3,21 @@
 Data: CoT-length demonstrations built from GSM8K reference rationales
 (``../shared/data/openai__gsm8k/main/train.jsonl``; the shipped fixture rows when
 ``../shared`` is absent): prompt = the suite's CoT prompt, completion = the rationale and the
-reference's final ``#### N`` line (the lengths are what matters here). Both configurations go through trl's own dataset preparation and
-collator (exactly what ``aligncot sft`` trains on) and the same LoRA model; timing is a plain
-forward + backward + optimiser step per batch, the two configurations interleaved and the
-best of ``--repeats`` kept, because the machine is shared.
+reference's final ``#### N`` line (the lengths are what matters here).
+
+Arms, all through trl's own dataset preparation and collator (what ``aligncot sft`` trains on)
+and the same LoRA model, on ``--threads`` CPU threads (1), one optimiser step per batch:
+
+- ``padded``: ``packing=false``, batches of ``--batch-size`` examples padded to the longest;
+- ``packed sdpa``: bfd packing, padding-free rows, transformers' SDPA (block-diagonal mask over
+  the row);
+- ``packed varlen``: the same rows with ``sdpa_varlen`` (what ``aligncot sft`` uses on CPU).
+
+A packed row holds about as many real tokens as a padded batch (``--pack-length``), so the arms
+take about the same number of steps. Before timing, each arm's summed completion loss at the
+same weights is printed: equal values show the arms train on the same tokens with the same
+loss. Timing: forward + backward + AdamW step over the epoch, arms interleaved, best of
+``--repeats`` (the machine is shared). Tokens/s counts real (non-pad) tokens only.
 
 Targets: padding waste <= 5% (packed), tokens/s packed / padded >= 1.5x.
 
