@@ -32,12 +32,11 @@ def test_every_task_and_group_is_indexed(task_manager):
 @pytest.mark.parametrize("key", MC + ["mmlu"])
 def test_lm_eval_renders_exactly_the_suite_prompt(key, task_manager, offline_data, tiny_model_dir):
     """Plain text and chat-template contexts built by lm-eval equal suite.render_prompt / chat_messages."""
-    from lm_eval.tasks import get_task_dict
     from transformers import AutoTokenizer
 
     config = suite.BENCHMARKS[key].configs[0]
     names = [suite.task_name(key, v, config) for v in ("zs", "cot")]
-    tasks = get_task_dict(names, task_manager)
+    tasks = task_manager.load(names)["tasks"]
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
 
     def chat_template(history, add_generation_prompt=True):
