@@ -141,6 +141,13 @@ class UnknownTask(KeyError):
         return f"unknown task {self.args[0]!r} (run `aligncot tasks` to list them)"
 
 
+class NotGenerative(ValueError):
+    """A log-likelihood (``ll``) task where a task that generates text is needed."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} ranks options by log-likelihood; use its zs or cot task"
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One lm-eval task of the suite.
@@ -206,6 +213,23 @@ def get_task(name: str) -> TaskSpec:
         return all_tasks()[name]
     except KeyError:
         raise UnknownTask(name) from None
+
+
+def generative_task(name: str) -> TaskSpec:
+    """Look up a task whose answers are generated text (zs or cot): what can be prompted,
+    annotated, trained on and scored.
+
+    Raises:
+        UnknownTask: ``name`` is not a task of the suite.
+        NotGenerative: ``name`` is a log-likelihood task.
+
+    >>> generative_task("aligncot_csqa_cot").variant
+    'cot'
+    """
+    spec = get_task(name)
+    if spec.variant == LL:
+        raise NotGenerative(name)
+    return spec
 
 
 def item(task: str | TaskSpec, doc: dict) -> Item:

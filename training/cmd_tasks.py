@@ -85,11 +85,9 @@ def stderr_of_mean(p: float, n: int) -> float:
 def score(task: str, input_path: Path, output_path: Path) -> None:
     """Score generations made anywhere (any model, any API) with the suite's scorer."""
     try:
-        spec = suite.get_task(task)
-    except suite.UnknownTask as e:
+        spec = suite.generative_task(task)
+    except (suite.UnknownTask, suite.NotGenerative) as e:
         raise click.ClickException(str(e)) from None
-    if spec.variant == suite.LL:
-        raise click.ClickException(f"{task} ranks options by log-likelihood; score a zs or cot task instead")
     if not input_path.is_file():
         raise click.ClickException(f"input file not found: {input_path}")
     rows = read_generations(input_path)

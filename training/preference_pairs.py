@@ -63,11 +63,9 @@ def question(task: str, doc: dict) -> Question:
     'aligncot_gsm8k_zs'
     """
     try:
-        spec = suite.get_task(task)
-    except suite.UnknownTask as e:
-        raise UserError(str(e)) from None
-    if spec.variant == suite.LL:
-        raise UserError(f"{task} ranks options by log-likelihood; demonstrations must be zs or cot tasks")
+        spec = suite.generative_task(task)
+    except (suite.UnknownTask, suite.NotGenerative) as e:
+        raise UserError(f"demonstration task: {e}") from None
     key, config = spec.benchmark.key, spec.config
     return Question(suite.task_name(key, "zs", config), suite.task_name(key, "cot", config), doc)
 

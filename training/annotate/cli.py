@@ -96,11 +96,9 @@ def annotate(task, split, limit, backend, base_url, model, api_key_env, chat, pr
     if not task or not model:
         raise click.ClickException("--task and --model are required (unless --export)")
     try:
-        spec = suite.get_task(task)
-    except suite.UnknownTask as e:
+        spec = suite.generative_task(task)
+    except (suite.UnknownTask, suite.NotGenerative) as e:
         raise click.ClickException(str(e)) from None
-    if spec.variant == suite.LL:
-        raise click.ClickException(f"{task} ranks options by log-likelihood; annotate a zs or cot task")
     split = split or spec.benchmark.train_split
     if split is None:
         raise click.ClickException(f"{spec.benchmark.title} has no training split; name one with --split")
