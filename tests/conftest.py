@@ -41,3 +41,36 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from training.tiny import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", fixture_texts())
+
+
+@pytest.fixture(scope="session")
+def task_manager():
+    """lm-eval's TaskManager over the suite's YAMLs only (indexes in about a second)."""
+    from lm_eval.tasks import TaskManager
+
+    from aligncot_tasks import TASKS_DIR
+
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+
+
+@pytest.fixture()
+def evaluate_tiny(task_manager, tiny_model_dir, offline_data):
+    """``run(tasks, limit, **kwargs)``: ``lm_eval.simple_evaluate`` of the tiny model on the fixture data.
+
+    Generation is capped at 8 tokens by default: the untrained tiny model only needs to
+    produce *something* for the scoring path to run.
+    """
+    import lm_eval
+
+    def run(tasks: list[str], limit: int, gen_kwargs: str = "max_gen_toks=8", **kwargs) -> dict:
+        return lm_eval.simple_evaluate(
+            model="hf",
+            model_args=f"pretrained={tiny_model_dir},dtype=float32,device=cpu",
+            tasks=tasks,
+            task_manager=task_manager,
+            limit=limit,
+            gen_kwargs=gen_kwargs,
+            **kwargs,
+        )
+
+    return run

@@ -25,33 +25,15 @@ SUBTASKS = {
 GEN_KWARGS = "max_gen_toks=4"
 
 
-def _evaluate(model_dir, tasks: list[str], limit: int) -> dict:
-    import lm_eval
-    from lm_eval.tasks import TaskManager
-
-    import aligncot_tasks
-
-    tm = TaskManager(include_path=str(aligncot_tasks.TASKS_DIR), include_defaults=False)
-    return lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
-        tasks=tasks,
-        task_manager=tm,
-        limit=limit,
-        gen_kwargs=GEN_KWARGS,
-        bootstrap_iters=0,
-    )
-
-
 def test_table_covers_every_answer_type():
     assert set(SUBTASKS) == set(suite.BBH_SUBTASKS.values())
     assert all(suite.BBH_SUBTASKS[s] == t for t, s in SUBTASKS.items())
 
 
 @pytest.mark.slow
-def test_one_subtask_per_answer_type_both_variants(tiny_model_dir, offline_data):
+def test_one_subtask_per_answer_type_both_variants(evaluate_tiny):
     names = [suite.task_name("bbh", v, s) for s in SUBTASKS.values() for v in suite.VARIANTS]
-    out = _evaluate(tiny_model_dir, names, limit=2)
+    out = evaluate_tiny(names, limit=2, gen_kwargs=GEN_KWARGS, bootstrap_iters=0, log_samples=True)
     for name in names:
         res = out["results"][name]
         assert 0.0 <= res["acc,none"] <= 1.0 and 0.0 <= res["invalid,none"] <= 1.0
@@ -63,9 +45,9 @@ def test_one_subtask_per_answer_type_both_variants(tiny_model_dir, offline_data)
 
 
 @pytest.mark.slow
-def test_bbh_groups_are_unweighted_means(tiny_model_dir, offline_data):
+def test_bbh_groups_are_unweighted_means(evaluate_tiny):
     groups = ["aligncot_bbh_zs", "aligncot_bbh_cot"]
-    out = _evaluate(tiny_model_dir, groups, limit=1)
+    out = evaluate_tiny(groups, limit=1, gen_kwargs=GEN_KWARGS, bootstrap_iters=0)
     for group in groups:
         members = suite.groups()[group]["task"]
         assert len(members) == len(suite.BBH_SUBTASKS)

@@ -100,13 +100,8 @@ def test_every_kind_and_style(data, kind, style):
     assert bool(truncated) == (style == "answer")
 
 
-def test_prompt_is_lm_evals_prompt_byte_for_byte(data):
-    from lm_eval.tasks import TaskManager
-
-    import aligncot_tasks
-
-    tm = TaskManager(include_path=str(aligncot_tasks.TASKS_DIR), include_defaults=False)
-    tasks = tm.load(["aligncot_csqa_cot", "aligncot_csqa_zs"])["tasks"]
+def test_prompt_is_lm_evals_prompt_byte_for_byte(data, task_manager):
+    tasks = task_manager.load(["aligncot_csqa_cot", "aligncot_csqa_zs"])["tasks"]
     for style in ("cot", "answer"):
         train, _, _ = build([data["ann"]], "all", style, 0, 1.0, 0.0, 0)
         for r in train:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from functools import partial
 
 import pytest
 
@@ -14,13 +13,6 @@ from aligncot_tasks import TASKS_DIR, suite
 from tests.conftest import FIXTURE_DATA, ROOT
 
 MC = ["csqa", "obqa", "piqa", "siqa"]
-
-
-@pytest.fixture(scope="module")
-def task_manager():
-    from lm_eval.tasks import TaskManager
-
-    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
 
 
 def test_every_task_and_group_is_indexed(task_manager):
@@ -57,24 +49,10 @@ def test_lm_eval_renders_exactly_the_suite_prompt(key, task_manager, offline_dat
                 assert chat.endswith("<|assistant|>\nLet's think step by step.")
 
 
-def _evaluate(tiny_model_dir, task_manager, tasks, limit):
-    import lm_eval
-
-    return lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={tiny_model_dir},dtype=float32,device=cpu",
-        tasks=tasks,
-        task_manager=task_manager,
-        limit=limit,
-        gen_kwargs="max_gen_toks=8",  # the untrained tiny model only needs to produce *something*
-        log_samples=True,
-    )
-
-
 @pytest.mark.parametrize("key", MC)
-def test_zs_cot_ll_run_end_to_end(key, task_manager, offline_data, tiny_model_dir):
+def test_zs_cot_ll_run_end_to_end(key, evaluate_tiny):
     names = [f"aligncot_{key}_{v}" for v in ("zs", "cot", "ll")]
-    out = _evaluate(tiny_model_dir, task_manager, names, limit=2)
+    out = evaluate_tiny(names, limit=2, log_samples=True)
     for name in names:
         res = out["results"][name]
         assert 0.0 <= res["acc,none"] <= 1.0 and "acc_stderr,none" in res
@@ -87,8 +65,8 @@ def test_zs_cot_ll_run_end_to_end(key, task_manager, offline_data, tiny_model_di
     assert first["arguments"][0][0] == suite.render_prompt(f"aligncot_{key}_cot", first["doc"])
 
 
-def test_groups_produce_their_aggregates(task_manager, offline_data, tiny_model_dir):
-    out = _evaluate(tiny_model_dir, task_manager, ["aligncot_qa_cot", "aligncot_ll"], limit=1)
+def test_groups_produce_their_aggregates(evaluate_tiny):
+    out = evaluate_tiny(["aligncot_qa_cot", "aligncot_ll"], limit=1)
     for group in ("aligncot_mmlu_cot", "aligncot_qa_cot"):
         assert "acc,none" in out["results"][group] and "invalid,none" in out["results"][group], group
     for group in ("aligncot_mmlu_ll", "aligncot_qa_ll", "aligncot_ll"):

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from aligncot_tasks import TASKS_DIR, hooks, suite
+from aligncot_tasks import hooks, suite
 from aligncot_tasks.data import load_rows
 
 GROUPS = ["aligncot_math_word_zs", "aligncot_math_word_cot", "aligncot_math_zs", "aligncot_math_cot"]
-
-
-@pytest.fixture(scope="module")
-def task_manager():
-    from lm_eval.tasks import TaskManager
-
-    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
 
 
 def test_math_tasks_and_groups_are_indexed(task_manager):
@@ -24,18 +17,8 @@ def test_math_tasks_and_groups_are_indexed(task_manager):
     assert not missing, sorted(missing)
 
 
-def test_all_three_benchmarks_run_end_to_end_with_group_aggregates(task_manager, offline_data, tiny_model_dir):
-    import lm_eval
-
-    out = lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={tiny_model_dir},dtype=float32,device=cpu",
-        tasks=GROUPS,
-        task_manager=task_manager,
-        limit=1,
-        gen_kwargs="max_gen_toks=8",  # the untrained tiny model only needs to produce *something*
-        log_samples=True,
-    )
+def test_all_three_benchmarks_run_end_to_end_with_group_aggregates(evaluate_tiny):
+    out = evaluate_tiny(GROUPS, limit=1, log_samples=True)
     results = out["results"]
     tasks = [suite.task_name(k, v) for k in ("gsm8k", "multiarith") for v in ("zs", "cot")]
     tasks += [suite.task_name("math", v, c) for v in ("zs", "cot") for c in suite.MATH_TYPES]
