@@ -91,6 +91,8 @@ def load_for_lm_eval(hub_id: str, config: str | None = None, splits: list[str] |
 
     root = os.environ.get(DATA_DIR_ENV)
     if not root:
-        ds = datasets.load_dataset(hub_id, config)
-        return datasets.DatasetDict({s: ds[s] for s in splits}) if splits else ds
+        if not splits:
+            return datasets.load_dataset(hub_id, config)
+        # Only the splits the task evaluates: evaluation never needs to fetch a training split.
+        return datasets.DatasetDict({s: datasets.load_dataset(hub_id, config, split=s) for s in splits})
     return datasets.DatasetDict({s: datasets.Dataset.from_list(load_rows(hub_id, config, s)) for s in splits or []})
