@@ -17,6 +17,10 @@ from aligncot_tasks.items import ADAPTERS, Item
 VARIANTS = ("zs", "cot")
 #: Variant that ranks the options by log-likelihood after ``Answer:`` (multiple choice only).
 LL = "ll"
+#: Default number of sampled CoT generations of a self-consistency (``cot_maj<k>``) task.
+MAJ_K = 8
+#: Sampling temperature of the self-consistency tasks (Wang et al. 2023 use 0.5-0.7).
+MAJ_TEMPERATURE = 0.7
 
 MMLU_SUBJECTS = (
     "abstract_algebra anatomy astronomy business_ethics clinical_knowledge college_biology "
@@ -89,6 +93,8 @@ class Benchmark:
         config_name: Dataset config of a single-config benchmark (e.g. gsm8k's ``main``).
         weight_by_size: Whether the per-config group averages by size (MMLU, MATH) or
             unweighted (BBH, as BBH results are reported).
+        maj_k: Number of sampled CoT generations of the benchmark's self-consistency task
+            ``aligncot_<key>_cot_maj<k>``, or None when it has none.
     """
 
     key: str
@@ -102,6 +108,7 @@ class Benchmark:
     configs: tuple[str | None, ...] = (None,)
     config_name: str | None = None
     weight_by_size: bool = True
+    maj_k: int | None = None
 
     @property
     def multiple_choice(self) -> bool:
@@ -115,23 +122,21 @@ class Benchmark:
 
 
 _QA_TOKS = {"zs": 128, "cot": 512}
+_MATH_WORD_TOKS = {"zs": 256, "cot": 512}
 BENCHMARKS: dict[str, Benchmark] = {
     b.key: b
     for b in (
-        Benchmark("csqa", "CommonsenseQA", "qa", "tau/commonsense_qa", "validation", "train", "choice", _QA_TOKS),
-        Benchmark("obqa", "OpenBookQA", "qa", "allenai/openbookqa", "test", "train", "choice", _QA_TOKS, config_name="main"),
-        Benchmark("piqa", "PIQA", "qa", "baber/piqa", "validation", "train", "choice", _QA_TOKS),
-        Benchmark("siqa", "Social IQa", "qa", "lighteval/siqa", "validation", "train", "choice", _QA_TOKS),
+        Benchmark("csqa", "CommonsenseQA", "qa", "tau/commonsense_qa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K),
+        Benchmark("obqa", "OpenBookQA", "qa", "allenai/openbookqa", "test", "train", "choice", _QA_TOKS, config_name="main", maj_k=MAJ_K),
+        Benchmark("piqa", "PIQA", "qa", "baber/piqa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K),
+        Benchmark("siqa", "Social IQa", "qa", "lighteval/siqa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K),
         Benchmark("mmlu", "MMLU", "qa", "cais/mmlu", "test", "dev", "choice", _QA_TOKS, configs=tuple(MMLU_SUBJECTS)),
-        Benchmark("gsm8k", "GSM8K", "math_word", "openai/gsm8k", "test", "train", "number", {"zs": 256, "cot": 512}, config_name="main"),
-        Benchmark("multiarith", "MultiArith", "math_word", "ChilleD/MultiArith", "test", "train", "number", {"zs": 256, "cot": 512}),
+        Benchmark("gsm8k", "GSM8K", "math_word", "openai/gsm8k", "test", "train", "number", _MATH_WORD_TOKS, config_name="main", maj_k=MAJ_K),
+        Benchmark("multiarith", "MultiArith", "math_word", "ChilleD/MultiArith", "test", "train", "number", _MATH_WORD_TOKS, maj_k=MAJ_K),
         Benchmark("math", "MATH", "math", "EleutherAI/hendrycks_math", "test", "train", "math", {"zs": 512, "cot": 1024}, configs=tuple(MATH_TYPES)),
         Benchmark("bbh", "BIG-Bench Hard", "bbh", "SaylorTwift/bbh", "test", None, None, {"zs": 256, "cot": 512}, configs=tuple(BBH_SUBTASKS), weight_by_size=False),
     )
 }
-
-#: Family -> display title, in the order groups are listed.
-FAMILIES = {"qa": "Multiple-choice QA", "math_word": "Math word problems", "math": "MATH", "bbh": "BIG-Bench Hard"}
 
 
 class UnknownTask(KeyError):
@@ -157,12 +162,15 @@ class TaskSpec:
         benchmark: The benchmark it belongs to.
         variant: ``zs``, ``cot`` or ``ll``.
         config: Dataset config (MMLU subject, MATH type, BBH subtask) or None.
+        samples: Generations per question: 1, or ``k`` for a self-consistency (maj@k) task,
+            whose variant is ``cot``.
     """
 
     name: str
     benchmark: Benchmark
     variant: str
     config: str | None
+    samples: int = 1
 
     @property
     def dataset_config(self) -> str | None:
@@ -173,6 +181,11 @@ class TaskSpec:
     def answer_type(self) -> str:
         """Answer type used to score this task."""
         return self.benchmark.answer_type or BBH_SUBTASKS[self.config]
+
+    @property
+    def chance_level(self) -> bool:
+        """Whether rows have lettered options, so that chance is 1 / number of options."""
+        return self.benchmark.multiple_choice
 
     @property
     def gen_prefix(self) -> str | None:
@@ -191,6 +204,24 @@ def task_name(key: str, variant: str, config: str | None = None) -> str:
     return f"aligncot_{key}_{variant}" + (f"_{config}" if config else "")
 
 
+def maj_task_name(key: str, k: int) -> str:
+    """Name of a benchmark's self-consistency task.
+
+    >>> maj_task_name("gsm8k", 8)
+    'aligncot_gsm8k_cot_maj8'
+    """
+    return f"{task_name(key, 'cot')}_maj{k}"
+
+
+def maj_metrics(k: int) -> tuple[str, str]:
+    """The majority-vote and any-correct metric names of a task sampling ``k`` generations.
+
+    >>> maj_metrics(8)
+    ('maj@8', 'pass@8')
+    """
+    return f"maj@{k}", f"pass@{k}"
+
+
 @cache
 def all_tasks() -> dict[str, TaskSpec]:
     """Every task of the suite, by name."""
@@ -200,6 +231,9 @@ def all_tasks() -> dict[str, TaskSpec]:
             for config in b.configs:
                 spec = TaskSpec(task_name(b.key, variant, config), b, variant, config)
                 out[spec.name] = spec
+        if b.maj_k:
+            spec = TaskSpec(maj_task_name(b.key, b.maj_k), b, "cot", None, samples=b.maj_k)
+            out[spec.name] = spec
     return out
 
 
@@ -272,35 +306,89 @@ def score(task: str | TaskSpec, doc: dict, generation: object) -> scoring.Score:
     return scoring.score(spec.answer_type, generation, item(spec, doc), variant)
 
 
+def chance(task: str | TaskSpec, doc: dict) -> float | None:
+    """Probability of answering a row right by guessing: 1 / its number of options (None
+    for open-ended rows)."""
+    spec = get_task(task) if isinstance(task, str) else task
+    return 1.0 / len(item(spec, doc).options) if spec.chance_level else None
+
+
 def answer_sentence(task: str | TaskSpec, doc: dict) -> str:
     """The canonical sentence stating a row's gold answer."""
     spec = get_task(task) if isinstance(task, str) else task
     return scoring.answer_sentence(spec.answer_type, item(spec, doc))
 
 
+#: Metrics every generative (zs/cot) task reports; see :mod:`aligncot_tasks.lm_metrics`.
+GENERATIVE_METRICS = ("acc", "invalid", "truncated")
+#: Metric of tasks whose rows have options: accuracy rescaled so that guessing scores 0.
+CHANCE_METRIC = "acc_norm_chance"
+
+
+def task_metrics(spec: TaskSpec, samples: int | None = None) -> list[str]:
+    """The metrics ``spec``'s task reports, in order (``samples`` overrides its number of
+    generations per question, as a test may).
+
+    >>> task_metrics(get_task("aligncot_gsm8k_cot_maj8"))
+    ['maj@8', 'pass@8', 'acc', 'invalid', 'truncated']
+    >>> task_metrics(get_task("aligncot_piqa_ll"))
+    ['acc', 'acc_norm_chance']
+    """
+    out = ["acc"] if spec.variant == LL else list(GENERATIVE_METRICS)
+    k = samples or spec.samples
+    if k > 1:
+        out = [*maj_metrics(k), *out]
+    return out + ([CHANCE_METRIC] if spec.chance_level else [])
+
+
+def _group(out: dict[str, dict], members: list[str], weight_by_size: bool) -> dict:
+    """A group over ``members`` (tasks or groups already in ``out``): it aggregates the
+    metrics that all of its leaf tasks report."""
+
+    def leaves(names: list[str]) -> list[str]:
+        return [leaf for n in names for leaf in (leaves(out[n]["task"]) if n in out else [n])]
+
+    specs = [all_tasks()[leaf] for leaf in leaves(members)]
+    metrics = [m for m in task_metrics(specs[0]) if all(m in task_metrics(t) for t in specs)]
+    return {"task": members, "weight_by_size": weight_by_size, "metrics": metrics}
+
+
+def _variant_groups(out: dict[str, dict], variant: str, k: int = 1) -> None:
+    """Add to ``out`` the per-benchmark, per-family and top groups of a variant (``k`` > 1:
+    of its maj@k tasks)."""
+    suffix = f"{variant}_maj{k}" if k > 1 else variant
+    family_groups: dict[str, list[str]] = {}
+    for b in BENCHMARKS.values():
+        if (variant == LL and not b.multiple_choice) or (k > 1 and b.maj_k != k):
+            continue
+        if k > 1:
+            member = maj_task_name(b.key, k)
+        elif b.per_config:
+            member = f"aligncot_{b.key}_{variant}"
+            out[member] = _group(out, [task_name(b.key, variant, c) for c in b.configs], b.weight_by_size)
+        else:
+            member = task_name(b.key, variant)
+        family_groups.setdefault(b.family, []).append(member)
+    top = []
+    for family, members in family_groups.items():
+        if len(members) == 1 and members[0].startswith(f"aligncot_{family}_"):
+            top.append(members[0])  # a one-benchmark family is its benchmark's group
+            continue
+        name = f"aligncot_{family}_{suffix}"
+        out[name] = _group(out, members, False)
+        top.append(name)
+    out[f"aligncot_{suffix}"] = _group(out, top, False)
+
+
 def groups() -> dict[str, dict]:
-    """Every group of the suite: name -> {"task": [children], "weight_by_size": bool, "metrics": [...]}."""
+    """Every group of the suite: name -> {"task": [children], "weight_by_size": bool, "metrics": [...]}.
+
+    Groups exist per variant (``zs``, ``cot``, ``ll``) and per self-consistency ``k``
+    (``aligncot_cot_maj8``); each aggregates the metrics all of its leaf tasks report.
+    """
     out: dict[str, dict] = {}
     for variant in VARIANTS + (LL,):
-        metrics = ["acc"] if variant == LL else ["acc", "invalid"]
-        family_groups: dict[str, list[str]] = {}
-        for b in BENCHMARKS.values():
-            if variant == LL and not b.multiple_choice:
-                continue
-            if b.per_config:
-                name = f"aligncot_{b.key}_{variant}"
-                out[name] = {"task": [task_name(b.key, variant, c) for c in b.configs], "weight_by_size": b.weight_by_size, "metrics": metrics}
-                member = name
-            else:
-                member = task_name(b.key, variant)
-            family_groups.setdefault(b.family, []).append(member)
-        top = []
-        for family, members in family_groups.items():
-            if len(members) == 1 and members[0].startswith(f"aligncot_{family}_"):
-                top.append(members[0])  # a one-benchmark family is its benchmark's group
-                continue
-            name = f"aligncot_{family}_{variant}"
-            out[name] = {"task": members, "weight_by_size": False, "metrics": metrics}
-            top.append(name)
-        out[f"aligncot_{variant}"] = {"task": top, "weight_by_size": False, "metrics": metrics}
+        _variant_groups(out, variant)
+    for k in sorted({b.maj_k for b in BENCHMARKS.values() if b.maj_k}):
+        _variant_groups(out, "cot", k)
     return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aligncot_tasks import hooks, suite
+from aligncot_tasks import suite
+from aligncot_tasks.lm_task import ScoreFilter
 from aligncot_tasks.data import load_rows
 
 GROUPS = ["aligncot_math_word_zs", "aligncot_math_word_cot", "aligncot_math_zs", "aligncot_math_cot"]
@@ -12,7 +13,7 @@ GROUPS = ["aligncot_math_word_zs", "aligncot_math_word_cot", "aligncot_math_zs",
 
 def test_math_tasks_and_groups_are_indexed(task_manager):
     names = {n for n in suite.all_tasks() if suite.all_tasks()[n].benchmark.key in ("gsm8k", "multiarith", "math")}
-    assert len(names) == 2 + 2 + 14
+    assert len(names) == 2 + 2 + 14 + 2  # zs, cot (MATH: per type), and the maj@k tasks of GSM8K and MultiArith
     missing = (names | set(GROUPS)) - set(task_manager.all_tasks)
     assert not missing, sorted(missing)
 
@@ -30,6 +31,7 @@ def test_all_three_benchmarks_run_end_to_end_with_group_aggregates(evaluate_tiny
         assert sample["arguments"][0][0] == suite.render_prompt(name, sample["doc"])
         s = suite.score(name, sample["doc"], sample["resps"][0][0])
         assert (sample["acc"], sample["invalid"]) == (float(s.correct), float(s.extracted is None))
+        assert sample["filtered_resps"][0][0]["extracted"] == s.extracted
     # MATH's groups average their seven types (size-weighted; with limit=1 all sizes are 1)
     for v in ("zs", "cot"):
         invalid = [results[suite.task_name("math", v, c)]["invalid,none"] for c in suite.MATH_TYPES]
@@ -37,16 +39,17 @@ def test_all_three_benchmarks_run_end_to_end_with_group_aggregates(evaluate_tiny
 
 
 @pytest.mark.parametrize("key", ["gsm8k", "multiarith", "math"])
-def test_lm_eval_hooks_score_the_gold_sentence_correct(key, offline_data):
+def test_lm_eval_filter_scores_the_gold_sentence_correct(key, offline_data):
     b = suite.BENCHMARKS[key]
     for config in b.configs:
         docs = load_rows(b.hub_id, config or b.config_name, b.eval_split)
         for variant in ("zs", "cot"):
-            hook = getattr(hooks, f"score__{key}__{variant}__{b.answer_type}")
-            task = suite.task_name(key, variant, config)
-            for doc in docs:
-                assert hook(doc, [suite.answer_sentence(task, doc)]) == {"acc": 1.0, "invalid": 0.0}
-                assert hook(doc, ["I do not know."])["acc"] == 0.0
+            spec = suite.get_task(suite.task_name(key, variant, config))
+            filt = ScoreFilter(spec)
+            gold = filt.apply([[suite.answer_sentence(spec, doc), "I do not know."] for doc in docs], docs)
+            for (right, unknown), doc in zip(gold, docs):
+                assert right == {"extracted": right["extracted"], "correct": True, "truncated": False}, doc
+                assert unknown == {"extracted": None, "correct": False, "truncated": None}
 
 
 def test_math_cot_generation_budget_is_at_least_1024():

@@ -105,14 +105,24 @@ def test_bad_jsonl_line_is_reported_with_its_number(tmp_path):
         data.read_jsonl(p)
 
 
-def test_hooks_resolve_and_reject_unknown_names():
-    from aligncot_tasks import hooks
+def test_task_yamls_name_the_one_task_class_and_no_per_task_hooks():
+    """Every task YAML reaches the table through SuiteTask (found by grep), never a made-up name."""
+    texts = [p.read_text() for p in TASKS_DIR.rglob("*_template_yaml")]
+    assert all("!function 'aligncot_tasks.lm_task.SuiteTask'" in t for t in texts if "class:" in t)
+    assert sum("class:" in t for t in texts) == len(suite.BENCHMARKS)
+    assert not any("aligncot_tasks.hooks" in p.read_text() for p in TASKS_DIR.rglob("*") if p.is_file())
 
-    doc = fixture_rows("piqa")[0]
-    assert hooks.prompt__piqa(doc) == suite.prompt_text("aligncot_piqa_zs", doc)
-    assert hooks.letters__piqa(doc) == ["A", "B"]
-    result = hooks.score__piqa__cot__choice(doc, [suite.answer_sentence("aligncot_piqa_cot", doc)])
-    assert result == {"acc": 1.0, "invalid": 0.0}
-    assert hooks.score__piqa__cot__choice(doc, ["no idea"]) == {"acc": 0.0, "invalid": 1.0}
-    with pytest.raises(AttributeError):
-        hooks.score__piqa__cot__nosuchtype  # noqa: B018
+
+def test_maj_tasks_reuse_the_cot_prompt():
+    doc = fixture_rows("gsm8k")[0]
+    spec = suite.get_task("aligncot_gsm8k_cot_maj8")
+    assert (spec.variant, spec.samples) == ("cot", suite.MAJ_K)
+    assert suite.render_prompt(spec, doc) == suite.render_prompt("aligncot_gsm8k_cot", doc)
+    assert suite.generative_task("aligncot_gsm8k_cot_maj8") is spec
+
+
+@pytest.mark.parametrize("key", MC_TASKS)
+def test_chance_is_one_over_the_rows_options(key):
+    doc = fixture_rows(key)[0]
+    assert suite.chance(suite.task_name(key, "cot", suite.BENCHMARKS[key].configs[0]), doc) == 1 / len(LETTERS[key])
+    assert suite.chance("aligncot_gsm8k_cot", fixture_rows("gsm8k")[0]) is None
