@@ -93,10 +93,13 @@ def test_real_lm_eval_cli_with_include_path_and_offline_data(tmp_path, tiny_mode
     res = json.loads(results[0].read_text())["results"]
     assert {"aligncot_csqa_zs", "aligncot_piqa_cot"} <= set(res)
     assert "invalid,none" in res["aligncot_piqa_cot"]
+    # the CLI puts --model_args into the task metadata: the tasks find the tokenizer and measure truncation
+    assert 0.0 <= res["aligncot_piqa_cot"]["truncated,none"] <= 1.0
+    assert -1.0 <= res["aligncot_piqa_cot"]["acc_norm_chance,none"] <= 1.0
 
 
 def test_lm_eval_validate_accepts_the_groups():
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "lm_eval", "validate", "--tasks", "aligncot_qa_zs,aligncot_qa_cot,aligncot_ll,aligncot_zs,aligncot_cot", "--include_path", str(TASKS_DIR)]
+    cmd = [sys.executable, "-m", "lm_eval", "validate", "--tasks", "aligncot_qa_zs,aligncot_qa_cot,aligncot_ll,aligncot_zs,aligncot_cot,aligncot_cot_maj8", "--include_path", str(TASKS_DIR)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "valid" in proc.stdout + proc.stderr, proc.stderr[-2000:]

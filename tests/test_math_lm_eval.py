@@ -1,12 +1,12 @@
-"""GSM8K, MultiArith and MATH inside lm-eval: end-to-end runs, group aggregates, hook wiring."""
+"""GSM8K, MultiArith and MATH inside lm-eval: end-to-end runs, group aggregates, the scoring filter."""
 
 from __future__ import annotations
 
 import pytest
 
 from aligncot_tasks import suite
-from aligncot_tasks.lm_task import ScoreFilter
 from aligncot_tasks.data import load_rows
+from aligncot_tasks.lm_task import ScoreFilter
 
 GROUPS = ["aligncot_math_word_zs", "aligncot_math_word_cot", "aligncot_math_zs", "aligncot_math_cot"]
 
@@ -49,7 +49,8 @@ def test_lm_eval_filter_scores_the_gold_sentence_correct(key, offline_data):
             gold = filt.apply([[suite.answer_sentence(spec, doc), "I do not know."] for doc in docs], docs)
             for (right, unknown), doc in zip(gold, docs):
                 assert right == {"extracted": right["extracted"], "correct": True, "truncated": False}, doc
-                assert unknown == {"extracted": None, "correct": False, "truncated": None}
+                assert unknown["correct"] is False
+                assert unknown["truncated"] is (None if unknown["extracted"] is None else False)  # no tokenizer: unmeasured
 
 
 def test_math_cot_generation_budget_is_at_least_1024():
