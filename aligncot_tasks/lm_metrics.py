@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from aligncot_tasks.suite import CHANCE_METRIC, maj_metrics
+from aligncot_tasks.groups import CHANCE_METRIC, maj_metrics
 
 
 #: Metrics where lower is better; every other metric of the suite is an accuracy.

@@ -35,6 +35,7 @@ from lm_eval.api.filter import Filter, FilterEnsemble
 from lm_eval.api.task import ConfigurableTask
 
 from aligncot_tasks import suite
+from aligncot_tasks.groups import CHANCE_METRIC, task_metrics
 from aligncot_tasks.lm_metrics import chance_normalised, metric_list, row_metrics, verdict
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class ScoreFilter(Filter):
         return verdict(s.extracted, s.correct, truncated)
 
     def apply(self, resps, docs):
-        return [[self.one(doc, text) for text in texts] for texts, doc in zip(resps, docs)]
+        return [[self.one(doc, text) for text in texts] for texts, doc in zip(resps, docs, strict=True)]
 
 
 class SuiteTask(ConfigurableTask):
@@ -109,7 +110,7 @@ class SuiteTask(ConfigurableTask):
         self.spec = suite.get_task(config["task"])
         config = {**self._row_functions(), **config}
         if self.spec.samples > 1:  # metric names follow the number of samples actually drawn
-            config["metric_list"] = metric_list(suite.task_metrics(self.spec, config.get("repeats")))
+            config["metric_list"] = metric_list(task_metrics(self.spec, config.get("repeats")))
         super().__init__(config=config)
 
     def _row_functions(self) -> dict[str, Callable]:
@@ -136,5 +137,5 @@ class SuiteTask(ConfigurableTask):
         if self.spec.variant == suite.LL:
             lls = [ll for ll, _ in results]
             acc = float(lls.index(max(lls)) == suite.item(self.spec, doc).gold_index)
-            return {"acc": acc, suite.CHANCE_METRIC: chance_normalised(acc, chance)}
+            return {"acc": acc, CHANCE_METRIC: chance_normalised(acc, chance)}
         return row_metrics(results[0], chance)

@@ -1,6 +1,6 @@
 """The suite's one table: benchmarks, their tasks and groups, and the per-row entry points.
 
-Everything that needs to know "what is task X" -- the YAML generator, the lm-eval hooks,
+Everything that needs to know "what is task X" -- the YAML generator, the lm-eval task class,
 ``aligncot score``, annotation, demonstrations, self-refine -- asks this module. Prompts
 come from :mod:`aligncot_tasks.prompts`, answers are judged by
 :mod:`aligncot_tasks.scoring`; this module only wires rows to them.
@@ -213,15 +213,6 @@ def maj_task_name(key: str, k: int) -> str:
     return f"{task_name(key, 'cot')}_maj{k}"
 
 
-def maj_metrics(k: int) -> tuple[str, str]:
-    """The majority-vote and any-correct metric names of a task sampling ``k`` generations.
-
-    >>> maj_metrics(8)
-    ('maj@8', 'pass@8')
-    """
-    return f"maj@{k}", f"pass@{k}"
-
-
 @cache
 def all_tasks() -> dict[str, TaskSpec]:
     """Every task of the suite, by name."""
@@ -319,76 +310,9 @@ def answer_sentence(task: str | TaskSpec, doc: dict) -> str:
     return scoring.answer_sentence(spec.answer_type, item(spec, doc))
 
 
-#: Metrics every generative (zs/cot) task reports; see :mod:`aligncot_tasks.lm_metrics`.
-GENERATIVE_METRICS = ("acc", "invalid", "truncated")
-#: Metric of tasks whose rows have options: accuracy rescaled so that guessing scores 0.
-CHANCE_METRIC = "acc_norm_chance"
-
-
-def task_metrics(spec: TaskSpec, samples: int | None = None) -> list[str]:
-    """The metrics ``spec``'s task reports, in order (``samples`` overrides its number of
-    generations per question, as a test may).
-
-    >>> task_metrics(get_task("aligncot_gsm8k_cot_maj8"))
-    ['maj@8', 'pass@8', 'acc', 'invalid', 'truncated']
-    >>> task_metrics(get_task("aligncot_piqa_ll"))
-    ['acc', 'acc_norm_chance']
-    """
-    out = ["acc"] if spec.variant == LL else list(GENERATIVE_METRICS)
-    k = samples or spec.samples
-    if k > 1:
-        out = [*maj_metrics(k), *out]
-    return out + ([CHANCE_METRIC] if spec.chance_level else [])
-
-
-def _group(out: dict[str, dict], members: list[str], weight_by_size: bool) -> dict:
-    """A group over ``members`` (tasks or groups already in ``out``): it aggregates the
-    metrics that all of its leaf tasks report."""
-
-    def leaves(names: list[str]) -> list[str]:
-        return [leaf for n in names for leaf in (leaves(out[n]["task"]) if n in out else [n])]
-
-    specs = [all_tasks()[leaf] for leaf in leaves(members)]
-    metrics = [m for m in task_metrics(specs[0]) if all(m in task_metrics(t) for t in specs)]
-    return {"task": members, "weight_by_size": weight_by_size, "metrics": metrics}
-
-
-def _variant_groups(out: dict[str, dict], variant: str, k: int = 1) -> None:
-    """Add to ``out`` the per-benchmark, per-family and top groups of a variant (``k`` > 1:
-    of its maj@k tasks)."""
-    suffix = f"{variant}_maj{k}" if k > 1 else variant
-    family_groups: dict[str, list[str]] = {}
-    for b in BENCHMARKS.values():
-        if (variant == LL and not b.multiple_choice) or (k > 1 and b.maj_k != k):
-            continue
-        if k > 1:
-            member = maj_task_name(b.key, k)
-        elif b.per_config:
-            member = f"aligncot_{b.key}_{variant}"
-            out[member] = _group(out, [task_name(b.key, variant, c) for c in b.configs], b.weight_by_size)
-        else:
-            member = task_name(b.key, variant)
-        family_groups.setdefault(b.family, []).append(member)
-    top = []
-    for family, members in family_groups.items():
-        if len(members) == 1 and members[0].startswith(f"aligncot_{family}_"):
-            top.append(members[0])  # a one-benchmark family is its benchmark's group
-            continue
-        name = f"aligncot_{family}_{suffix}"
-        out[name] = _group(out, members, False)
-        top.append(name)
-    out[f"aligncot_{suffix}"] = _group(out, top, False)
-
-
 def groups() -> dict[str, dict]:
-    """Every group of the suite: name -> {"task": [children], "weight_by_size": bool, "metrics": [...]}.
+    """Every group of the suite: name -> {"task": [children], "weight_by_size": bool, "metrics": [...]}
+    (see :mod:`aligncot_tasks.groups`)."""
+    from aligncot_tasks.groups import all_groups  # imported here: that module builds on this one
 
-    Groups exist per variant (``zs``, ``cot``, ``ll``) and per self-consistency ``k``
-    (``aligncot_cot_maj8``); each aggregates the metrics all of its leaf tasks report.
-    """
-    out: dict[str, dict] = {}
-    for variant in VARIANTS + (LL,):
-        _variant_groups(out, variant)
-    for k in sorted({b.maj_k for b in BENCHMARKS.values() if b.maj_k}):
-        _variant_groups(out, "cot", k)
-    return out
+    return all_groups()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from aligncot_tasks import TASKS_DIR, lm_metrics, suite
+from aligncot_tasks.groups import maj_metrics, task_metrics
 from aligncot_tasks.lm_task import SuiteTask
 
 
@@ -34,7 +35,7 @@ def test_every_generative_task_is_a_suite_task_with_its_metrics(task_manager, of
     for name in names:
         task = tasks[name]
         assert isinstance(task, SuiteTask) and task.spec is suite.get_task(name)
-        assert list(task.aggregation()) == suite.task_metrics(task.spec)
+        assert list(task.aggregation()) == task_metrics(task.spec)
     assert tasks["aligncot_piqa_cot_maj8"].config.repeats == 8
     assert tasks["aligncot_piqa_cot_maj8"].config.generation_kwargs["temperature"] == suite.MAJ_TEMPERATURE
 
@@ -67,7 +68,7 @@ def test_truncated_flags_exactly_the_generations_the_budget_cut(evaluate_with_to
     full, shorter = run(8), run(7)
     seen = {True: 0, False: 0}
     for name in names:
-        for a, b in zip(full["samples"][name], shorter["samples"][name]):
+        for a, b in zip(full["samples"][name], shorter["samples"][name], strict=True):
             assert a["doc_id"] == b["doc_id"]
             capped = a["resps"][0][0] != b["resps"][0][0]
             ((v,),) = a["filtered_resps"]
@@ -84,7 +85,7 @@ def test_majority_vote_over_extracted_answers_end_to_end(evaluate_with_tokenizer
     k = 3
     names = ["aligncot_gsm8k_cot_maj8", "aligncot_csqa_cot_maj8"]
     out = evaluate_with_tokenizer([{"group": "maj_test", "task": [{"task": n, "repeats": k} for n in names]}], 4)
-    maj, any_ = suite.maj_metrics(k)
+    maj, any_ = maj_metrics(k)
     for name in names:
         res, rows = out["results"][name], out["samples"][name]
         for metric in (maj, any_, "acc", "invalid", "truncated"):
@@ -124,7 +125,7 @@ def test_maj_groups_come_from_the_table():
     k = suite.MAJ_K
     assert groups[f"aligncot_qa_cot_maj{k}"]["task"] == [suite.maj_task_name(b, k) for b in ("csqa", "obqa", "piqa", "siqa")]
     assert groups[f"aligncot_math_word_cot_maj{k}"]["task"] == [suite.maj_task_name(b, k) for b in ("gsm8k", "multiarith")]
-    assert groups[f"aligncot_cot_maj{k}"]["metrics"][:2] == list(suite.maj_metrics(k))
+    assert groups[f"aligncot_cot_maj{k}"]["metrics"][:2] == list(maj_metrics(k))
     assert "acc_norm_chance" in groups[f"aligncot_qa_cot_maj{k}"]["metrics"]
     assert all(suite.get_task(suite.maj_task_name(b, k)).samples == k for b in ("csqa", "obqa", "piqa", "siqa", "gsm8k", "multiarith"))
 
