@@ -94,11 +94,13 @@ class ScoreFilter(Filter):
         return self.count_tokens(text) >= self.max_gen_toks
 
     def one(self, doc: dict, text: object) -> dict:
+        """The verdict on one full generation of ``doc``'s question."""
         s = suite.score(self.spec, doc, text)
         truncated = False if s.extracted is not None else self.capped(text if isinstance(text, str) else "")
         return verdict(s.extracted, s.correct, truncated)
 
     def apply(self, resps, docs):
+        """lm-eval's filter step: per instance, its list of generations -> their verdicts."""
         return [[self.one(doc, text) for text in texts] for texts, doc in zip(resps, docs, strict=True)]
 
 
