@@ -174,13 +174,6 @@ def before_ramble(text: str) -> str:
     m = RAMBLE_RE.search(text)
     return text[: m.start()] if m else text
 
-#: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
-#: is what it concludes. A sentence cut off mid-way ("So Bob has (B), since") concludes nothing.
-CONCLUSION_RE = re.compile(
-    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
-    re.IGNORECASE,
-)
-
 #: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
 EOS = "<eos>"
 #: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
