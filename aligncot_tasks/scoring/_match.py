@@ -14,6 +14,7 @@ verdict ("(B) is correct") and a cue may only walk through the options.
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -160,9 +161,17 @@ def commitments(text: str, extra_cues: re.Pattern | None = None) -> list[Commitm
 
 
 #: A new question starting after the answer: a model rambling on with a made-up next
-#: problem in the prompt's own format ("\n\nQuestion: ...", "\nQ: ..."); nothing after it
-#: answers *this* question. Numbered headings ("Question 6:") are the solution's own parts.
-RAMBLE_RE = re.compile(r"\n[ \t]*(?:Q|Question)[ \t]*:")
+#: problem ("\n\nQuestion: ...", "\nQ: ...", "**Question:**", a "### Question" heading or
+#: a "Question" line of its own, "### Related Questions"); nothing after it answers *this*
+#: question. Numbered headings ("Question 6:") are the solution's own parts, and GSM8K's
+#: "####" is an answer cue, not a heading.
+RAMBLE_RE = re.compile(
+    r"\n[ \t]*(?:\*\*|__)?(?:Q|Question)[ \t]*(?:\*\*|__)?[ \t]*:"
+    r"|\n[ \t]*#{1,3}[ \t]+(?:(?:Related|Similar|More|Practice|Additional|Follow[- ]?up|Next|New|Another|Example)"
+    r"[ \t]+(?:Questions?|Problems?|Exercises?)|Questions?\b)"
+    r"|\n[ \t]*(?:\*\*|__)?(?:New[ \t]+|Next[ \t]+)?Question(?:\*\*|__)?[ \t]*\n",
+    re.IGNORECASE,
+)
 
 
 def before_ramble(text: str) -> str:
@@ -170,12 +179,46 @@ def before_ramble(text: str) -> str:
 
     >>> before_ramble("The answer is 4.\\n\\nQuestion: What is 3+3? The answer is 6.")
     'The answer is 4.\\n'
+    >>> before_ramble("So 4.\\n### Related Questions\\n1. What is 3+3?"), before_ramble("#### 4\\n#### 5")
+    ('So 4.', '#### 4\\n#### 5')
     """
     m = RAMBLE_RE.search(text)
     return text[: m.start()] if m else text
 
-#: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
-EOS = "<eos>"
+
+#: The key of a structured answer: ``"answer":``, ``'Final Answer':``, ``"final_answer":``
+#: in a JSON object or Python dict (a ```json fence changes nothing), any case.
+STRUCTURED_KEY_RE = re.compile(r"""["'](?:final[ _]?)?answer["'][ \t]*:[ \t]*""", re.IGNORECASE)
+#: A structured answer's value: a quoted string, or a bare value (a number, an expression)
+#: up to the object's next key, its end or the line's end.
+STRUCTURED_VALUE_RE = re.compile(r""""((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([^,}\n]*)""")
+
+
+def structured_answer(text: str) -> str | None:
+    r"""The value of the last ``"answer"`` key in ``text``, or None when there is none.
+
+    >>> structured_answer('```json\n{"reasoning": "2+2", "Answer": "B) sunlight"}\n```')
+    'B) sunlight'
+    >>> structured_answer('{"answer": 56/8*2}'), structured_answer('{"answer": "\\u00bd"}')
+    ('56/8*2', '½')
+    >>> structured_answer("The answer: 4") is None
+    True
+    """
+    key = None
+    for key in STRUCTURED_KEY_RE.finditer(text):
+        pass
+    if key is None:
+        return None
+    m = STRUCTURED_VALUE_RE.match(text, key.end())
+    if m.group(1) is not None:
+        try:
+            return json.loads(f'"{m.group(1)}"')
+        except ValueError:
+            return m.group(1)
+    value = m.group(2) if m.group(2) is not None else m.group(3).strip()
+    return value or None
+
+
 #: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
 #: is what it concludes. A sentence cut off mid-way ("So Bob has (B), since") concludes nothing.
 CONCLUSION_RE = re.compile(
@@ -183,6 +226,8 @@ CONCLUSION_RE = re.compile(
     re.IGNORECASE,
 )
 
+#: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
+EOS = "<eos>"
 #: Token :func:`words` emits for a clause separator (``,`` ``;`` ``:``).
 SEP = "<sep>"
 #: Words, sentence ends, clause separators, and symbols that change meaning (``-1`` is not

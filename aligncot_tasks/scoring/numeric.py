@@ -15,7 +15,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments, strip_markup
+from aligncot_tasks.scoring import _match, arithmetic
+from aligncot_tasks.scoring._match import MAX_TAIL_CHARS, SOLUTION_CUE_RE, before_ramble, commitments, strip_markup
 
 #: A number as models write it: optional sign and currency, thousands separators, decimals,
 #: a plain fraction ``3/4`` or a LaTeX ``\frac{3}{4}``. Not preceded by a letter, digit or
@@ -127,27 +128,161 @@ def canonical(value: Fraction) -> str:
     return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
 
 
+#: A list item opening a line ("1. ", "2) ", "- "): after a cue, the answer is the last item.
+LIST_ITEM_RE = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•])[ \t]+")
+#: A verb stating what a sentence's subject amounts to, right before the number it states
+#: ("Allen's age 10 years from now is 109", "... will be about $30").
+COPULA_RE = re.compile(
+    r"\b(?:is|are|was|were|will\s+be|would\s+be|equals?|comes\s+to|totals?)[ \t]+"
+    r"(?:(?:about|approximately|exactly|now|then|only|just|still|equal\s+to|a\s+total\s+of)[ \t]+)*(?=[-−$\\.\d])",
+    re.IGNORECASE,
+)
+#: A percent sign or word right after a number.
+PERCENT_RE = re.compile(r"[ \t]*(?:\\?%|percent\b)", re.IGNORECASE)
+#: What joins a restatement of one value to it: "25%. As a fraction, 1/4", "6/12, or 50%",
+#: "1/4 (25%)". Group ``paren``: the restatement must close its bracket.
+RESTATEMENT_RE = re.compile(
+    r"[ \t]*(?:,?[ \t]*(?:or|i\.e\.,?|that\s+is,?)[ \t]+|(?P<paren>\()[ \t]*(?:or[ \t]+)?"
+    r"|[.,;]?[ \t]*(?:as|or)[ \t]+an?[ \t]+(?:fraction|decimal|percent(?:age)?)[ \t]*,?[ \t]*"
+    r"(?:(?:this|that|it)[ \t]+is[ \t]+|it's[ \t]+)?)",
+    re.IGNORECASE,
+)
+#: Most restatements read after one value (bounds the work on looping text).
+MAX_RESTATEMENTS = 4
+
+#: A quantity as stated: its value and whether it was stated as a percent (25% is 25 here).
+Quantity = tuple[Fraction, bool]
+
+
+def _last_step(answer: str) -> str:
+    """The line holding the result when ``answer`` opens with a list or an equation chain.
+
+    ``"1. 6 x 20 = 120\\n2. 120 + 67 = 187"`` and ``"16 - 3 - 4 = 9\\n9 x $2 = $18"`` state
+    their answer in their last step; any other answer is returned unchanged.
+    """
+    lines = answer[:MAX_TAIL_CHARS].split("\n")
+    marker = LIST_ITEM_RE.match(lines[0])
+    if marker is None and "=" not in CLAUSE_END_RE.split(lines[0], maxsplit=1)[0]:
+        return answer
+    last = lines[0][marker.end():] if marker else lines[0]
+    items = 1
+    for line in lines[1:]:
+        if not line.strip():
+            if marker:  # numbered items may be separated by blank lines
+                continue
+            break
+        item = LIST_ITEM_RE.match(line)
+        if marker and item:
+            last, items = line[item.end():], items + 1
+        elif not marker and "=" in line:
+            last = line
+        else:
+            break
+    # One "item" is no list: "8. I hope this helps" is a number ending a sentence.
+    return answer if marker and items < 2 else last
+
+
+def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
+    """The value stated from number ``m`` on: an arithmetic expression's, else the number's."""
+    expression = arithmetic.leading_expression(clause[m.start():])
+    if expression is not None:
+        value = arithmetic.evaluate(expression[0])
+        if value is not None:
+            return value, m.start() + len(expression[0].rstrip())
+    value = _value(m)
+    return None if value is None else (value, m.end())
+
+
+def _restated(text: str, value: Fraction, percent: bool, end: int) -> Quantity | None:
+    """``(value, percent)`` after checking restatements at ``text[end:]``: equal ones may turn
+    the quantity into its percent form; a different value commits to none (None)."""
+    amount = value / 100 if percent else value
+    for _ in range(MAX_RESTATEMENTS):
+        joint = RESTATEMENT_RE.match(text, end)
+        other = NUMBER_RE.match(text, joint.end()) if joint else None
+        stated = _stated(text, other) if other else None
+        if stated is None:
+            break
+        pct = PERCENT_RE.match(text, stated[1])
+        after = pct.end() if pct else stated[1]
+        if joint.group("paren") and not text[after:].lstrip(" \t").startswith(")"):
+            break
+        if (stated[0] / 100 if pct else stated[0]) != amount:
+            raise Uncommitted(text)
+        if pct and not percent:
+            value, percent = stated[0], True
+        end = after
+    return value, percent
+
+
+class Uncommitted(ValueError):
+    """An answer that states different values ("5, or 6") commits to none of them."""
+
+
+def committed_quantity(answer: str) -> Quantity | None:
+    """The quantity an answer states: the result of its last ``=``; else its leading
+    expression or number, or -- when a sentence's subject holds a number -- the number its
+    verb states; equal restatements are one quantity.
+
+    Raises:
+        Uncommitted: The answer restates its value as a different one.
+
+    >>> committed_quantity(" 9 * 2 = $18 a day. Then 5 more")
+    (Fraction(18, 1), False)
+    >>> committed_quantity(" Allen's age 10 years from now is 109."), committed_quantity(" 56/8*2")
+    ((Fraction(109, 1), False), (Fraction(14, 1), False))
+    >>> committed_quantity(" 6/12, or 50%"), committed_quantity(" 25%. As a fraction, 1/4.")
+    ((Fraction(50, 1), True), (Fraction(25, 1), True))
+    >>> committed_quantity(" eighteen."), committed_quantity(" the total cost.")
+    ((Fraction(18, 1), False), None)
+    """
+    answer = _last_step(answer.lstrip(" \t\n:"))
+    end = CLAUSE_END_RE.search(answer)
+    clause = answer[: end.start()] if end else answer
+    m = NUMBER_RE.search(clause, clause.rfind("=") + 1) or ("=" in clause and NUMBER_RE.search(clause))
+    if m and "=" not in clause and re.search(r"[^\W\d]", clause[: m.start()]):
+        verb = COPULA_RE.search(clause, m.end())
+        m = (NUMBER_RE.match(clause, verb.end()) if verb else None) or m
+    stated = _stated(clause, m) if m else None
+    if stated is None:
+        word = WORD_NUMBER_RE.match(clause)
+        return (Fraction(words_to_int(word.group("words"))), False) if word else None
+    value, stop = stated
+    pct = PERCENT_RE.match(answer, stop)
+    return _restated(answer, value, pct is not None, pct.end() if pct else stop)
+
+
 def committed_number(answer: str) -> Fraction | None:
-    """The number an answer clause states: the result of its last ``=``, else its first number.
+    """The number an answer clause states (see :func:`committed_quantity`; 25% is 25).
 
     >>> committed_number(" 9 * 2 = $18 a day. Then 5 more")
     Fraction(18, 1)
     >>> committed_number(" eighteen."), committed_number(" Twenty-five"), committed_number(" the total cost.")
     (Fraction(18, 1), Fraction(25, 1), None)
     """
-    answer = answer.lstrip(" \t\n:")
-    end = CLAUSE_END_RE.search(answer)
-    clause = answer[: end.start()] if end else answer
-    value = parse_number(clause.rpartition("=")[2]) if "=" in clause else None
-    if value is None:
-        value = parse_number(clause)
-    if value is None and (word := WORD_NUMBER_RE.match(clause)):
-        value = Fraction(words_to_int(word.group("words")))
-    return value
+    try:
+        quantity = committed_quantity(answer)
+    except Uncommitted:
+        return None
+    return None if quantity is None else quantity[0]
+
+
+def spell(quantity: Quantity) -> str:
+    """Canonical spelling of a quantity, a percent kept as one.
+
+    >>> spell((Fraction(25), True)), spell((Fraction(3, 4), False))
+    ('25%', '0.75')
+    """
+    return canonical(quantity[0]) + ("%" if quantity[1] else "")
 
 
 def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
     """The number the generation commits to (canonical spelling), or None.
+
+    A structured answer (``{"answer": ...}``) wins; then the commitments (the first for
+    zero-shot, the last for chain of thought); then a zero-shot text's opening statement
+    (an equation chain states its answer in its last result), else its first number; a
+    chain of thought's last number.
 
     >>> it = Item("q", "18")
     >>> extract("She makes 9 * 2 = $<<9*2=18>>18 a day.\\nA: 18", it)
@@ -160,15 +295,32 @@ def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
     '12'
     >>> extract("16 - 3 - 4 = 9 eggs, so she makes", it)  # truncated: last number
     '9'
-    >>> extract(" 18 dollars. She sells 9 eggs", it, "zs")
-    '18'
+    >>> extract(" 18 dollars. She sells 9 eggs", it, "zs"), extract(" 16 - 3 - 4 = 9\\n9 x $2 = $18", it, "zs")
+    ('18', '18')
+    >>> extract('{"reasoning": "9 * 2", "answer": "$14.00"}', it), extract("The answer is 5, or 6.", it)
+    ('14', None)
     """
     text = strip_markup(before_ramble(generation))
-    found = commitments(text, SOLUTION_CUE_RE)
-    for c in found if variant == "zs" else reversed(found):
-        value = committed_number(c.text)
-        if value is not None:
-            return canonical(value)
+    try:
+        return _committed_spelling(text, variant)
+    except Uncommitted:
+        return None
+
+
+def _committed_spelling(text: str, variant: str) -> str | None:
+    """:func:`extract` on marked-up-free text; raises :class:`Uncommitted` (see there)."""
+    structured = _match.structured_answer(text)
+    quantity = committed_quantity(structured) if structured is not None else None
+    if quantity is None:
+        found = commitments(text, SOLUTION_CUE_RE)
+        for c in found if variant == "zs" else reversed(found):
+            quantity = committed_quantity(c.text)
+            if quantity is not None:
+                break
+    if quantity is None and variant == "zs":
+        quantity = committed_quantity(text[:MAX_TAIL_CHARS])
+    if quantity is not None:
+        return spell(quantity)
     matches = NUMBER_RE.finditer(text) if variant == "zs" else reversed(list(NUMBER_RE.finditer(text)))
     value = next((v for v in map(_value, matches) if v is not None), None)
     return None if value is None else canonical(value)
@@ -179,13 +331,15 @@ def is_correct(extracted: str, item: Item) -> bool:
 
     >>> is_correct("18", Item("q", "18.00")), is_correct("0.75", Item("q", "3/4"))
     (True, True)
-    >>> is_correct("18", Item("q", "1,800"))
-    False
+    >>> is_correct("18", Item("q", "1,800")), is_correct("25%", Item("q", "25")), is_correct("25%", Item("q", "0.25"))
+    (False, True, True)
     """
     gold = parse_number(item.gold)
     if gold is None:
         return extracted.strip() == item.gold.strip()
-    return parse_number(extracted) == gold
+    value = parse_number(extracted)
+    # "25%" answers a percent question whose gold is 25, and a question whose gold is 0.25.
+    return value == gold or (extracted.endswith("%") and value is not None and value / 100 == gold)
 
 
 def answer_sentence(item: Item) -> str:
