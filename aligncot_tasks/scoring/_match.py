@@ -14,7 +14,6 @@ verdict ("(B) is correct") and a cue may only walk through the options.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -167,10 +166,9 @@ def commitments(text: str, extra_cues: re.Pattern | None = None) -> list[Commitm
 #: "####" is an answer cue, not a heading.
 RAMBLE_RE = re.compile(
     r"\n[ \t]*(?:\*\*|__)?(?:Q|Question)[ \t]*(?:\*\*|__)?[ \t]*:"
-    r"|\n[ \t]*#{1,3}[ \t]+(?:(?:Related|Similar|More|Practice|Additional|Follow[- ]?up|Next|New|Another|Example)"
+    r"|\n[ \t]*#{1,3}[ \t]+(?i:(?:Related|Similar|More|Practice|Additional|Follow[- ]?up|Next|New|Another|Example)"
     r"[ \t]+(?:Questions?|Problems?|Exercises?)|Questions?\b)"
-    r"|\n[ \t]*(?:\*\*|__)?(?:New[ \t]+|Next[ \t]+)?Question(?:\*\*|__)?[ \t]*\n",
-    re.IGNORECASE,
+    r"|\n[ \t]*(?:\*\*|__)?(?:New[ \t]+|Next[ \t]+)?Question(?:\*\*|__)?[ \t]*\n"
 )
 
 
@@ -201,6 +199,8 @@ def structured_answer(text: str) -> str | None:
     'B) sunlight'
     >>> structured_answer('{"answer": 56/8*2}'), structured_answer('{"answer": "\\u00bd"}')
     ('56/8*2', '½')
+    >>> structured_answer(r'{"answer": "\frac{1}{2}", "x": 1}'), structured_answer(r'{"answer": "\\sqrt{2}"}')
+    ('\\frac{1}{2}', '\\sqrt{2}')
     >>> structured_answer("The answer: 4") is None
     True
     """
@@ -210,13 +210,18 @@ def structured_answer(text: str) -> str | None:
     if key is None:
         return None
     m = STRUCTURED_VALUE_RE.match(text, key.end())
-    if m.group(1) is not None:
-        try:
-            return json.loads(f'"{m.group(1)}"')
-        except ValueError:
-            return m.group(1)
-    value = m.group(2) if m.group(2) is not None else m.group(3).strip()
+    quoted = m.group(1) if m.group(1) is not None else m.group(2)
+    value = m.group(3).strip() if quoted is None else JSON_ESCAPE_RE.sub(_unescape, quoted)
     return value or None
+
+
+#: The JSON escapes a structured answer's value is decoded for. Others stay as written:
+#: models write LaTeX as ``"\frac{1}{2}"``, and JSON would read ``\f`` as a form feed.
+JSON_ESCAPE_RE = re.compile(r"""\\(["'\\/])|\\u([0-9a-fA-F]{4})""")
+
+
+def _unescape(m: re.Match) -> str:
+    return m.group(1) or chr(int(m.group(2), 16))
 
 
 #: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1

@@ -39,13 +39,16 @@ def leading_expression(text: str) -> tuple[str, int] | None:
 
     >>> leading_expression("5 + 10 + 2.5 dollars")
     ('5 + 10 + 2.5 ', 13)
-    >>> leading_expression("18 dollars") is None
-    True
+    >>> leading_expression("18 - 2) more"), leading_expression("18 dollars") is None
+    (('18 - 2', 6), True)
     """
     m = EXPRESSION_RE.match(text)
     if m is None or m.end() > MAX_EXPRESSION_CHARS:
         return None
-    return m.group(), m.end()
+    expression = m.group()
+    while expression.count(")") > expression.count("(") and expression.rstrip().endswith(")"):
+        expression = expression.rstrip()[:-1]  # "(so 18 - 2)": the bracket closes the prose
+    return expression, len(expression)
 
 
 def evaluate(expression: str) -> Fraction | None:

@@ -78,7 +78,7 @@ NEW_QUESTION_RE = re.compile(
 PUNCT_FILLER = r"[\s:,=>\"'“”‘’*#$~–—]|\\\(|\\\["
 #: Hedges between a cue and its answer that do not change which option it is.
 HEDGES = (
-    r"probably|likely|most\s+likely|definitely|certainly|clearly|obviously|indeed|therefore|thus|hence|so|then|"
+    r"(?:most\s+)?likely\s+to\s+be|going\s+to\s+be|probably|likely|most\s+likely|definitely|certainly|clearly|obviously|indeed|therefore|thus|hence|so|then|"
     r"actually|simply|just|surely|undoubtedly|it\s+is|it's|i\s+(?:think|believe|guess|would\s+say)|i'd\s+say"
 )
 #: Before answers written as text only marks and hedges are skipped (an option may begin
@@ -157,6 +157,11 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
     text = unicodedata.normalize("NFKC", strip_markup(generation))
     cut = NEW_QUESTION_RE.search(text)
     text = text[: cut.start()] if cut and text[: cut.start()].strip() else text
+    structured = _match.structured_answer(text)  # {"answer": "B) sunlight"} is the answer
+    if structured is not None:
+        status, letter = _span(structured, ch, stop_on_letters=True)
+        if status != NOTHING:
+            return letter
     if len(text) <= limit:  # the whole generation is one option's text
         status, letter = text_answer(text, ch, exact=True)
         if status != NOTHING:
@@ -209,7 +214,7 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
     start = FILLER_RE.match(span).end()
     letter, end = letter_at(span, start, ch)
     if letter is not None:
-        clause = SENTENCE_END_RE.split(span[end : end + 300], maxsplit=1)[0]
+        clause = _after_own_text(SENTENCE_END_RE.split(span[end : end + 300], maxsplit=1)[0], letter, ch)
         other = OTHER_LETTER_RE.search(clause)
         if letter not in ch.letters or (other and (other.group(1) or other.group(2)).upper() in ch.letters):
             return STOP, None
@@ -228,6 +233,20 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
     if stop_on_letters and named:
         return (ANSWER, named.pop()) if len(named) == 1 else (STOP, None)
     return NOTHING, None
+
+
+def _after_own_text(clause: str, letter: str, ch: Choices) -> str:
+    """``clause`` less the option's own text that opens it: the letters inside "C. Both A and
+    B" (C's text) are what C says, not other answers.
+
+    >>> _after_own_text(" Both A and B, or D", "C", Choices.of("ABCD", ("x", "y", "Both A and B", "z")))
+    ', or D'
+    """
+    if letter not in ch.letters or not ch.squashed:
+        return clause
+    own = ch.squashed[ch.letters.index(letter)].rstrip(".").casefold()
+    head = squash(clause.lstrip(" \t:-–—)"))
+    return head[len(own) :] if own and head.casefold().startswith(own) else clause
 
 
 def _verdict_subject(text: str, start: int, ch: Choices) -> tuple[str, str | None]:

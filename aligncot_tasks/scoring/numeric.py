@@ -137,6 +137,8 @@ COPULA_RE = re.compile(
     r"(?:(?:about|approximately|exactly|now|then|only|just|still|equal\s+to|a\s+total\s+of)[ \t]+)*(?=[-−$\\.\d])",
     re.IGNORECASE,
 )
+#: A relative pronoun right before a verb: "5, which is 2 more" restates no answer.
+RELATIVE_RE = re.compile(r"\b(?:which|that|who|it|this|what)[ \t]*$", re.IGNORECASE)
 #: A percent sign or word right after a number.
 PERCENT_RE = re.compile(r"[ \t]*(?:\\?%|percent\b)", re.IGNORECASE)
 #: What joins a restatement of one value to it: "25%. As a fraction, 1/4", "6/12, or 50%",
@@ -183,12 +185,20 @@ def _last_step(answer: str) -> str:
 
 
 def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
-    """The value stated from number ``m`` on: an arithmetic expression's, else the number's."""
-    expression = arithmetic.leading_expression(clause[m.start():])
+    """The value stated from number ``m`` on: an arithmetic expression's, else the number's.
+
+    Raises:
+        Uncommitted: An expression the evaluator refuses (``1/0``, ``2 ** 100000``) states
+            no number, not its first one.
+    """
+    head = clause[: m.start()].rstrip("( \t")  # "(56 / 8) x 2" opens with a bracket
+    start = len(head) if "(" in clause[len(head) : m.start()] else m.start()
+    expression = arithmetic.leading_expression(clause[start:])
     if expression is not None:
         value = arithmetic.evaluate(expression[0])
-        if value is not None:
-            return value, m.start() + len(expression[0].rstrip())
+        if value is None:
+            raise Uncommitted(expression[0])
+        return value, start + len(expression[0].rstrip())
     value = _value(m)
     return None if value is None else (value, m.end())
 
@@ -219,6 +229,19 @@ class Uncommitted(ValueError):
     """An answer that states different values ("5, or 6") commits to none of them."""
 
 
+def _subject_number(clause: str, m: re.Match) -> re.Match:
+    """The number a sentence states when its first number ``m`` belongs to its subject or to
+    a fronted phrase ("Allen's age 10 years from now is 109", "In 10 years, he will be 109");
+    ``m`` itself when the sentence opens with its answer ("5 apples are left", "5, which is
+    2 more")."""
+    verb = COPULA_RE.search(clause, m.end())
+    if verb is None or RELATIVE_RE.search(clause, 0, verb.start()):
+        return m
+    if not (re.search(r"[^\W\d]", clause[: m.start()]) or "," in clause[m.end() : verb.start()]):
+        return m
+    return NUMBER_RE.match(clause, verb.end()) or m
+
+
 def committed_quantity(answer: str) -> Quantity | None:
     """The quantity an answer states: the result of its last ``=``; else its leading
     expression or number, or -- when a sentence's subject holds a number -- the number its
@@ -240,9 +263,8 @@ def committed_quantity(answer: str) -> Quantity | None:
     end = CLAUSE_END_RE.search(answer)
     clause = answer[: end.start()] if end else answer
     m = NUMBER_RE.search(clause, clause.rfind("=") + 1) or ("=" in clause and NUMBER_RE.search(clause))
-    if m and "=" not in clause and re.search(r"[^\W\d]", clause[: m.start()]):
-        verb = COPULA_RE.search(clause, m.end())
-        m = (NUMBER_RE.match(clause, verb.end()) if verb else None) or m
+    if m and "=" not in clause:
+        m = _subject_number(clause, m)
     stated = _stated(clause, m) if m else None
     if stated is None:
         word = WORD_NUMBER_RE.match(clause)
