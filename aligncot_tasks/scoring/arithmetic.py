@@ -22,6 +22,8 @@ OPERATOR = r"\*\*|[-−+*×x÷/^·]"
 EXPRESSION_RE = re.compile(
     rf"[(\s]*[-−]?[(\s]*(?:{OPERAND})[)\s]*(?:(?:{OPERATOR})[(\s]*[-−]?[(\s]*(?:{OPERAND})[)\s]*)+"
 )
+#: A number literal the evaluator accepts: plain decimal digits.
+DECIMAL_RE = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 #: Longest expression evaluated (real answers are short; this bounds parsing and nesting).
 MAX_EXPRESSION_CHARS = 200
 #: Largest exponent magnitude ``**`` may have (keeps exact powers small).
@@ -74,7 +76,8 @@ def evaluate(expression: str) -> Fraction | None:
 def _value(node: ast.AST, source: str) -> Fraction | None:
     """Evaluate one whitelisted node; any other node makes the whole expression no value."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return Fraction(ast.get_source_segment(source, node))  # exact: from the digits, not the float
+        digits = ast.get_source_segment(source, node)  # exact: from the digits, not the float
+        return Fraction(digits) if DECIMAL_RE.fullmatch(digits) else None  # not 1e999, 0x10
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _value(node.operand, source)
         return None if operand is None else -operand if isinstance(node.op, ast.USub) else operand

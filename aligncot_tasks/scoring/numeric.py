@@ -180,8 +180,8 @@ def _last_step(answer: str) -> str:
             last = line
         else:
             break
-    # One "item" is no list: "8. I hope this helps" is a number ending a sentence.
-    return answer if marker and items < 2 else last
+    # One "item" without an equation is no list: "8. I hope this helps" ends a sentence.
+    return answer if marker and items < 2 and "=" not in last else last
 
 
 def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
