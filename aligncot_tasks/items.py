@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 
 from aligncot_tasks.prompts import OPTION_LETTERS
-from aligncot_tasks.types import Item  # defined there (imports nothing); re-exported here
+# Item is defined in aligncot_tasks.types (which imports nothing) and re-exported here.
+from aligncot_tasks.types import Item
 
 
 def _labelled_choices(doc: dict, question_key: str) -> Item:

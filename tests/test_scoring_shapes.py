@@ -19,12 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aligncot_tasks import suite
+from aligncot_tasks.data import read_jsonl
 from aligncot_tasks.items import Item
 from aligncot_tasks.prompts import OPTION_LETTERS
 from aligncot_tasks.scoring import _match, arithmetic, choice, numeric, score
 from tests.conftest import FIXTURES
 
-SHAPES = [json.loads(line) for line in open(FIXTURES / "generations" / "small_model_shapes.jsonl", encoding="utf-8")]
+SHAPES = read_jsonl(FIXTURES / "generations" / "small_model_shapes.jsonl")
 
 
 def _task(row: dict) -> str:
@@ -106,7 +107,7 @@ def test_an_equation_chain_states_its_last_result(steps, lead):
         result = a + b if op == "+" else a - b if op == "-" else a * b
         marker = f"{i + 1}. " if lead.endswith("1. ") else ""
         lines.append(f"{marker}{a} {op} {b} = {result}")
-    generation = (lead[: -3] if lead.endswith("1. ") else lead) + "\n".join(lines)
+    generation = (lead.removesuffix("1. ")) + "\n".join(lines)
     for variant in ("zs", "cot"):
         assert numeric.extract(generation, Item("q", "0"), variant) == str(result), generation
 

@@ -14,8 +14,14 @@ import re
 
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring import symbolic
-from aligncot_tasks.scoring._match import MAX_TAIL_CHARS, before_ramble, commitments, last_boxed, structured_answer
-from aligncot_tasks.scoring.numeric import CLAUSE_END_RE, exact_number
+from aligncot_tasks.scoring._match import (
+    MAX_TAIL_CHARS,
+    before_ramble,
+    commitments,
+    last_boxed,
+    structured_answer,
+)
+from aligncot_tasks.scoring.numbers import CLAUSE_END_RE, exact_number
 
 #: A math span opening an answer: ``$$...$$``, ``$...$``, ``\(...\)`` or ``\[...\]``
 #: (escaped ``\$`` inside stays part of the answer).

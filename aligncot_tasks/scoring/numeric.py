@@ -3,130 +3,36 @@ r"""Numeric answers (GSM8K, MultiArith): the number a generation commits to, com
 Zero-shot answers are read from the first commitment (or the first number, as Kojima et al.
 read zero-shot outputs); chain-of-thought answers from the final commitment, falling back
 to the last number of the text when the model never commits (e.g. a truncated generation).
-Numbers are compared as exact rationals, so ``18.00`` = ``18``, ``$1,234`` = ``1234`` and
-``3/4`` = ``0.75``. English number words (:func:`words_to_int`) are read here for every
-answer type, BBH's integers included.
+Numbers are compared as exact rationals (:mod:`.numbers` reads how they are spelled). This
+module decides which number an answer states: the result of an equation chain or of a
+list's last step, the number a sentence's verb states, an arithmetic expression's exact
+value (:mod:`.arithmetic`), one value restated equally ("25%. As a fraction, 1/4").
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from fractions import Fraction
 
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring import _match, arithmetic
-from aligncot_tasks.scoring._match import MAX_TAIL_CHARS, SOLUTION_CUE_RE, before_ramble, commitments, strip_markup
-
-#: A number as models write it: optional sign and currency, thousands separators, decimals,
-#: a plain fraction ``3/4`` or a LaTeX ``\frac{3}{4}``. Not preceded by a letter, digit or
-#: point (so ``16-3`` reads 16 and 3, and ``x2`` or ``1.5`` yield no stray number).
-NUMBER_RE = re.compile(
-    r"(?<![\w.])(?P<neg>[-−])?(?:\\?\$[ \t]?)?"
-    r"(?:\\[dt]?frac\{(?P<fnum>\d+)\}\{(?P<fden>\d+)\}"
-    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[ \t]*/[ \t]*(?P<den>\d+)(?![\d.]))?)"
+from aligncot_tasks.scoring._match import (
+    MAX_TAIL_CHARS,
+    SOLUTION_CUE_RE,
+    before_ramble,
+    commitments,
+    strip_markup,
 )
-
-#: Where the clause stating an answer ends: a sentence-final period or a line break.
-CLAUSE_END_RE = re.compile(r"\.(?=\s|$)|\n")
-
-#: Number words below twenty, in order.
-UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-#: Multiples of ten from twenty, in order.
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-#: Number word -> value.
-WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
-#: Number words that multiply what precedes them.
-SCALES = {"hundred": 100, "thousand": 1000}
-
-
-def words_to_int(words: str) -> int:
-    """Value of an English number.
-
-    >>> words_to_int("seven"), words_to_int("twenty-one"), words_to_int("one hundred and five")
-    (7, 21, 105)
-    >>> words_to_int("two thousand three hundred")
-    2300
-    """
-    total = current = 0
-    for w in re.split(r"[\s-]+", words.lower()):
-        if w in WORD_VALUES:
-            current += WORD_VALUES[w]
-        elif w == "hundred":
-            current = max(current, 1) * SCALES[w]
-        elif w == "thousand":  # closes a group: "two thousand three hundred"
-            total, current = total + max(current, 1) * SCALES[w], 0
-    return total + current
-
-
-#: A number written in words right after a cue ("The answer is twenty-five."), below 100.
-WORD_NUMBER_RE = re.compile(
-    rf"(?i)^\W{{0,3}}(?P<words>(?:{'|'.join(TENS)})(?:[- ](?:{'|'.join(UNITS[1:10])}))?|(?:{'|'.join(UNITS)}))"
-    r"\b(?!\s+of\b)"  # not "one of them"
+from aligncot_tasks.scoring.numbers import (
+    CLAUSE_END_RE,
+    NUMBER_RE,
+    WORD_NUMBER_RE,
+    canonical,
+    exact_number,
+    match_value,
+    parse_number,
+    words_to_int,
 )
-
-
-#: Longest digit string read as a number (longer ones are noise, and Python refuses to
-#: convert over 4300 digits).
-MAX_DIGITS = 100
-
-
-def _value(m: re.Match) -> Fraction | None:
-    if len(m.group()) > MAX_DIGITS:
-        return None
-    if m.group("fnum"):
-        num, den = Fraction(m.group("fnum")), int(m.group("fden"))
-    else:
-        num, den = Fraction(m.group("num").replace(",", "")), int(m.group("den") or 1)
-    if den == 0:
-        return None
-    return -num / den if m.group("neg") else num / den
-
-
-def parse_number(text: str) -> Fraction | None:
-    """The first number in ``text`` as an exact rational, or None.
-
-    >>> parse_number("costs $1,234.50 per year")
-    Fraction(2469, 2)
-    >>> parse_number(r"-\\frac{3}{4}"), parse_number("3/4 of them"), parse_number("none")
-    (Fraction(-3, 4), Fraction(3, 4), None)
-    """
-    for m in NUMBER_RE.finditer(text):
-        value = _value(m)
-        if value is not None:
-            return value
-    return None
-
-
-def exact_number(text: str) -> Fraction | None:
-    r"""The value of ``text`` if it is exactly one number (as :data:`NUMBER_RE` spells it).
-
-    >>> exact_number(r"-\frac{3}{4}"), exact_number("0.5"), exact_number("x+1")
-    (Fraction(-3, 4), Fraction(1, 2), None)
-    """
-    m = NUMBER_RE.fullmatch(text)
-    return _value(m) if m else None
-
-
-def canonical(value: Fraction) -> str:
-    """Shortest exact spelling: an integer, a terminating decimal, or ``p/q``.
-
-    >>> canonical(Fraction(18)), canonical(Fraction(3, 4)), canonical(Fraction(-1, 3))
-    ('18', '0.75', '-1/3')
-    """
-    if value.denominator == 1:
-        return str(value.numerator)
-    d = value.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    if d != 1:
-        return f"{value.numerator}/{value.denominator}"
-    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
-
 
 #: A list item opening a line ("1. ", "2) ", "- "): after a cue, the answer is the last item.
 LIST_ITEM_RE = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•])[ \t]+")
@@ -199,7 +105,7 @@ def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
         if value is None:
             raise Uncommitted(expression[0])
         return value, start + len(expression[0].rstrip())
-    value = _value(m)
+    value = match_value(m)
     return None if value is None else (value, m.end())
 
 
@@ -259,6 +165,9 @@ def committed_quantity(answer: str) -> Quantity | None:
     >>> committed_quantity(" eighteen."), committed_quantity(" the total cost.")
     ((Fraction(18, 1), False), None)
     """
+    bare = exact_number(answer.strip(" \t\n:").rstrip("."))
+    if bare is not None:  # the common "A: 18": nothing else to read
+        return bare, False
     answer = _last_step(answer.lstrip(" \t\n:"))
     end = CLAUSE_END_RE.search(answer)
     clause = answer[: end.start()] if end else answer
@@ -344,7 +253,7 @@ def _committed_spelling(text: str, variant: str) -> str | None:
     if quantity is not None:
         return spell(quantity)
     matches = NUMBER_RE.finditer(text) if variant == "zs" else reversed(list(NUMBER_RE.finditer(text)))
-    value = next((v for v in map(_value, matches) if v is not None), None)
+    value = next((v for v in map(match_value, matches) if v is not None), None)
     return None if value is None else canonical(value)
 
 

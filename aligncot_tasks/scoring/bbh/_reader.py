@@ -29,7 +29,13 @@ import re
 from typing import Protocol
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import CONCLUSION_RE, before_ramble, commitments, strip_markup, structured_answer
+from aligncot_tasks.scoring._match import (
+    CONCLUSION_RE,
+    before_ramble,
+    commitments,
+    strip_markup,
+    structured_answer,
+)
 
 #: The canonical answer sentence: how every BBH chain-of-thought exemplar ends.
 ANSWER_SENTENCE = "So the answer is {target}."
