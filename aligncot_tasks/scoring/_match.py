@@ -179,9 +179,14 @@ def before_ramble(text: str) -> str:
     'The answer is 4.\\n'
     >>> before_ramble("So 4.\\n### Related Questions\\n1. What is 3+3?"), before_ramble("#### 4\\n#### 5")
     ('So 4.', '#### 4\\n#### 5')
+    >>> before_ramble("\\n**Question:** 2+2?\\nSo 4.\\n\\nQuestion: 3+3?")
+    '\\n**Question:** 2+2?\\nSo 4.\\n'
+
     """
-    m = RAMBLE_RE.search(text)
-    return text[: m.start()] if m else text
+    for m in RAMBLE_RE.finditer(text):
+        if text[: m.start()].strip():  # a generation that opens by restating its question goes on
+            return text[: m.start()]
+    return text
 
 
 #: The key of a structured answer: ``"answer":``, ``'Final Answer':``, ``"final_answer":``

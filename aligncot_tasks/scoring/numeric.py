@@ -45,12 +45,16 @@ COPULA_RE = re.compile(
 )
 #: A relative pronoun right before a verb: "5, which is 2 more" restates no answer.
 RELATIVE_RE = re.compile(r"\b(?:which|that|who|it|this|what)[ \t]*$", re.IGNORECASE)
+#: A phrase fronted before a sentence's subject: "10 years from now, Allen will be 109"
+#: (not "18, so the total is 36": a number the answer states, then more).
+FRONTED_RE = re.compile(r"[ \t]+[^\W\d][^,]*,")
+CONJUNCTION_RE = re.compile(r"\b(?:so|and|but|then|thus|therefore|hence|since|because|which|while)\b", re.IGNORECASE)
 #: A percent sign or word right after a number.
 PERCENT_RE = re.compile(r"[ \t]*(?:\\?%|percent\b)", re.IGNORECASE)
 #: What joins a restatement of one value to it: "25%. As a fraction, 1/4", "6/12, or 50%",
 #: "1/4 (25%)". Group ``paren``: the restatement must close its bracket.
 RESTATEMENT_RE = re.compile(
-    r"[ \t]*(?:,?[ \t]*(?:or|i\.e\.,?|that\s+is,?)[ \t]+|(?P<paren>\()[ \t]*(?:or[ \t]+)?"
+    r"[ \t]*(?:,?[ \t]*(?:or|i\.e\.,?|that\s+is,)[ \t]+|(?P<paren>\()[ \t]*(?:or[ \t]+)?"
     r"|[.,;]?[ \t]*(?:as|or)[ \t]+an?[ \t]+(?:fraction|decimal|percent(?:age)?)[ \t]*,?[ \t]*"
     r"(?:(?:this|that|it)[ \t]+is[ \t]+|it's[ \t]+)?)",
     re.IGNORECASE,
@@ -72,8 +76,7 @@ def _last_step(answer: str) -> str:
     marker = LIST_ITEM_RE.match(lines[0])
     if marker is None and "=" not in CLAUSE_END_RE.split(lines[0], maxsplit=1)[0]:
         return answer
-    last = lines[0][marker.end():] if marker else lines[0]
-    items = 1
+    steps = [lines[0][marker.end():] if marker else lines[0]]
     for line in lines[1:]:
         if not line.strip():
             if marker:  # numbered items may be separated by blank lines
@@ -81,13 +84,19 @@ def _last_step(answer: str) -> str:
             break
         item = LIST_ITEM_RE.match(line)
         if marker and item:
-            last, items = line[item.end():], items + 1
+            steps.append(line[item.end():])
         elif not marker and "=" in line:
-            last = line
+            steps.append(line)
         else:
             break
     # One "item" without an equation is no list: "8. I hope this helps" ends a sentence.
-    return answer if marker and items < 2 and "=" not in last else last
+    if marker and len(steps) < 2 and "=" not in steps[0]:
+        return answer
+    # The last equation holds the result (items after it explain: "2. This is because ..."),
+    # else the last step that states a number ("3. That is all." states none).
+    with_equation = (step for step in reversed(steps) if "=" in step)
+    with_number = (step for step in reversed(steps) if NUMBER_RE.search(step))
+    return next(with_equation, None) or next(with_number, steps[-1])
 
 
 def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
@@ -143,7 +152,9 @@ def _subject_number(clause: str, m: re.Match) -> re.Match:
     verb = COPULA_RE.search(clause, m.end())
     if verb is None or RELATIVE_RE.search(clause, 0, verb.start()):
         return m
-    if not (re.search(r"[^\W\d]", clause[: m.start()]) or "," in clause[m.end() : verb.start()]):
+    between = clause[m.end() : verb.start()]
+    fronted = FRONTED_RE.match(between) and not CONJUNCTION_RE.search(between)
+    if not (re.search(r"[^\W\d]", clause[: m.start()]) or fronted):
         return m
     return NUMBER_RE.match(clause, verb.end()) or m
 
