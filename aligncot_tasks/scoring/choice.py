@@ -2,7 +2,8 @@
 
 A generation commits to an option by a *cue* followed by an answer ("The answer is (B).",
 "Answer: B", "I'd go with C"), by an answer followed by a verdict ("(B) is correct"), or --
-for zero-shot -- by starting with one ("B) sunlight because ..."). An answer is a letter
+for zero-shot -- by starting with one ("B) sunlight because ..."); a chain of thought that
+never commits may open with its answer on a line of its own ("B. sunlight\n\nExplanation: ..."). An answer is a letter
 ("(B)", "B)", "B.", "**B**", "option b") or an option's own text ("dark", read by
 :mod:`aligncot_tasks.scoring._options`). Whatever is not one unambiguous option is not
 credited: lists ("probably (A), (B), or (D)"), text shared by two options, letters the item
@@ -138,6 +139,8 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
     'B'
     >>> choose("B) sunlight because plants need it", "ABC", ("water", "sunlight", "soil"), "zs")
     'B'
+    >>> choose("B. sunlight\n\nExplanation: plants need light.", "ABC", ("water", "sunlight", "soil"))
+    'B'
     >>> choose("probably (A), (B), or (D)", "ABCD") is None
     True
     >>> choose("The answer is (F).", "ABCDE") is None
@@ -178,7 +181,12 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
             status, letter = _span(text[end : end + limit], ch, stop_on_letters=True, text_ok=kind == CUE)
         if status != NOTHING:
             return letter
-    return _final_line(text, ch)
+    final = _final_line(text, ch)
+    if final is None and variant == "cot" and not _enumerates(text):
+        # "B. sunlight\n\nExplanation: ...": an opening line that is an answer and nothing else.
+        status, letter = _whole(text.lstrip().split("\n", 1)[0][:limit].rstrip(" .!"), ch)
+        return letter if status == ANSWER else None
+    return final
 
 
 def _commitments(text: str) -> list[tuple[int, str, int]]:
