@@ -139,7 +139,7 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
     'B'
     >>> choose("B) sunlight because plants need it", "ABC", ("water", "sunlight", "soil"), "zs")
     'B'
-    >>> choose("B. sunlight\n\nExplanation: plants need light.", "ABC", ("water", "sunlight", "soil"))
+    >>> choose("B. sunlight\\n\\nExplanation: plants need light.", "ABC", ("water", "sunlight", "soil"))
     'B'
     >>> choose("probably (A), (B), or (D)", "ABCD") is None
     True
