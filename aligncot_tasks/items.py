@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 
 from aligncot_tasks.prompts import OPTION_LETTERS
+
 # Item is defined in aligncot_tasks.types (which imports nothing) and re-exported here.
 from aligncot_tasks.types import Item
 
