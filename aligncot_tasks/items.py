@@ -8,36 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from aligncot_tasks.prompts import OPTION_LETTERS
 
-
-@dataclass(frozen=True)
-class Item:
-    """A benchmark question in canonical form.
-
-    Attributes:
-        question: Question text as shown to the model.
-        gold: Reference answer: an option letter for multiple choice, the reference
-            answer string otherwise (a number, a LaTeX expression, a BBH target).
-        options: Option texts for multiple-choice questions (labelled A, B, ...); empty
-            for open-ended questions.
-    """
-
-    question: str
-    gold: str
-    options: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def letters(self) -> str:
-        """Option letters this item has, e.g. ``"ABCD"``."""
-        return OPTION_LETTERS[: len(self.options)]
-
-    @property
-    def gold_index(self) -> int:
-        """Index of the gold option (multiple choice only)."""
-        return self.letters.index(self.gold)
+# Item is defined in aligncot_tasks.types (which imports nothing) and re-exported here.
+from aligncot_tasks.types import Item
 
 
 def _labelled_choices(doc: dict, question_key: str) -> Item:

@@ -28,7 +28,7 @@ EXTRACTION = [
     ("She makes 9 * 2 = $<<9*2=18>>18 every day.\nA: 18", "cot", "18"),
     ("She makes $18.00 every day.", "cot", "18"),
     ("The answer is 18 dollars.", "cot", "18"),
-    ("So 70% of the students passed. The answer is 70%.", "cot", "70"),
+    ("So 70% of the students passed. The answer is 70%.", "cot", "70%"),
     ("Therefore, the answer (arabic numerals) is 70.", "cot", "70"),
     ("The answer is 12.\n\nQuestion: Tom has 3 apples. How many? The answer is 3.", "cot", "12"),
     ("The answer is 8. I hope this helps! Let me know if 5 more questions", "cot", "8"),

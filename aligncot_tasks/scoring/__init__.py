@@ -11,10 +11,11 @@ and self-refine all call.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
 
-from aligncot_tasks.items import Item
+from aligncot_tasks.types import Item, Score
+
+__all__ = ["ANSWER_TYPES", "Item", "Score", "answer_module", "answer_sentence", "score"]
 
 #: answer type -> module implementing it (imported lazily: some pull in heavy parsers).
 ANSWER_TYPES: dict[str, str] = {
@@ -29,19 +30,6 @@ ANSWER_TYPES: dict[str, str] = {
     "bbh_words": "aligncot_tasks.scoring.bbh.words",
     "bbh_dyck": "aligncot_tasks.scoring.bbh.dyck",
 }
-
-
-@dataclass(frozen=True)
-class Score:
-    """Outcome of scoring one generation.
-
-    Attributes:
-        extracted: The answer the generation commits to, or None if there is none.
-        correct: Whether ``extracted`` matches the gold answer.
-    """
-
-    extracted: str | None
-    correct: bool
 
 
 def answer_module(answer_type: str) -> ModuleType:

@@ -160,9 +160,16 @@ def commitments(text: str, extra_cues: re.Pattern | None = None) -> list[Commitm
 
 
 #: A new question starting after the answer: a model rambling on with a made-up next
-#: problem in the prompt's own format ("\n\nQuestion: ...", "\nQ: ..."); nothing after it
-#: answers *this* question. Numbered headings ("Question 6:") are the solution's own parts.
-RAMBLE_RE = re.compile(r"\n[ \t]*(?:Q|Question)[ \t]*:")
+#: problem ("\n\nQuestion: ...", "\nQ: ...", "**Question:**", a "### Question" heading or
+#: a "Question" line of its own, "### Related Questions"); nothing after it answers *this*
+#: question. Numbered headings ("Question 6:") are the solution's own parts, and GSM8K's
+#: "####" is an answer cue, not a heading.
+RAMBLE_RE = re.compile(
+    r"\n[ \t]*(?:\*\*|__)?(?:Q|Question)[ \t]*(?:\*\*|__)?[ \t]*:"
+    r"|\n[ \t]*#{1,3}[ \t]+(?i:(?:Related|Similar|More|Practice|Additional|Follow[- ]?up|Next|New|Another|Example)"
+    r"[ \t]+(?:Questions?|Problems?|Exercises?)|Questions?\b)"
+    r"|\n[ \t]*(?:\*\*|__)?(?:New[ \t]+|Next[ \t]+)?Question(?:\*\*|__)?[ \t]*\n"
+)
 
 
 def before_ramble(text: str) -> str:
@@ -170,9 +177,57 @@ def before_ramble(text: str) -> str:
 
     >>> before_ramble("The answer is 4.\\n\\nQuestion: What is 3+3? The answer is 6.")
     'The answer is 4.\\n'
+    >>> before_ramble("So 4.\\n### Related Questions\\n1. What is 3+3?"), before_ramble("#### 4\\n#### 5")
+    ('So 4.', '#### 4\\n#### 5')
+    >>> before_ramble("\\n**Question:** 2+2?\\nSo 4.\\n\\nQuestion: 3+3?")
+    '\\n**Question:** 2+2?\\nSo 4.\\n'
+
     """
-    m = RAMBLE_RE.search(text)
-    return text[: m.start()] if m else text
+    for m in RAMBLE_RE.finditer(text):
+        if text[: m.start()].strip():  # a generation that opens by restating its question goes on
+            return text[: m.start()]
+    return text
+
+
+#: The key of a structured answer: ``"answer":``, ``'Final Answer':``, ``"final_answer":``
+#: in a JSON object or Python dict (a ```json fence changes nothing), any case.
+STRUCTURED_KEY_RE = re.compile(r"""["'](?:final[ _]?)?answer["'][ \t]*:[ \t]*""", re.IGNORECASE)
+#: A structured answer's value: a quoted string, or a bare value (a number, an expression)
+#: up to the object's next key, its end or the line's end.
+STRUCTURED_VALUE_RE = re.compile(r""""((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([^,}\n]*)""")
+
+
+def structured_answer(text: str) -> str | None:
+    r"""The value of the last ``"answer"`` key in ``text``, or None when there is none.
+
+    >>> structured_answer('```json\n{"reasoning": "2+2", "Answer": "B) sunlight"}\n```')
+    'B) sunlight'
+    >>> structured_answer('{"answer": 56/8*2}'), structured_answer('{"answer": "\\u00bd"}')
+    ('56/8*2', '½')
+    >>> structured_answer(r'{"answer": "\frac{1}{2}", "x": 1}'), structured_answer(r'{"answer": "\\sqrt{2}"}')
+    ('\\frac{1}{2}', '\\sqrt{2}')
+    >>> structured_answer("The answer: 4") is None
+    True
+    """
+    key = None
+    for key in STRUCTURED_KEY_RE.finditer(text):
+        pass
+    if key is None:
+        return None
+    m = STRUCTURED_VALUE_RE.match(text, key.end())
+    quoted = m.group(1) if m.group(1) is not None else m.group(2)
+    value = m.group(3).strip() if quoted is None else JSON_ESCAPE_RE.sub(_unescape, quoted)
+    return value or None
+
+
+#: The JSON escapes a structured answer's value is decoded for. Others stay as written:
+#: models write LaTeX as ``"\frac{1}{2}"``, and JSON would read ``\f`` as a form feed.
+JSON_ESCAPE_RE = re.compile(r"""\\(["'\\/])|\\u([0-9a-fA-F]{4})""")
+
+
+def _unescape(m: re.Match) -> str:
+    return m.group(1) or chr(int(m.group(2), 16))
+
 
 #: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
 #: is what it concludes. A sentence cut off mid-way ("So Bob has (B), since") concludes nothing.
@@ -183,13 +238,6 @@ CONCLUSION_RE = re.compile(
 
 #: Token :func:`words` emits for a sentence end (``.``/``!``/``?`` before a space, a newline).
 EOS = "<eos>"
-#: A complete closing sentence that draws a conclusion ("Therefore, Bob has (B)."); group 1
-#: is what it concludes. A sentence cut off mid-way ("So Bob has (B), since") concludes nothing.
-CONCLUSION_RE = re.compile(
-    r"""(?:^|[.!?]\s+)(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary)\b,?([^.!?\n]*)[.!]["'*_\s]*$""",
-    re.IGNORECASE,
-)
-
 #: Token :func:`words` emits for a clause separator (``,`` ``;`` ``:``).
 SEP = "<sep>"
 #: Words, sentence ends, clause separators, and symbols that change meaning (``-1`` is not

@@ -2,7 +2,8 @@
 
 A generation commits to an option by a *cue* followed by an answer ("The answer is (B).",
 "Answer: B", "I'd go with C"), by an answer followed by a verdict ("(B) is correct"), or --
-for zero-shot -- by starting with one ("B) sunlight because ..."). An answer is a letter
+for zero-shot -- by starting with one ("B) sunlight because ..."); a chain of thought that
+never commits may open with its answer on a line of its own ("B. sunlight\n\nExplanation: ..."). An answer is a letter
 ("(B)", "B)", "B.", "**B**", "option b") or an option's own text ("dark", read by
 :mod:`aligncot_tasks.scoring._options`). Whatever is not one unambiguous option is not
 credited: lists ("probably (A), (B), or (D)"), text shared by two options, letters the item
@@ -78,7 +79,7 @@ NEW_QUESTION_RE = re.compile(
 PUNCT_FILLER = r"[\s:,=>\"'“”‘’*#$~–—]|\\\(|\\\["
 #: Hedges between a cue and its answer that do not change which option it is.
 HEDGES = (
-    r"probably|likely|most\s+likely|definitely|certainly|clearly|obviously|indeed|therefore|thus|hence|so|then|"
+    r"(?:most\s+)?likely\s+to\s+be|going\s+to\s+be|probably|likely|most\s+likely|definitely|certainly|clearly|obviously|indeed|therefore|thus|hence|so|then|"
     r"actually|simply|just|surely|undoubtedly|it\s+is|it's|i\s+(?:think|believe|guess|would\s+say)|i'd\s+say"
 )
 #: Before answers written as text only marks and hedges are skipped (an option may begin
@@ -138,6 +139,8 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
     'B'
     >>> choose("B) sunlight because plants need it", "ABC", ("water", "sunlight", "soil"), "zs")
     'B'
+    >>> choose("B. sunlight\\n\\nExplanation: plants need light.", "ABC", ("water", "sunlight", "soil"))
+    'B'
     >>> choose("probably (A), (B), or (D)", "ABCD") is None
     True
     >>> choose("The answer is (F).", "ABCDE") is None
@@ -157,6 +160,11 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
     text = unicodedata.normalize("NFKC", strip_markup(generation))
     cut = NEW_QUESTION_RE.search(text)
     text = text[: cut.start()] if cut and text[: cut.start()].strip() else text
+    structured = _match.structured_answer(text)  # {"answer": "B) sunlight"} is the answer
+    if structured is not None:
+        status, letter = _span(structured, ch, stop_on_letters=True)
+        if status != NOTHING:
+            return letter
     if len(text) <= limit:  # the whole generation is one option's text
         status, letter = text_answer(text, ch, exact=True)
         if status != NOTHING:
@@ -173,7 +181,12 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
             status, letter = _span(text[end : end + limit], ch, stop_on_letters=True, text_ok=kind == CUE)
         if status != NOTHING:
             return letter
-    return _final_line(text, ch)
+    final = _final_line(text, ch)
+    if final is None and variant == "cot" and not _enumerates(text):
+        # "B. sunlight\n\nExplanation: ...": an opening line that is an answer and nothing else.
+        status, letter = _whole(text.lstrip().split("\n", 1)[0][:limit].rstrip(" .!"), ch)
+        return letter if status == ANSWER else None
+    return final
 
 
 def _commitments(text: str) -> list[tuple[int, str, int]]:
@@ -209,7 +222,7 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
     start = FILLER_RE.match(span).end()
     letter, end = letter_at(span, start, ch)
     if letter is not None:
-        clause = SENTENCE_END_RE.split(span[end : end + 300], maxsplit=1)[0]
+        clause = _after_own_text(SENTENCE_END_RE.split(span[end : end + 300], maxsplit=1)[0], letter, ch)
         other = OTHER_LETTER_RE.search(clause)
         if letter not in ch.letters or (other and (other.group(1) or other.group(2)).upper() in ch.letters):
             return STOP, None
@@ -228,6 +241,20 @@ def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -
     if stop_on_letters and named:
         return (ANSWER, named.pop()) if len(named) == 1 else (STOP, None)
     return NOTHING, None
+
+
+def _after_own_text(clause: str, letter: str, ch: Choices) -> str:
+    """``clause`` less the option's own text that opens it: the letters inside "C. Both A and
+    B" (C's text) are what C says, not other answers.
+
+    >>> _after_own_text(" Both A and B, or D", "C", Choices.of("ABCD", ("x", "y", "Both A and B", "z")))
+    ', or D'
+    """
+    if letter not in ch.letters or not ch.squashed:
+        return clause
+    own = ch.squashed[ch.letters.index(letter)].rstrip(".").casefold()
+    head = squash(clause.lstrip(" \t:-–—)"))
+    return head[len(own) :] if own and head.casefold().startswith(own) else clause
 
 
 def _verdict_subject(text: str, start: int, ch: Choices) -> tuple[str, str | None]:

@@ -14,8 +14,14 @@ import re
 
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring import symbolic
-from aligncot_tasks.scoring._match import MAX_TAIL_CHARS, before_ramble, commitments, last_boxed
-from aligncot_tasks.scoring.numeric import CLAUSE_END_RE, exact_number
+from aligncot_tasks.scoring._match import (
+    MAX_TAIL_CHARS,
+    before_ramble,
+    commitments,
+    last_boxed,
+    structured_answer,
+)
+from aligncot_tasks.scoring.numbers import CLAUSE_END_RE, exact_number
 
 #: A math span opening an answer: ``$$...$$``, ``$...$``, ``\(...\)`` or ``\[...\]``
 #: (escaped ``\$`` inside stays part of the answer).
@@ -101,10 +107,13 @@ def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
     '(1, 2)'
     >>> extract("The answer is 3.5.", it), extract(" $\\frac{1}{3}$\n\nExplanation: ...", it, "zs")
     ('3.5', '\\frac{1}{3}')
-    >>> extract("I am not sure.", it) is None
-    True
+    >>> extract("I am not sure.", it) is None, extract('{"answer": "$\\\\frac{1}{2}$"}', it)
+    (True, '\\frac{1}{2}')
     """
     text = before_ramble(generation)
+    structured = structured_answer(text)  # {"answer": "\\frac{1}{2}"} is the answer
+    if structured is not None and (answer := _answer_text(structured)):
+        return answer
     found = commitments(text)
     boxes = [c for c in found if c.boxed]
     ordered = reversed(boxes) if boxes else found if variant == "zs" else reversed(found)

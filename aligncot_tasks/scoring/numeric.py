@@ -3,151 +3,228 @@ r"""Numeric answers (GSM8K, MultiArith): the number a generation commits to, com
 Zero-shot answers are read from the first commitment (or the first number, as Kojima et al.
 read zero-shot outputs); chain-of-thought answers from the final commitment, falling back
 to the last number of the text when the model never commits (e.g. a truncated generation).
-Numbers are compared as exact rationals, so ``18.00`` = ``18``, ``$1,234`` = ``1234`` and
-``3/4`` = ``0.75``. English number words (:func:`words_to_int`) are read here for every
-answer type, BBH's integers included.
+Numbers are compared as exact rationals (:mod:`.numbers` reads how they are spelled). This
+module decides which number an answer states: the result of an equation chain or of a
+list's last step, the number a sentence's verb states, an arithmetic expression's exact
+value (:mod:`.arithmetic`), one value restated equally ("25%. As a fraction, 1/4").
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from fractions import Fraction
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments, strip_markup
-
-#: A number as models write it: optional sign and currency, thousands separators, decimals,
-#: a plain fraction ``3/4`` or a LaTeX ``\frac{3}{4}``. Not preceded by a letter, digit or
-#: point (so ``16-3`` reads 16 and 3, and ``x2`` or ``1.5`` yield no stray number).
-NUMBER_RE = re.compile(
-    r"(?<![\w.])(?P<neg>[-−])?(?:\\?\$[ \t]?)?"
-    r"(?:\\[dt]?frac\{(?P<fnum>\d+)\}\{(?P<fden>\d+)\}"
-    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[ \t]*/[ \t]*(?P<den>\d+)(?![\d.]))?)"
+from aligncot_tasks.scoring import _match, arithmetic
+from aligncot_tasks.scoring._match import (
+    MAX_TAIL_CHARS,
+    SOLUTION_CUE_RE,
+    before_ramble,
+    commitments,
+    strip_markup,
+)
+from aligncot_tasks.scoring.numbers import (
+    CLAUSE_END_RE,
+    NUMBER_RE,
+    WORD_NUMBER_RE,
+    canonical,
+    exact_number,
+    match_value,
+    parse_number,
+    words_to_int,
 )
 
-#: Where the clause stating an answer ends: a sentence-final period or a line break.
-CLAUSE_END_RE = re.compile(r"\.(?=\s|$)|\n")
-
-#: Number words below twenty, in order.
-UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-#: Multiples of ten from twenty, in order.
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-#: Number word -> value.
-WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
-#: Number words that multiply what precedes them.
-SCALES = {"hundred": 100, "thousand": 1000}
-
-
-def words_to_int(words: str) -> int:
-    """Value of an English number.
-
-    >>> words_to_int("seven"), words_to_int("twenty-one"), words_to_int("one hundred and five")
-    (7, 21, 105)
-    >>> words_to_int("two thousand three hundred")
-    2300
-    """
-    total = current = 0
-    for w in re.split(r"[\s-]+", words.lower()):
-        if w in WORD_VALUES:
-            current += WORD_VALUES[w]
-        elif w == "hundred":
-            current = max(current, 1) * SCALES[w]
-        elif w == "thousand":  # closes a group: "two thousand three hundred"
-            total, current = total + max(current, 1) * SCALES[w], 0
-    return total + current
-
-
-#: A number written in words right after a cue ("The answer is twenty-five."), below 100.
-WORD_NUMBER_RE = re.compile(
-    rf"(?i)^\W{{0,3}}(?P<words>(?:{'|'.join(TENS)})(?:[- ](?:{'|'.join(UNITS[1:10])}))?|(?:{'|'.join(UNITS)}))"
-    r"\b(?!\s+of\b)"  # not "one of them"
+#: A list item opening a line ("1. ", "2) ", "- "): after a cue, the answer is the last item.
+LIST_ITEM_RE = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•])[ \t]+")
+#: A verb stating what a sentence's subject amounts to, right before the number it states
+#: ("Allen's age 10 years from now is 109", "... will be about $30").
+COPULA_RE = re.compile(
+    r"\b(?:is|are|was|were|will\s+be|would\s+be|equals?|comes\s+to|totals?)[ \t]+"
+    r"(?:(?:about|approximately|exactly|now|then|only|just|still|equal\s+to|a\s+total\s+of)[ \t]+)*(?=[-−$\\.\d])",
+    re.IGNORECASE,
 )
+#: A relative pronoun right before a verb: "5, which is 2 more" restates no answer.
+RELATIVE_RE = re.compile(r"\b(?:which|that|who|it|this|what)[ \t]*$", re.IGNORECASE)
+#: A phrase fronted before a sentence's subject: "10 years from now, Allen will be 109"
+#: (not "18, so the total is 36": a number the answer states, then more).
+FRONTED_RE = re.compile(r"[ \t]+[^\W\d][^,]*,")
+CONJUNCTION_RE = re.compile(r"\b(?:so|and|but|then|thus|therefore|hence|since|because|which|while)\b", re.IGNORECASE)
+#: A percent sign or word right after a number.
+PERCENT_RE = re.compile(r"[ \t]*(?:\\?%|percent\b)", re.IGNORECASE)
+#: What joins a restatement of one value to it: "25%. As a fraction, 1/4", "6/12, or 50%",
+#: "1/4 (25%)". Group ``paren``: the restatement must close its bracket.
+RESTATEMENT_RE = re.compile(
+    r"[ \t]*(?:,?[ \t]*(?:or|i\.e\.,?|that\s+is,)[ \t]+|(?P<paren>\()[ \t]*(?:or[ \t]+)?"
+    r"|[.,;]?[ \t]*(?:as|or)[ \t]+an?[ \t]+(?:fraction|decimal|percent(?:age)?)[ \t]*,?[ \t]*"
+    r"(?:(?:this|that|it)[ \t]+is[ \t]+|it's[ \t]+)?)",
+    re.IGNORECASE,
+)
+#: Most restatements read after one value (bounds the work on looping text).
+MAX_RESTATEMENTS = 4
+
+#: A quantity as stated: its value and whether it was stated as a percent (25% is 25 here).
+Quantity = tuple[Fraction, bool]
 
 
-#: Longest digit string read as a number (longer ones are noise, and Python refuses to
-#: convert over 4300 digits).
-MAX_DIGITS = 100
+def _last_step(answer: str) -> str:
+    """The line holding the result when ``answer`` opens with a list or an equation chain.
 
-
-def _value(m: re.Match) -> Fraction | None:
-    if len(m.group()) > MAX_DIGITS:
-        return None
-    if m.group("fnum"):
-        num, den = Fraction(m.group("fnum")), int(m.group("fden"))
-    else:
-        num, den = Fraction(m.group("num").replace(",", "")), int(m.group("den") or 1)
-    if den == 0:
-        return None
-    return -num / den if m.group("neg") else num / den
-
-
-def parse_number(text: str) -> Fraction | None:
-    """The first number in ``text`` as an exact rational, or None.
-
-    >>> parse_number("costs $1,234.50 per year")
-    Fraction(2469, 2)
-    >>> parse_number(r"-\\frac{3}{4}"), parse_number("3/4 of them"), parse_number("none")
-    (Fraction(-3, 4), Fraction(3, 4), None)
+    ``"1. 6 x 20 = 120\\n2. 120 + 67 = 187"`` and ``"16 - 3 - 4 = 9\\n9 x $2 = $18"`` state
+    their answer in their last step; any other answer is returned unchanged.
     """
-    for m in NUMBER_RE.finditer(text):
-        value = _value(m)
-        if value is not None:
-            return value
-    return None
+    lines = answer[:MAX_TAIL_CHARS].split("\n")
+    marker = LIST_ITEM_RE.match(lines[0])
+    if marker is None and "=" not in CLAUSE_END_RE.split(lines[0], maxsplit=1)[0]:
+        return answer
+    steps = [lines[0][marker.end():] if marker else lines[0]]
+    for line in lines[1:]:
+        if not line.strip():
+            if marker:  # numbered items may be separated by blank lines
+                continue
+            break
+        item = LIST_ITEM_RE.match(line)
+        if marker and item:
+            steps.append(line[item.end():])
+        elif not marker and "=" in line:
+            steps.append(line)
+        else:
+            break
+    # One "item" without an equation is no list: "8. I hope this helps" ends a sentence.
+    if marker and len(steps) < 2 and "=" not in steps[0]:
+        return answer
+    # The last equation holds the result (items after it explain: "2. This is because ..."),
+    # else the last step that states a number ("3. That is all." states none).
+    with_equation = (step for step in reversed(steps) if "=" in step)
+    with_number = (step for step in reversed(steps) if NUMBER_RE.search(step))
+    return next(with_equation, None) or next(with_number, steps[-1])
 
 
-def exact_number(text: str) -> Fraction | None:
-    r"""The value of ``text`` if it is exactly one number (as :data:`NUMBER_RE` spells it).
+def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
+    """The value stated from number ``m`` on: an arithmetic expression's, else the number's.
 
-    >>> exact_number(r"-\frac{3}{4}"), exact_number("0.5"), exact_number("x+1")
-    (Fraction(-3, 4), Fraction(1, 2), None)
+    Raises:
+        Uncommitted: An expression the evaluator refuses (``1/0``, ``2 ** 100000``) states
+            no number, not its first one.
     """
-    m = NUMBER_RE.fullmatch(text)
-    return _value(m) if m else None
+    head = clause[: m.start()].rstrip("( \t")  # "(56 / 8) x 2" opens with a bracket
+    start = len(head) if "(" in clause[len(head) : m.start()] else m.start()
+    expression = arithmetic.leading_expression(clause[start:])
+    if expression is not None:
+        value = arithmetic.evaluate(expression[0])
+        if value is None:
+            raise Uncommitted(expression[0])
+        return value, start + len(expression[0].rstrip())
+    value = match_value(m)
+    return None if value is None else (value, m.end())
 
 
-def canonical(value: Fraction) -> str:
-    """Shortest exact spelling: an integer, a terminating decimal, or ``p/q``.
+def _restated(text: str, value: Fraction, percent: bool, end: int) -> Quantity | None:
+    """``(value, percent)`` after checking restatements at ``text[end:]``: equal ones may turn
+    the quantity into its percent form; a different value commits to none (None)."""
+    amount = value / 100 if percent else value
+    for _ in range(MAX_RESTATEMENTS):
+        joint = RESTATEMENT_RE.match(text, end)
+        other = NUMBER_RE.match(text, joint.end()) if joint else None
+        stated = _stated(text, other) if other else None
+        if stated is None:
+            break
+        pct = PERCENT_RE.match(text, stated[1])
+        after = pct.end() if pct else stated[1]
+        if joint.group("paren") and not text[after:].lstrip(" \t").startswith(")"):
+            break
+        if (stated[0] / 100 if pct else stated[0]) != amount:
+            raise Uncommitted(text)
+        if pct and not percent:
+            value, percent = stated[0], True
+        end = after
+    return value, percent
 
-    >>> canonical(Fraction(18)), canonical(Fraction(3, 4)), canonical(Fraction(-1, 3))
-    ('18', '0.75', '-1/3')
+
+class Uncommitted(ValueError):
+    """An answer that states different values ("5, or 6") commits to none of them."""
+
+
+def _subject_number(clause: str, m: re.Match) -> re.Match:
+    """The number a sentence states when its first number ``m`` belongs to its subject or to
+    a fronted phrase ("Allen's age 10 years from now is 109", "In 10 years, he will be 109");
+    ``m`` itself when the sentence opens with its answer ("5 apples are left", "5, which is
+    2 more")."""
+    verb = COPULA_RE.search(clause, m.end())
+    if verb is None or RELATIVE_RE.search(clause, 0, verb.start()):
+        return m
+    between = clause[m.end() : verb.start()]
+    fronted = FRONTED_RE.match(between) and not CONJUNCTION_RE.search(between)
+    if not (re.search(r"[^\W\d]", clause[: m.start()]) or fronted):
+        return m
+    return NUMBER_RE.match(clause, verb.end()) or m
+
+
+def committed_quantity(answer: str) -> Quantity | None:
+    """The quantity an answer states: the result of its last ``=``; else its leading
+    expression or number, or -- when a sentence's subject holds a number -- the number its
+    verb states; equal restatements are one quantity.
+
+    Raises:
+        Uncommitted: The answer restates its value as a different one.
+
+    >>> committed_quantity(" 9 * 2 = $18 a day. Then 5 more")
+    (Fraction(18, 1), False)
+    >>> committed_quantity(" Allen's age 10 years from now is 109."), committed_quantity(" 56/8*2")
+    ((Fraction(109, 1), False), (Fraction(14, 1), False))
+    >>> committed_quantity(" 6/12, or 50%"), committed_quantity(" 25%. As a fraction, 1/4.")
+    ((Fraction(50, 1), True), (Fraction(25, 1), True))
+    >>> committed_quantity(" eighteen."), committed_quantity(" the total cost.")
+    ((Fraction(18, 1), False), None)
     """
-    if value.denominator == 1:
-        return str(value.numerator)
-    d = value.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    if d != 1:
-        return f"{value.numerator}/{value.denominator}"
-    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+    bare = exact_number(answer.strip(" \t\n:").rstrip("."))
+    if bare is not None:  # the common "A: 18": nothing else to read
+        return bare, False
+    answer = _last_step(answer.lstrip(" \t\n:"))
+    end = CLAUSE_END_RE.search(answer)
+    clause = answer[: end.start()] if end else answer
+    m = NUMBER_RE.search(clause, clause.rfind("=") + 1) or ("=" in clause and NUMBER_RE.search(clause))
+    if m and "=" not in clause:
+        m = _subject_number(clause, m)
+    stated = _stated(clause, m) if m else None
+    if stated is None:
+        word = WORD_NUMBER_RE.match(clause)
+        return (Fraction(words_to_int(word.group("words"))), False) if word else None
+    value, stop = stated
+    pct = PERCENT_RE.match(answer, stop)
+    return _restated(answer, value, pct is not None, pct.end() if pct else stop)
 
 
 def committed_number(answer: str) -> Fraction | None:
-    """The number an answer clause states: the result of its last ``=``, else its first number.
+    """The number an answer clause states (see :func:`committed_quantity`; 25% is 25).
 
     >>> committed_number(" 9 * 2 = $18 a day. Then 5 more")
     Fraction(18, 1)
     >>> committed_number(" eighteen."), committed_number(" Twenty-five"), committed_number(" the total cost.")
     (Fraction(18, 1), Fraction(25, 1), None)
     """
-    answer = answer.lstrip(" \t\n:")
-    end = CLAUSE_END_RE.search(answer)
-    clause = answer[: end.start()] if end else answer
-    value = parse_number(clause.rpartition("=")[2]) if "=" in clause else None
-    if value is None:
-        value = parse_number(clause)
-    if value is None and (word := WORD_NUMBER_RE.match(clause)):
-        value = Fraction(words_to_int(word.group("words")))
-    return value
+    try:
+        quantity = committed_quantity(answer)
+    except Uncommitted:
+        return None
+    return None if quantity is None else quantity[0]
+
+
+def spell(quantity: Quantity) -> str:
+    """Canonical spelling of a quantity, a percent kept as one.
+
+    >>> spell((Fraction(25), True)), spell((Fraction(3, 4), False))
+    ('25%', '0.75')
+    """
+    return canonical(quantity[0]) + ("%" if quantity[1] else "")
 
 
 def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
     """The number the generation commits to (canonical spelling), or None.
+
+    A structured answer (``{"answer": ...}``) wins; then the commitments (the first for
+    zero-shot, the last for chain of thought); then a zero-shot text's opening statement
+    (an equation chain states its answer in its last result), else its first number; a
+    chain of thought's last number.
 
     >>> it = Item("q", "18")
     >>> extract("She makes 9 * 2 = $<<9*2=18>>18 a day.\\nA: 18", it)
@@ -160,17 +237,34 @@ def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
     '12'
     >>> extract("16 - 3 - 4 = 9 eggs, so she makes", it)  # truncated: last number
     '9'
-    >>> extract(" 18 dollars. She sells 9 eggs", it, "zs")
-    '18'
+    >>> extract(" 18 dollars. She sells 9 eggs", it, "zs"), extract(" 16 - 3 - 4 = 9\\n9 x $2 = $18", it, "zs")
+    ('18', '18')
+    >>> extract('{"reasoning": "9 * 2", "answer": "$14.00"}', it), extract("The answer is 5, or 6.", it)
+    ('14', None)
     """
     text = strip_markup(before_ramble(generation))
-    found = commitments(text, SOLUTION_CUE_RE)
-    for c in found if variant == "zs" else reversed(found):
-        value = committed_number(c.text)
-        if value is not None:
-            return canonical(value)
+    try:
+        return _committed_spelling(text, variant)
+    except Uncommitted:
+        return None
+
+
+def _committed_spelling(text: str, variant: str) -> str | None:
+    """:func:`extract` on marked-up-free text; raises :class:`Uncommitted` (see there)."""
+    structured = _match.structured_answer(text)
+    quantity = committed_quantity(structured) if structured is not None else None
+    if quantity is None:
+        found = commitments(text, SOLUTION_CUE_RE)
+        for c in found if variant == "zs" else reversed(found):
+            quantity = committed_quantity(c.text)
+            if quantity is not None:
+                break
+    if quantity is None and variant == "zs":
+        quantity = committed_quantity(text[:MAX_TAIL_CHARS])
+    if quantity is not None:
+        return spell(quantity)
     matches = NUMBER_RE.finditer(text) if variant == "zs" else reversed(list(NUMBER_RE.finditer(text)))
-    value = next((v for v in map(_value, matches) if v is not None), None)
+    value = next((v for v in map(match_value, matches) if v is not None), None)
     return None if value is None else canonical(value)
 
 
@@ -179,13 +273,15 @@ def is_correct(extracted: str, item: Item) -> bool:
 
     >>> is_correct("18", Item("q", "18.00")), is_correct("0.75", Item("q", "3/4"))
     (True, True)
-    >>> is_correct("18", Item("q", "1,800"))
-    False
+    >>> is_correct("18", Item("q", "1,800")), is_correct("25%", Item("q", "25")), is_correct("25%", Item("q", "0.25"))
+    (False, True, True)
     """
     gold = parse_number(item.gold)
     if gold is None:
         return extracted.strip() == item.gold.strip()
-    return parse_number(extracted) == gold
+    value = parse_number(extracted)
+    # "25%" answers a percent question whose gold is 25, and a question whose gold is 0.25.
+    return value == gold or (extracted.endswith("%") and value is not None and value / 100 == gold)
 
 
 def answer_sentence(item: Item) -> str:

@@ -5,6 +5,9 @@ of a text (``at_start``) and find the first answer-shaped span anywhere in a tex
 (``first``). :func:`committed` applies one policy to all types, on the text before any
 made-up next question (:func:`aligncot_tasks.scoring._match.before_ramble`):
 
+- both variants: a structured answer (``{"answer": ...}``,
+  :func:`aligncot_tasks.scoring._match.structured_answer`) when it holds one;
+
 - zero-shot: the answer the generation opens with (the prompt ends in ``Answer:``);
 - then, both variants: the last commitment (:func:`aligncot_tasks.scoring._match.commitments`:
   the text after an answer cue -- "So the answer is", "Answer:", ... -- or inside a
@@ -26,7 +29,13 @@ import re
 from typing import Protocol
 
 from aligncot_tasks.items import Item
-from aligncot_tasks.scoring._match import CONCLUSION_RE, before_ramble, commitments, strip_markup
+from aligncot_tasks.scoring._match import (
+    CONCLUSION_RE,
+    before_ramble,
+    commitments,
+    strip_markup,
+    structured_answer,
+)
 
 #: The canonical answer sentence: how every BBH chain-of-thought exemplar ends.
 ANSWER_SENTENCE = "So the answer is {target}."
@@ -88,8 +97,16 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
     >>> from aligncot_tasks.scoring.bbh.labels import YES_NO
     >>> committed("So the answer is Yes.\\n\\nQuestion: Is it? So the answer is No.", YES_NO, "cot")
     'yes'
+    >>> committed('{"reasoning": "So the answer is Yes.", "Answer": "No"}', YES_NO, "cot")
+    'no'
     """
     text = strip_markup(before_ramble(generation))
+    structured = structured_answer(text)  # {"answer": "True"} is the answer
+    if structured is not None:
+        found = reader.at_start(structured.strip())
+        answer = found[0] if found is not None else reader.first(structured)
+        if answer is not None:
+            return answer
     if variant == "zs":
         opening = reader.at_start(text.lstrip())
         if opening is not None:

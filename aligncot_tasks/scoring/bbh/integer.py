@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from aligncot_tasks.items import Item
 from aligncot_tasks.scoring.bbh._reader import answer_sentence, committed
-from aligncot_tasks.scoring.numeric import SCALES, WORD_VALUES, words_to_int
+from aligncot_tasks.scoring.numbers import SCALES, WORD_VALUES, words_to_int
 
 __all__ = ["answer_sentence", "extract", "is_correct"]
 

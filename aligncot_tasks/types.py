@@ -1,0 +1,54 @@
+"""The data types every part of the suite passes around: :class:`Item` and :class:`Score`.
+
+This module imports nothing from the project, so prompts, items, scoring, hooks and training
+can all depend on it without import cycles. ``aligncot_tasks.items`` and
+``aligncot_tasks.scoring`` re-export both names, so existing imports keep working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Item:
+    """A benchmark question in canonical form.
+
+    Attributes:
+        question: Question text as shown to the model.
+        gold: Reference answer: an option letter for multiple choice, the reference
+            answer string otherwise (a number, a LaTeX expression, a BBH target).
+        options: Option texts for multiple-choice questions (labelled A, B, ...); empty
+            for open-ended questions.
+
+    >>> Item("q", "B", ("x", "y", "z")).letters, Item("q", "B", ("x", "y")).gold_index
+    ('ABC', 1)
+    """
+
+    question: str
+    gold: str
+    options: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def letters(self) -> str:
+        """Option letters this item has, e.g. ``"ABCD"`` (A, B, C, ... by position, as the
+        prompts' ``OPTION_LETTERS`` label them; computed here so this module imports nothing)."""
+        return "".join(chr(ord("A") + i) for i in range(len(self.options)))
+
+    @property
+    def gold_index(self) -> int:
+        """Index of the gold option (multiple choice only)."""
+        return self.letters.index(self.gold)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Outcome of scoring one generation.
+
+    Attributes:
+        extracted: The answer the generation commits to, or None if there is none.
+        correct: Whether ``extracted`` matches the gold answer.
+    """
+
+    extracted: str | None
+    correct: bool
