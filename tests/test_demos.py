@@ -18,7 +18,7 @@ from training.annotate.cli import export
 from training.annotate.jobs import GenParams, build_jobs
 from training.annotate.run import annotate
 from training.annotate.store import Store
-from training.demos import build, demos
+from training.distill.demos import build, demos
 
 TASK = "aligncot_csqa_cot"
 #: Skewed gold labels: 64 rows -> A 28, B 12, C 12, D 8, E 4.

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from training.eval_config import ConfigError, EvalConfig, ModelSpec
-from training.evaluate import CELL_KEY, eval_command, finished_cells, run_matrix
-from training.leaderboard import build_board, read_results_file
+from training.evaluate.config import ConfigError, EvalConfig, ModelSpec
+from training.evaluate.matrix import CELL_KEY, eval_command, finished_cells, run_matrix
+from training.evaluate.leaderboard.board import build_board, read_results_file
 
 GEN = "max_gen_toks=4"  # tiny random models never stop early; keep generations short
 
@@ -76,7 +76,7 @@ def generations(directory: Path, task: str) -> list:
     pytest.param(("aligncot_qa_zs", "aligncot_qa_cot"), marks=pytest.mark.slow),  # two groups (62 tasks each)
 ])
 def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, adapter_dir, offline_data, tasks):
-    from training.serving import served
+    from training.demo.serving import served
 
     limit = 2 if tasks[0] == "aligncot_csqa_zs" else 1
     out = tmp_path / "results"
@@ -111,7 +111,7 @@ def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, ad
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "harness_configs" / "eval").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_shipped_eval_configs_are_valid(path):
-    from training.eval_config import load_config
+    from training.evaluate.config import load_config
 
     cfg = EvalConfig.from_dict(load_config(path), str(path))
     assert cfg.models and cfg.tasks

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from training import leaderboard_render as render
-from training.leaderboard import ResultsError, build_board, leaderboard
+from training.evaluate.leaderboard import render
+from training.evaluate.leaderboard.board import ResultsError, build_board, leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.

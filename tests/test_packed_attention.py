@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training import packed_attention, sft
-from training.recipes import SFTRecipe
+from training.distill import packed_attention, sft
+from training.distill.recipes import SFTRecipe
 
 #: Example lengths packed into one row: a 1-token example, a long one, several short ones.
 PACKINGS = [[7, 12, 5], [1, 20], [30], [3, 3, 3, 3, 4]]

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from training.cli import COMMANDS
-from training.eval_config import EvalConfig
-from training.pipeline import DEMO_NOTE, Pipeline, run
-from training.pipeline_recipe import RecipeError, load_recipe
-from training.stages import Stage, read_state, run_stages
+from training.evaluate.config import EvalConfig
+from training.pipeline.run import DEMO_NOTE, Pipeline, run
+from training.pipeline.recipe import RecipeError, load_recipe
+from training.pipeline.stages import Stage, read_state, run_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "harness_configs" / "pipeline").rglob("*.yaml"))
@@ -205,7 +205,7 @@ def test_stage_arguments_are_accepted_by_the_stage_commands(path, tmp_path):
     and the trainers accept every sft/self-refine field a recipe sets."""
     import click
 
-    from training import recipes
+    from training.distill import recipes
     from training.cli import main
 
     pipeline = Pipeline(load_recipe(path)[0], tmp_path)

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from aligncot_tasks import suite
-from training import model_loading, preference_pairs, train_data
+from training.distill import model_loading, preference_pairs, train_data
 from training.cli import main as cli
 from training.errors import UserError
-from training.recipes import DPORecipe, SFTRecipe, load_recipe
+from training.distill.recipes import DPORecipe, SFTRecipe, load_recipe
 from train_support import ROOT, TINY_RECIPES, csqa_rows, demo_row, write_demos
 
 RECIPES = sorted((ROOT / "harness_configs" / "recipes").rglob("*.yaml"))
@@ -174,7 +174,7 @@ def test_cli_output_exists_and_resume_without_checkpoint(tmp_path, tiny_model_di
 
 
 def test_resume_skips_a_checkpoint_killed_while_being_written(tmp_path):
-    from training import artifacts
+    from training.distill import artifacts
 
     run = tmp_path / "sft.run"
     for step, state in ((5, '{"global_step": 5}'), (10, ""), (15, '{"global_st')):

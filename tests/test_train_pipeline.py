@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 import aligncot_tasks
 from aligncot_tasks import suite
-from training import artifacts
+from training.distill import artifacts
 from training.cli import main as cli
-from training.model_loading import META_FILE
+from training.distill.model_loading import META_FILE
 from train_support import ROOT, TINY_RECIPES, csqa_rows, write_demos, write_eval_data
 
 #: Questions of the functional proof; each appears as a zs and a cot demonstration.

@@ -12,15 +12,15 @@ import click
 
 #: subcommand -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
-    "tasks": "training.cmd_tasks:tasks",
-    "score": "training.cmd_tasks:score",
+    "tasks": "training.suite_cli:tasks",
+    "score": "training.suite_cli:score",
     "annotate": "training.annotate.cli:annotate",
-    "demos": "training.demos:demos",
-    "sft": "training.sft:sft_command",
-    "self-refine": "training.self_refine:self_refine_command",
-    "eval": "training.evaluate:eval_command",
-    "leaderboard": "training.leaderboard:leaderboard",
-    "run": "training.pipeline:run",
+    "demos": "training.distill.demos:demos",
+    "sft": "training.distill.sft:sft_command",
+    "self-refine": "training.distill.self_refine:self_refine_command",
+    "eval": "training.evaluate.matrix:eval_command",
+    "leaderboard": "training.evaluate.leaderboard.board:leaderboard",
+    "run": "training.pipeline.run:run",
 }
 
 

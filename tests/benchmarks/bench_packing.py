@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from aligncot_tasks import suite  # noqa: E402
 from aligncot_tasks.data import local_split_path, read_jsonl  # noqa: E402
-from training import packed_attention  # noqa: E402
+from training.distill import packed_attention  # noqa: E402
 
 SHARED = Path(os.environ.get("ALIGNCOT_SHARED", ROOT.parent / "shared"))
 #: GSM8K's calculator annotations ``<<48/2=24>>`` are not part of the written rationale.
@@ -127,9 +127,9 @@ def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, t
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from conftest import fixture_texts
-    from training.model_loading import lora_config
-    from training.recipes import SFTRecipe
-    from training.tiny import make_tiny_model
+    from training.distill.model_loading import lora_config
+    from training.distill.recipes import SFTRecipe
+    from training.demo.tiny import make_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         texts = fixture_texts() + [r["prompt"] + r["completion"] for r in rows[:64]]

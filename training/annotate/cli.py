@@ -14,7 +14,7 @@ from training.annotate.backends import BACKENDS, BackendUnavailable, load_backen
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
-from training.cmd_tasks import write_jsonl_atomic
+from training.suite_cli import write_jsonl_atomic
 
 #: Teacher temperature: greedy for one answer (Fine-tune-CoT), diverse for K > 1 (its "diverse reasoning").
 SINGLE_SAMPLE_TEMPERATURE = 0.0

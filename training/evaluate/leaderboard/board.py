@@ -4,7 +4,7 @@ Reads the results JSON that lm-eval writes (``aligncot eval`` or a plain ``lm_ev
 --output_path`` run of ``aligncot_*`` tasks). A column is a benchmark-level entry
 ``aligncot_<benchmark>_<variant>`` -- a task, or the group of a per-config benchmark
 (MMLU, MATH, BBH) -- so a table only ever shows what lm-eval itself aggregated. Rendering
-lives in :mod:`training.leaderboard_render`, charts in :mod:`training.charts`.
+lives in :mod:`training.evaluate.leaderboard.render`, charts in :mod:`training.evaluate.leaderboard.charts`.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
 
     RESULTS are results_*.json files or directories holding them (searched recursively).
     """
-    from training import leaderboard_render as render
+    from training.evaluate.leaderboard import render
 
     try:
         mapping = dict(r.split("=", 1) for r in renames)
@@ -277,7 +277,7 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
             raise click.ClickException(f"{option} {row!r} is not a row; rows: {', '.join(board.rows)}")
     pngs = []
     if charts:
-        from training.charts import draw_charts
+        from training.evaluate.leaderboard.charts import draw_charts
 
         pngs = draw_charts(board, out_dir / "charts", teacher=teacher, title=title)
     written = render.write_all(board, out_dir, baseline=baseline, title=title, note=note, charts=pngs)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from aligncot_tasks import suite
-from training.leaderboard import Board
+from training.evaluate.leaderboard.board import Board
 
 #: Width of the group of bars at one benchmark (1.0 = touching the next group).
 GROUP_WIDTH = 0.8

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from aligncot_tasks import suite
-from training.leaderboard import Board, Column
+from training.evaluate.leaderboard.board import Board, Column
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 #: it is loaded onto (a moved directory is fine, another model is not).
 FINGERPRINT_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
                     "intermediate_size", "vocab_size")
-#: File in an adapter directory recording what it was trained from (see training.artifacts).
+#: File in an adapter directory recording what it was trained from (see training.distill.artifacts).
 META_FILE = "aligncot_meta.json"
 
 
@@ -108,7 +108,7 @@ def load_base(base: str, precision: Precision, trust_remote_code: bool = False,
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    from training import packed_attention  # noqa: F401  (registers the sdpa_varlen name with transformers)
+    from training.distill import packed_attention  # noqa: F401  (registers the sdpa_varlen name with transformers)
 
     kwargs: dict = {"dtype": getattr(torch, precision.dtype), "trust_remote_code": trust_remote_code}
     if attn_implementation:

@@ -20,7 +20,7 @@ import click
 import yaml
 
 from aligncot_tasks.data import DATA_DIR_ENV
-from training.eval_config import ConfigError, EvalConfig, ModelSpec, load_config
+from training.evaluate.config import ConfigError, EvalConfig, ModelSpec, load_config
 
 #: Top-level key added to each results file: what cell (model spec, task, limit) it holds.
 CELL_KEY = "aligncot_cell"

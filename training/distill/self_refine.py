@@ -1,10 +1,10 @@
 """``aligncot self-refine``: DPO of the SFT student on its own CoT-vs-plain answers.
 
-Recipe -> :class:`training.recipes.DPORecipe` -> :func:`main`:
+Recipe -> :class:`training.distill.recipes.DPORecipe` -> :func:`main`:
 
 1. base + SFT adapter (trainable) answers every demonstration question with the zero-shot
    and the CoT prompt (batched HF generation; vLLM when installed on a GPU machine);
-2. preference pairs (see :mod:`training.preference_pairs`) are saved as a dataset in
+2. preference pairs (see :mod:`training.distill.preference_pairs`) are saved as a dataset in
    ``<output_dir>.pairs`` (reused when present);
 3. trl ``DPOTrainer`` continues the SFT adapter against a frozen copy of it (trl's ``ref``
    adapter: the reference is the SFT policy), evaluates every ``eval_steps``, keeps the
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import click
 
-from training import artifacts, model_loading, preference_pairs, student_generation, train_data
+from training.distill import artifacts, model_loading, preference_pairs, train_data
+from training.generation import student as student_generation
 from training.errors import UserError
-from training.recipes import DPORecipe, load_recipe, to_dict
-from training.sft import recipe_command, trainer_arguments
+from training.distill.recipes import DPORecipe, load_recipe, to_dict
+from training.distill.sft import recipe_command, trainer_arguments
 
 log = logging.getLogger("aligncot.self_refine")
 #: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.

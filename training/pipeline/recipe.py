@@ -22,7 +22,7 @@ from aligncot_tasks import suite
 #: Bare recipe names are looked up here (a checkout), then in the package (the demo).
 RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[1] / "harness_configs" / "pipeline")
 #: The demo ships inside the package with the data slice it runs on.
-DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: ``data_dir`` value that means the data slice shipped with the package.
 BUILTIN_DATA = "builtin:demo"
 ANNOTATE_BACKENDS = ("openai", "hf", "vllm")

@@ -42,7 +42,7 @@ from aligncot_tasks import prompts, scoring, suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments
 from training.annotate.store import EXPORT_NAME
-from training.cmd_tasks import write_jsonl_atomic
+from training.suite_cli import write_jsonl_atomic
 
 KINDS = ("all", "truthful", "misleading")
 STYLES = ("cot", "answer")

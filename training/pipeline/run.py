@@ -3,7 +3,7 @@
 Stages: [models ->] annotate -> demos -> sft -> self-refine -> eval -> leaderboard. Each
 stage is its own ``python -m training <command>`` process (the same command a user would
 type; its output goes to ``RUN/logs/<stage>.log``), and is skipped when its inputs are
-unchanged and its outputs exist (:mod:`training.stages`). The one place that maps a recipe
+unchanged and its outputs exist (:mod:`training.pipeline.stages`). The one place that maps a recipe
 to each command's arguments is the ``*_args`` functions below.
 
 Layout of RUN: ``models/`` (demo only), ``annotate/<task>/``, ``demos/``, ``sft/``,
@@ -24,9 +24,9 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
-from training.eval_config import leaf_tasks
-from training.pipeline_recipe import PipelineRecipe, RecipeError, load_recipe
-from training.stages import Stage, run_stages, timing_table
+from training.evaluate.config import leaf_tasks
+from training.pipeline.recipe import PipelineRecipe, RecipeError, load_recipe
+from training.pipeline.stages import Stage, run_stages, timing_table
 
 #: Printed by every run that builds its own tiny models.
 DEMO_NOTE = ("Tiny models built on the spot: this run exercises the machinery end to end "
@@ -112,7 +112,7 @@ class Pipeline:
     def teacher_endpoint(self):
         """The teacher's API root: a ``transformers serve`` of the tiny teacher, or the recipe's."""
         if self.r.teacher.tiny:
-            from training.serving import served
+            from training.demo.serving import served
 
             with served(self.teacher_model) as url:
                 yield url
@@ -171,7 +171,7 @@ class Pipeline:
 
     # ----- stage actions -----
     def build_models(self) -> None:
-        from training.tiny_teacher import build_demo_models
+        from training.demo.teacher import build_demo_models
 
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir

@@ -84,7 +84,7 @@ def build_demo_models(out_dir: str | Path, train_tasks: list[str], eval_tasks: l
     Returns:
         (teacher directory, student directory).
     """
-    from training.tiny import make_tiny_model
+    from training.demo.tiny import make_tiny_model
 
     out = Path(out_dir)
     pairs = teaching_pairs(train_tasks, limit)

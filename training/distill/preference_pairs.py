@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from aligncot_tasks import suite
 
 from training.errors import UserError
-from training.train_data import decode_doc
+from training.distill.train_data import decode_doc
 
 PAIR_COLUMNS = ("prompt", "chosen", "rejected")
 

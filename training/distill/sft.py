@@ -1,6 +1,6 @@
 """``aligncot sft``: (Q)LoRA instruction-tuning of a student on CoT demonstrations.
 
-Recipe -> :class:`training.recipes.SFTRecipe` -> :func:`main`: trl ``SFTTrainer`` on
+Recipe -> :class:`training.distill.recipes.SFTRecipe` -> :func:`main`: trl ``SFTTrainer`` on
 prompt/completion rows, loss on the completion only, packed padding-free batches (no pad
 token is processed and attention stops at example boundaries), validation loss each
 epoch, checkpoints in ``<output_dir>.run`` (``--resume`` continues from the last one),
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from training import artifacts, model_loading, train_data
+from training.distill import artifacts, model_loading, train_data
 from training.errors import UserError
-from training.recipes import SFTRecipe, TrainRecipe, load_recipe, to_dict
+from training.distill.recipes import SFTRecipe, TrainRecipe, load_recipe, to_dict
 
 log = logging.getLogger("aligncot.sft")
 
@@ -26,7 +26,7 @@ log = logging.getLogger("aligncot.sft")
 def warmup(recipe: TrainRecipe) -> float:
     """Trainer ``warmup_steps``: the step count if given, else the ratio (transformers reads <1 as a ratio).
 
-    >>> from training.recipes import SFTRecipe
+    >>> from training.distill.recipes import SFTRecipe
     >>> warmup(SFTRecipe(base_model="b", data="d", output_dir="o"))
     0.03
     """

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from training.errors import UserError
-from training.model_loading import META_FILE
+from training.distill.model_loading import META_FILE
 
 CHECKPOINT_PREFIX = "checkpoint-"
 TRAINER_STATE = "trainer_state.json"
