@@ -118,6 +118,25 @@ def test_recipe_errors_name_the_key(tmp_path):
     assert out.exit_code != 0 and "unknown key 'modle'" in out.output
 
 
+@pytest.mark.parametrize("state, resumes", [("", False), ('{"global_st', False), ('{"global_step": 3}', True)],
+                         ids=["empty-state", "half-written-state", "complete"])
+def test_pipeline_passes_resume_only_for_a_checkpoint_the_trainer_accepts(tmp_path, monkeypatch, state, resumes):
+    """Regression: a kill while the first checkpoint was written made `run` pass --resume, which sft refused."""
+    recipe, _ = load_recipe("demo")
+    pipeline = Pipeline(recipe, tmp_path / "run")
+    checkpoint = tmp_path / "run" / "sft.run" / "checkpoint-3"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text(state)
+    calls = []
+    monkeypatch.setattr(pipeline, "command", lambda stage, args: calls.append(args))
+    pipeline.train("sft", ["sft", "x=1"], tmp_path / "run" / "sft")
+    assert ("--resume" in calls[0]) == resumes
+    from training.distill import artifacts
+
+    found = artifacts.prepare_run(tmp_path / "run" / "sft", tmp_path / "run" / "sft.run", resume=resumes)
+    assert found == (checkpoint if resumes else None)  # the trainer agrees with the pipeline
+
+
 STAGE_COMMANDS = ("annotate", "demos", "sft", "self-refine")
 needs_stage_commands = pytest.mark.skipif(
     any(c not in COMMANDS for c in STAGE_COMMANDS),

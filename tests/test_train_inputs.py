@@ -174,14 +174,14 @@ def test_cli_output_exists_and_resume_without_checkpoint(tmp_path, tiny_model_di
 
 
 def test_resume_skips_a_checkpoint_killed_while_being_written(tmp_path):
-    from training.distill import artifacts
+    from training.distill import artifacts, checkpoints
 
     run = tmp_path / "sft.run"
     for step, state in ((5, '{"global_step": 5}'), (10, ""), (15, '{"global_st')):
         (run / f"checkpoint-{step}").mkdir(parents=True)
         (run / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
     (run / "checkpoint-20").mkdir()  # killed before trainer_state.json
-    assert artifacts.last_checkpoint(run) == run / "checkpoint-5"
+    assert checkpoints.last_checkpoint(run) == run / "checkpoint-5"
     assert artifacts.prepare_run(tmp_path / "sft", run, resume=True) == run / "checkpoint-5"
     with pytest.raises(UserError, match="pass --resume"):
         artifacts.prepare_run(tmp_path / "sft", run, resume=False)

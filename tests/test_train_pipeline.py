@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import aligncot_tasks
 from aligncot_tasks import suite
-from training.distill import artifacts
+from training.distill import artifacts, checkpoints
 from training.cli import main as cli
 from training.distill.model_loading import META_FILE
 from train_support import ROOT, TINY_RECIPES, csqa_rows, write_demos, write_eval_data
@@ -50,7 +50,7 @@ def test_sft_writes_adapter_tokenizer_and_card(tmp_path, tiny_model_dir):
     assert meta["recipe"]["learning_rate"] == 5e-3 and meta["train_steps"] >= 1 and meta["world_size"] == 1
     assert "eval_loss" in meta["final_metrics"]
     assert not list(tmp_path.glob(".sft.*"))  # no temporary directory left behind
-    assert artifacts.last_checkpoint(tmp_path / "sft.run") is not None
+    assert checkpoints.last_checkpoint(tmp_path / "sft.run") is not None
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +97,11 @@ def test_killed_run_resumes_to_the_same_step_count(tmp_path, tiny_model_dir):
     proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = tmp_path / "sft.run"
     deadline = time.monotonic() + 300
-    while artifacts.last_checkpoint(run_dir) is None and proc.poll() is None and time.monotonic() < deadline:
+    while checkpoints.last_checkpoint(run_dir) is None and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed_at = artifacts.last_checkpoint(run_dir)
+    killed_at = checkpoints.last_checkpoint(run_dir)
     assert killed_at is not None and proc.returncode == -signal.SIGKILL
     assert not out.exists() and not list(tmp_path.glob(".sft.*"))  # nothing that looks finished
     state = json.loads((killed_at / "trainer_state.json").read_text())

@@ -14,35 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from training.errors import UserError
+from training.distill.checkpoints import last_checkpoint
 from training.distill.model_loading import META_FILE
-
-CHECKPOINT_PREFIX = "checkpoint-"
-TRAINER_STATE = "trainer_state.json"
-
-
-def checkpoint_complete(checkpoint: Path) -> bool:
-    """Whether a Trainer checkpoint was written to the end.
-
-    The Trainer writes ``trainer_state.json`` after the weights, optimizer, scheduler and
-    RNG states, and not atomically: a run killed while checkpointing leaves it missing,
-    empty or cut short. Such a checkpoint cannot be resumed from.
-    """
-    try:
-        json.loads((checkpoint / TRAINER_STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def last_checkpoint(run_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest step in ``run_dir``, if any."""
-    if not run_dir.is_dir():
-        return None
-    steps = [(int(p.name[len(CHECKPOINT_PREFIX):]), p) for p in run_dir.glob(f"{CHECKPOINT_PREFIX}*")
-             if p.name[len(CHECKPOINT_PREFIX):].isdigit() and checkpoint_complete(p)]
-    return max(steps)[1] if steps else None
-
+from training.errors import UserError
 
 def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
     """Check the output and run directories before any model is loaded.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from training.distill import checkpoints
 from training.errors import UserError
 
 QUANTIZATION = ("auto", "4bit", "none")
@@ -92,8 +93,7 @@ class TrainRecipe:
     @property
     def run_dir(self) -> Path:
         """Checkpoints and logs of the run (kept after it ends, for TensorBoard and resuming)."""
-        out = Path(self.output_dir)
-        return out.with_name(out.name + ".run")
+        return checkpoints.run_dir(self.output_dir)
 
 
 @dataclass
@@ -174,8 +174,7 @@ class DPORecipe(TrainRecipe):
     @property
     def pairs_path(self) -> Path:
         """Directory of the saved preference pairs."""
-        out = Path(self.output_dir)
-        return Path(self.pairs_dir) if self.pairs_dir else out.with_name(out.name + ".pairs")
+        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.output_dir)
 
     def accumulation_steps(self, world_size: int) -> int:
         """Gradient accumulation that reaches ``effective_batch_size`` on ``world_size`` processes.

@@ -24,6 +24,7 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
+from training.distill import checkpoints
 from training.evaluate.config import leaf_tasks
 from training.pipeline.recipe import PipelineRecipe, RecipeError, load_recipe
 from training.pipeline.stages import Stage, run_stages, timing_table
@@ -188,8 +189,7 @@ class Pipeline:
         """
         if (output / "adapter_config.json").is_file():
             return
-        run_dir = output.with_name(output.name + ".run")
-        if any((c / "trainer_state.json").is_file() for c in run_dir.glob("checkpoint-*")):
+        if checkpoints.last_checkpoint(checkpoints.run_dir(output)) is not None:
             args = [args[0], "--resume", *args[1:]]
         self.command(stage, args)
 
@@ -236,11 +236,11 @@ class Pipeline:
                   clear=[run / "demos"]),
             Stage("sft", {"args": self.sft_args()}, [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
                   [run / "sft" / "adapter_config.json"], lambda: self.train("sft", self.sft_args(), run / "sft"),
-                  clear=[run / "sft", run / "sft.run"]),
+                  clear=[run / "sft", checkpoints.run_dir(run / "sft")]),
             Stage("self-refine", {"args": self.self_refine_args()}, [run / "demos" / "train.jsonl", run / "sft"],
                   [run / "dpo" / "adapter_config.json"],
                   lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
-                  clear=[run / "dpo", run / "dpo.run", run / "dpo.pairs"]),
+                  clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")]),
             Stage("eval", {"eval": r.eval, "teacher": r.teacher, **common}, adapters + teacher_in,
                   [run / "eval" / "results"], self.evaluate, clear=[run / "eval"]),
             Stage("leaderboard", {"args": self.leaderboard_args()}, [run / "eval" / "results"],
