@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 from synthetic_csqa import csqa_rows, write_split
@@ -19,6 +18,7 @@ from training.annotate.jobs import GenParams, build_jobs
 from training.annotate.run import annotate
 from training.annotate.store import Store
 from training.distill.demos import build, demos
+from training.errors import UserError
 
 TASK = "aligncot_csqa_cot"
 #: Skewed gold labels: 64 rows -> A 28, B 12, C 12, D 8, E 4.
@@ -138,7 +138,7 @@ def test_contamination_guard_refuses_with_count(data, tmp_path):
     leaked["question"] = leaked["question"].upper().replace(":", " ;")  # the same question, normalised
     same_stem = dict(data["rows"][2], choices={"label": list("ABCDE"), "text": list("vwxyz")})  # other options
     write_split(data["root"], "validation", csqa_rows(8, prefix="Evaluation question") + [leaked, same_stem])
-    with pytest.raises(click.ClickException, match=r"^2 of \d+ demonstrations"):  # 2 samples of that row
+    with pytest.raises(UserError, match=r"^2 of \d+ demonstrations"):  # 2 samples of that row
         build([data["ann"]], "all", "cot", 0, 1.0, 0.1, 0)
     train, val, stats = build([data["ann"]], "all", "cot", 0, 1.0, 0.1, 0, drop_contaminated=True)
     assert stats["dropped_contaminated"] == 2
@@ -147,7 +147,7 @@ def test_contamination_guard_refuses_with_count(data, tmp_path):
 
 def test_empty_result_is_a_clear_error(data, tmp_path):
     wrong = make_annotations(tmp_path / "wrong", data["rows"], always_wrong=True)
-    with pytest.raises(click.ClickException, match="no truthful demonstrations"):
+    with pytest.raises(UserError, match="no truthful demonstrations"):
         build([wrong], "truthful", "cot", None, 1.0, 0.1, 0)
 
 

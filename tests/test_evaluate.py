@@ -19,12 +19,24 @@ GEN = "max_gen_toks=4"  # tiny random models never stop early; keep generations 
     ("name=a,pretrained=m,colour=red", "unknown key 'colour'"),
     ("name=a,pretrained=m,backend=local-completions", "needs base_url"),
     ("name=a,pretrained=m,backend=local-chat-completions,base_url=http://h", "set chat_template: true"),
-    ("name=a,pretrained=m,backend=vllm", "backend 'vllm' is not one of"),
+    ("name=a,pretrained=m,backend=vllm", r"backend: Input should be 'hf', .* got 'vllm'"),
     ("name=a,pretrained", "is not key=value"),
 ])
 def test_bad_model_specs_name_the_problem(flag, message):
     with pytest.raises(ConfigError, match=message):
         ModelSpec.from_flag(flag)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("limit", "abc", "limit: .*got 'abc'"),
+    ("limit", -3, "limit: .*got -3"),
+    ("models", [{"name": "a", "pretrained": "m", "chat_template": "yes"}], r"models\[0\]\.chat_template: .*boolean, got 'yes'"),
+])
+def test_config_types_are_refused_up_front_in_one_line(key, value, message):
+    raw = {"models": [{"name": "a", "pretrained": "m"}], "tasks": ["aligncot_zs"], key: value}
+    with pytest.raises(ConfigError, match=message) as e:
+        EvalConfig.from_dict(raw)
+    assert "\n" not in str(e.value)
 
 
 def test_config_validates_tasks_and_names():

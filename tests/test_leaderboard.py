@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from training.evaluate.leaderboard import render
-from training.evaluate.leaderboard.board import ResultsError, build_board, leaderboard
+from training.errors import ResultsError
+from training.evaluate.leaderboard.board import build_board, leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.

@@ -137,6 +137,22 @@ def test_pipeline_passes_resume_only_for_a_checkpoint_the_trainer_accepts(tmp_pa
     assert found == (checkpoint if resumes else None)  # the trainer agrees with the pipeline
 
 
+@pytest.mark.parametrize("override, message", [
+    ("teacher.samples=-3", r"teacher\.samples: .*greater than or equal to 1, got -3"),
+    ("demos.val_fraction=7", r"demos\.val_fraction: .*less than 1, got 7"),
+    ("annotate.limit=abc", r"annotate\.limit: .*integer.*got 'abc'"),
+    ("eval.limit=abc", r"eval\.limit: .*number.*got 'abc'"),
+    ("student.chat_template='yes'", r"student\.chat_template: .*boolean, got 'yes'"),
+    ("demos.kind=some", r"demos\.kind: .*'truthful'.*got 'some'"),
+])
+def test_recipe_types_are_refused_up_front_in_one_line(override, message):
+    with pytest.raises(RecipeError, match=message) as e:
+        load_recipe("demo", (override,))
+    assert "\n" not in str(e.value)
+    out = CliRunner().invoke(run, ["demo", f"--set={override}"])
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "Error:" in out.output
+
+
 STAGE_COMMANDS = ("annotate", "demos", "sft", "self-refine")
 needs_stage_commands = pytest.mark.skipif(
     any(c not in COMMANDS for c in STAGE_COMMANDS),

@@ -12,10 +12,12 @@ from pathlib import Path
 import click
 
 from aligncot_tasks import TASKS_DIR, suite
-from aligncot_tasks.data import DataError, iter_jsonl
+from aligncot_tasks.data import iter_jsonl
+from training.cli import Command
+from training.errors import UserError
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--path", "show_path", is_flag=True, help="Print the directory to pass to `lm_eval --include_path` and exit.")
 def tasks(show_path: bool) -> None:
     """List the suite's groups and tasks."""
@@ -36,18 +38,15 @@ def read_generations(path: Path) -> list[dict]:
     """Read ``aligncot score`` input: JSON lines with ``doc`` and ``generation``.
 
     Raises:
-        click.ClickException: With the offending line number.
+        UserError: With the offending line number.
     """
     rows = []
-    try:
-        for n, row in iter_jsonl(path):
-            if not isinstance(row.get("doc"), dict):
-                raise click.ClickException(f"{path}:{n}: line has no `doc` object (a dataset row in the hub schema)")
-            if "generation" not in row:
-                raise click.ClickException(f"{path}:{n}: line has no `generation`")
-            rows.append(row)
-    except DataError as e:
-        raise click.ClickException(str(e)) from None
+    for n, row in iter_jsonl(path):
+        if not isinstance(row.get("doc"), dict):
+            raise UserError(f"{path}:{n}: line has no `doc` object (a dataset row in the hub schema)")
+        if "generation" not in row:
+            raise UserError(f"{path}:{n}: line has no `generation`")
+        rows.append(row)
     return rows
 
 
@@ -78,28 +77,25 @@ def stderr_of_mean(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) * n / (n - 1) / n) if n > 1 else 0.0
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--task", required=True, help="Suite task whose scorer to use, e.g. aligncot_csqa_cot.")
 @click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="JSONL: one {doc, generation} per line.")
 @click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="JSONL: the input plus `extracted` and `correct`.")
 def score(task: str, input_path: Path, output_path: Path) -> None:
     """Score generations made anywhere (any model, any API) with the suite's scorer."""
-    try:
-        spec = suite.generative_task(task)
-    except (suite.UnknownTask, suite.NotGenerative) as e:
-        raise click.ClickException(str(e)) from None
+    spec = suite.generative_task(task)
     if not input_path.is_file():
-        raise click.ClickException(f"input file not found: {input_path}")
+        raise UserError(f"input file not found: {input_path}")
     rows = read_generations(input_path)
     if not rows:
-        raise click.ClickException(f"{input_path}: no lines to score")
+        raise UserError(f"{input_path}: no lines to score")
     out, n_correct, n_invalid = [], 0, 0
     with click.progressbar(rows, label=f"scoring {task}", file=sys.stderr) as bar:
         for n, row in enumerate(bar, 1):
             try:
                 result = suite.score(spec, row["doc"], row["generation"])
             except (KeyError, TypeError, ValueError, IndexError) as e:  # the doc, not the generation
-                raise click.ClickException(f"{input_path}: row {n}: doc does not fit {task}'s schema ({e!r})") from None
+                raise UserError(f"{input_path}: row {n}: doc does not fit {task}'s schema ({e!r})") from None
             out.append({**row, "extracted": result.extracted, "correct": result.correct})
             n_correct += result.correct
             n_invalid += result.extracted is None

@@ -9,11 +9,13 @@ from pathlib import Path
 import click
 
 from aligncot_tasks import suite
-from aligncot_tasks.data import DataError, load_rows
-from training.annotate.backends import BACKENDS, BackendUnavailable, load_backend
+from aligncot_tasks.data import load_rows
+from training.annotate.backends import BACKENDS, load_backend
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
+from training.cli import Command
+from training.errors import UserError
 from training.suite_cli import write_jsonl_atomic
 
 #: Teacher temperature: greedy for one answer (Fine-tune-CoT), diverse for K > 1 (its "diverse reasoning").
@@ -52,13 +54,13 @@ def backend_options(backend: str, model: str, base_url: str | None, api_key_env:
     key = os.environ.get(api_key_env)
     if not key:
         if base_url is None:
-            raise click.ClickException(f"set ${api_key_env} to the API key (or pass --base-url for a local server)")
+            raise UserError(f"set ${api_key_env} to the API key (or pass --base-url for a local server)")
         key = NO_KEY
     return {"model": model, "base_url": base_url, "api_key": key, "concurrency": concurrency, "timeout": timeout,
             "max_attempts": max_attempts, "seed": seed or 0}
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--task", help="Suite zs or cot task whose prompt and scorer to use, e.g. aligncot_csqa_cot.")
 @click.option("--split", help="Split to annotate (default: the benchmark's training split).")
 @click.option("--limit", type=click.IntRange(min=1), help="Annotate only the first N questions.")
@@ -89,40 +91,29 @@ def annotate(task, split, limit, backend, base_url, model, api_key_env, chat, pr
     """
     if export_only:
         if not (out_dir / "annotations.db").is_file():
-            raise click.ClickException(f"{out_dir} holds no annotations.db")
+            raise UserError(f"{out_dir} holds no annotations.db")
         with Store(out_dir) as store:
             click.echo(f"wrote {export(store)}: {summary(store.totals(), 0.0).split(', wall')[0]}")
         return
     if not task or not model:
-        raise click.ClickException("--task and --model are required (unless --export)")
-    try:
-        spec = suite.generative_task(task)
-    except (suite.UnknownTask, suite.NotGenerative) as e:
-        raise click.ClickException(str(e)) from None
+        raise UserError("--task and --model are required (unless --export)")
+    spec = suite.generative_task(task)
     split = split or spec.benchmark.train_split
     if split is None:
-        raise click.ClickException(f"{spec.benchmark.title} has no training split; name one with --split")
-    try:
-        rows = load_rows(spec.benchmark.hub_id, spec.dataset_config, split)[:limit]
-    except DataError as e:
-        raise click.ClickException(str(e)) from None
+        raise UserError(f"{spec.benchmark.title} has no training split; name one with --split")
+    rows = load_rows(spec.benchmark.hub_id, spec.dataset_config, split)[:limit]
     if not rows:
-        raise click.ClickException(f"{task}: split {split!r} has no rows")
+        raise UserError(f"{task}: split {split!r} has no rows")
     if temperature is None:
         temperature = SINGLE_SAMPLE_TEMPERATURE if samples == 1 else MULTI_SAMPLE_TEMPERATURE
     params = GenParams(temperature, max_tokens, seed, chat, prefill)
     opts = backend_options(backend, model, base_url, api_key_env, concurrency, timeout, max_attempts, batch_size, seed)
-    try:
-        teacher = load_backend(backend, **opts)
-    except BackendUnavailable as e:
-        raise click.ClickException(str(e)) from None
+    teacher = load_backend(backend, **opts)
     jobs = build_jobs(spec, rows, split, params, samples, backend, model)
     start = time.time()
     with Store(out_dir) as store:
         try:
             totals = run_annotation(jobs, teacher, store, progress=not quiet)
-        except BackendUnavailable as e:
-            raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
             click.echo(f"interrupted: {len(store.keys())} answers are stored in {out_dir}; rerun to resume", err=True)
             raise SystemExit(130) from None

@@ -19,15 +19,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from training.errors import ServeError
+
 HOST = "127.0.0.1"
 #: Seconds to wait for the server to answer /health before giving up.
 START_TIMEOUT_S = 180.0
 #: Seconds to wait for the server to exit after SIGTERM before killing it.
 STOP_TIMEOUT_S = 10.0
-
-
-class ServeError(RuntimeError):
-    """The server did not come up."""
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ from training.distill.checkpoints import last_checkpoint
 from training.distill.model_loading import META_FILE
 from training.errors import UserError
 
+
 def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
     """Check the output and run directories before any model is loaded.
 

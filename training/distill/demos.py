@@ -42,6 +42,8 @@ from aligncot_tasks import prompts, scoring, suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments
 from training.annotate.store import EXPORT_NAME
+from training.cli import Command
+from training.errors import UserError
 from training.suite_cli import write_jsonl_atomic
 
 KINDS = ("all", "truthful", "misleading")
@@ -133,11 +135,11 @@ def load_annotations(dirs: list[Path]) -> list[dict]:
     for d in dirs:
         path = d / EXPORT_NAME
         if not path.is_file():
-            raise click.ClickException(f"{path} not found (write it with `aligncot annotate --out {d} --export`)")
+            raise UserError(f"{path} not found (write it with `aligncot annotate --out {d} --export`)")
         try:
             rows += [{**r, "source": str(d)} for r in read_jsonl(path)]
         except DataError as e:
-            raise click.ClickException(str(e)) from None
+            raise UserError(str(e)) from None
     return rows
 
 
@@ -157,7 +159,7 @@ def contaminated(demos: list[dict]) -> list[bool]:
             try:
                 rows = load_rows(b.hub_id, spec.dataset_config, b.eval_split)
             except DataError as e:
-                raise click.ClickException(f"cannot check contamination against {d['task']}'s evaluation split: {e}") from None
+                raise UserError(f"cannot check contamination against {d['task']}'s evaluation split: {e}") from None
             seen[d["task"]] = {normalise_question(suite.prompt_text(spec, r)) for r in rows}
         flags.append(normalise_question(suite.prompt_text(spec, json.loads(d["doc"]))) in seen[d["task"]])
     return flags
@@ -194,23 +196,23 @@ def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple
 
 def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction: float, val_fraction: float,
           seed: int, drop_contaminated: bool = False) -> tuple[list[dict], list[dict], dict]:
-    """Training and validation rows plus counts; raises ``click.ClickException`` on bad input."""
+    """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input."""
     rows = load_annotations(dirs)
     keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
     kept = [r for r in rows if keep(r)]
     demos = [d for d in (demonstration(r, style) for r in kept) if d is not None]
     stats = {"annotations": len(rows), "kind_kept": len(kept), "dropped_no_answer_or_truncated": len(kept) - len(demos)}
     if not demos:
-        raise click.ClickException(f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
+        raise UserError(f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
                                    f"({len(rows)} annotations, {len(kept)} of kind {kind})")
     flags = contaminated(demos)
     if any(flags) and not drop_contaminated:
-        raise click.ClickException(f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
+        raise UserError(f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
                                    "evaluation split (pass --drop-contaminated to leave them out)")
     demos = [d for d, bad in zip(demos, flags) if not bad]
     stats["dropped_contaminated"] = sum(flags)
     if not demos:
-        raise click.ClickException("every demonstration asks a question of its task's evaluation split")
+        raise UserError("every demonstration asks a question of its task's evaluation split")
     if balance is None and all(suite.get_task(d["task"]).benchmark.multiple_choice for d in demos):
         balance = MC_BALANCE
     # Validation questions are held out first, so that --balance N means N training rows
@@ -219,7 +221,7 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
     ordered = balanced_order(pool, seed)[: balance or None]
     train = ordered[: round(fraction * len(ordered))]
     if not train:
-        raise click.ClickException(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
+        raise UserError(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
     stats.update(balance=balance, train=len(train), validation=len(validation),
                  train_labels=dict(sorted(Counter(suite.item(d["task"], json.loads(d["doc"])).gold for d in train).items())))
     return train, validation, stats
@@ -247,7 +249,7 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
 @click.option("--kind", type=click.Choice(KINDS), default="truthful", show_default=True,

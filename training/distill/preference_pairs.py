@@ -28,9 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aligncot_tasks import suite
-
-from training.errors import UserError
 from training.distill.train_data import decode_doc
+from training.errors import UserError
 
 PAIR_COLUMNS = ("prompt", "chosen", "rejected")
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import click
 
 from training.distill import artifacts, model_loading, preference_pairs, train_data
-from training.generation import student as student_generation
-from training.errors import UserError
 from training.distill.recipes import DPORecipe, load_recipe, to_dict
 from training.distill.sft import recipe_command, trainer_arguments
+from training.errors import UserError
+from training.generation import student as student_generation
 
 log = logging.getLogger("aligncot.self_refine")
 #: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.
@@ -175,10 +175,6 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
 )
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    try:
-        cfg = load_recipe(DPORecipe, recipe, [*overrides, *sets])
-        out = main(cfg, resume=resume)
-    except UserError as e:
-        raise click.ClickException(str(e)) from None
+    out = main(load_recipe(DPORecipe, recipe, [*overrides, *sets]), resume=resume)
     if out is not None:
         click.echo(f"adapter written to {out}")

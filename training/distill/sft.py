@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
+from training.cli import Command
 from training.distill import artifacts, model_loading, train_data
-from training.errors import UserError
 from training.distill.recipes import SFTRecipe, TrainRecipe, load_recipe, to_dict
 
 log = logging.getLogger("aligncot.sft")
@@ -155,7 +155,7 @@ def recipe_command(help_text: str):
                           help="Override a recipe field (repeatable); same as a positional KEY=VALUE.")(fn)
         fn = click.option("--recipe", type=click.Path(path_type=Path), default=None,
                           help="YAML recipe (harness_configs/recipes/...); omit to give every field as KEY=VALUE.")(fn)
-        return click.command(help=help_text)(fn)
+        return click.command(cls=Command, help=help_text)(fn)
     return decorate
 
 
@@ -168,10 +168,6 @@ def recipe_command(help_text: str):
 )
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def sft_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    try:
-        cfg = load_recipe(SFTRecipe, recipe, [*overrides, *sets])
-        out = main(cfg, resume=resume)
-    except UserError as e:
-        raise click.ClickException(str(e)) from None
+    out = main(load_recipe(SFTRecipe, recipe, [*overrides, *sets]), resume=resume)
     if out is not None:
         click.echo(f"adapter written to {out}")

@@ -8,11 +8,16 @@ A config file (``harness_configs/eval/*.yaml``) has ``models`` (each a :class:`M
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import Field, StrictBool
+from pydantic.dataclasses import dataclass
+
+from training.errors import ConfigError
+from training.validation import STRICT, build
 
 #: lm-eval model backends this command drives.
 BACKENDS = ("hf", "local-completions", "local-chat-completions")
@@ -32,18 +37,7 @@ def leaf_tasks(names: tuple[str, ...]) -> list[str]:
     return out
 
 
-class ConfigError(ValueError):
-    """An eval config or model spec that cannot be run."""
-
-
-def _check_keys(cls: type, raw: dict, where: str) -> None:
-    known = {f.name for f in fields(cls)}
-    for key in raw:
-        if key not in known:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class ModelSpec:
     """One row of the matrix.
 
@@ -63,18 +57,16 @@ class ModelSpec:
 
     name: str
     pretrained: str
-    backend: str = "hf"
+    backend: Literal[BACKENDS] = "hf"
     peft: str | None = None
     base_url: str | None = None
     tokenizer: str | None = None
-    chat_template: bool = False
+    chat_template: StrictBool = False
     dtype: str | None = None
-    batch_size: int | str | None = None
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"model {self.name!r}: backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
         api = self.backend != "hf"
         if api and not self.base_url:
             raise ConfigError(f"model {self.name!r}: an API backend needs base_url")
@@ -85,9 +77,8 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "model") -> ModelSpec:
-        """Build a spec from a YAML mapping, naming any unknown key."""
-        _check_keys(cls, raw, where)
-        return cls(**raw)
+        """Build a spec from a YAML mapping, naming any unknown or mistyped key."""
+        return build(cls, raw, where, ConfigError)
 
     @classmethod
     def from_flag(cls, text: str) -> ModelSpec:
@@ -126,7 +117,7 @@ class ModelSpec:
         return ",".join(f"{k}={v}" for k, v in args.items() if v is not None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class EvalConfig:
     """The matrix: models x tasks (suite tasks or groups), plus run settings.
 
@@ -142,7 +133,7 @@ class EvalConfig:
     models: tuple[ModelSpec, ...]
     tasks: tuple[str, ...]
     output_dir: str = "runs/eval"
-    limit: int | float | None = None
+    limit: Annotated[int, Field(ge=1)] | Annotated[float, Field(gt=0, lt=1)] | None = None
     gen_kwargs: str | None = None
     device: str | None = None
 
@@ -168,17 +159,18 @@ class EvalConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "eval config") -> EvalConfig:
-        """Build from a YAML mapping; ``models`` entries become :class:`ModelSpec`."""
-        _check_keys(cls, raw, where)
-        raw = dict(raw)
-        raw["models"] = tuple(ModelSpec.from_dict(m, f"{where}: models[{i}]") for i, m in enumerate(raw.get("models") or []))
-        raw["tasks"] = tuple(raw.get("tasks") or ())
-        return cls(**raw)
+        """Build from a YAML mapping (``models`` entries become :class:`ModelSpec`), naming any bad key."""
+        if isinstance(raw, dict):
+            raw = {**raw, "models": tuple(raw.get("models") or ()), "tasks": tuple(raw.get("tasks") or ())}
+        return build(cls, raw, where, ConfigError)
 
 
 def load_config(path: str | os.PathLike) -> dict:
     """Read a YAML config file into a mapping."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return raw

@@ -17,10 +17,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
-import yaml
 
 from aligncot_tasks.data import DATA_DIR_ENV
-from training.evaluate.config import ConfigError, EvalConfig, ModelSpec, load_config
+from training.cli import Command
+from training.evaluate.config import EvalConfig, ModelSpec, load_config
 
 #: Top-level key added to each results file: what cell (model spec, task, limit) it holds.
 CELL_KEY = "aligncot_cell"
@@ -132,8 +132,9 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
 
     Cells already finished with the same key are skipped, so an interrupted run resumes.
     """
-    import aligncot_tasks
     from lm_eval.tasks import TaskManager
+
+    import aligncot_tasks
 
     device = resolve_device(cfg.device)
     task_manager = TaskManager(include_path=str(aligncot_tasks.TASKS_DIR), include_defaults=False)
@@ -161,7 +162,7 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
     return written
 
 
-@click.command("eval")
+@click.command("eval", cls=Command)
 @click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model_flags", multiple=True, metavar="SPEC",
               help="Add a row: name=N,pretrained=DIR[,peft=ADAPTER][,chat_template=true]"
@@ -178,16 +179,13 @@ def eval_command(config, model_flags, tasks, output_dir, limit, gen_kwargs, devi
 
     CONFIG is a YAML file like harness_configs/eval/*.yaml; flags override its keys.
     """
-    try:
-        raw = load_config(config) if config else {}
-        raw.setdefault("models", [])
-        raw["models"] = list(raw["models"]) + [asdict(ModelSpec.from_flag(m)) for m in model_flags]
-        overrides = {"tasks": tasks and tasks.split(","), "output_dir": output_dir, "gen_kwargs": gen_kwargs,
-                     "device": device, "limit": limit if limit is None or limit < 1 else int(limit)}
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        cfg = EvalConfig.from_dict(raw, str(config or "flags"))
-    except (ConfigError, TypeError, yaml.YAMLError) as e:
-        raise click.ClickException(str(e)) from None
+    raw = load_config(config) if config else {}
+    raw.setdefault("models", [])
+    raw["models"] = list(raw["models"]) + [asdict(ModelSpec.from_flag(m)) for m in model_flags]
+    overrides = {"tasks": tasks and tasks.split(","), "output_dir": output_dir, "gen_kwargs": gen_kwargs,
+                 "device": device, "limit": limit if limit is None or limit < 1 else int(limit)}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = EvalConfig.from_dict(raw, str(config or "flags"))
     if data_dir:
         os.environ[DATA_DIR_ENV] = str(Path(data_dir).resolve())
     written = run_matrix(cfg)

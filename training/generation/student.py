@@ -14,7 +14,6 @@ import importlib.util
 from collections.abc import Sequence
 
 from aligncot_tasks.prompts import STOP_SEQUENCES
-
 from training.errors import UserError
 
 

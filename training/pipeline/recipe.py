@@ -3,21 +3,25 @@
 A recipe names the teacher, the student, what to annotate, how demonstrations are built,
 the SFT/DPO settings (``aligncot sft`` / ``aligncot self-refine`` fields, given as
 overrides; the trainers' defaults are the papers'), and what to evaluate. Unknown keys
-fail naming the key. ``--set a.b=value`` on the command line overrides any field (the
+fail naming the key, and so do values of the wrong type or range (pydantic, :mod:`training.validation`). ``--set a.b=value`` on the command line overrides any field (the
 value is read as YAML).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import Field, StrictBool
+from pydantic.dataclasses import dataclass
 
 from aligncot_tasks import suite
+from training.distill.demos import KINDS, STYLES
+from training.errors import RecipeError
+from training.validation import STRICT, build
 
 #: Bare recipe names are looked up here (a checkout), then in the package (the demo).
 RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[1] / "harness_configs" / "pipeline")
@@ -25,33 +29,13 @@ RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parent
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: ``data_dir`` value that means the data slice shipped with the package.
 BUILTIN_DATA = "builtin:demo"
-ANNOTATE_BACKENDS = ("openai", "hf", "vllm")
 
 
-class RecipeError(ValueError):
-    """A recipe that cannot be run."""
+#: A count of at least one.
+Count = Annotated[int, Field(ge=1)]
 
 
-def _build(cls: type, raw: Any, where: str):
-    """Instantiate dataclass ``cls`` from a mapping, naming unknown keys and nesting sections."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise RecipeError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        sub = SECTIONS.get((cls, key))
-        kwargs[key] = _build(sub, value, f"{where}.{key}") if sub else value
-    try:
-        return cls(**kwargs)
-    except TypeError as e:
-        raise RecipeError(f"{where}: {e}") from None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Teacher:
     """Who annotates.
 
@@ -69,17 +53,15 @@ class Teacher:
     """
 
     model: str = "tiny"
-    backend: str = "openai"
+    backend: Literal["openai", "hf", "vllm"] = "openai"
     base_url: str | None = None
-    chat: bool = True
-    max_tokens: int = 512
-    samples: int = 1
-    evaluate: bool | None = None
-    tiny: bool = False
+    chat: StrictBool = True
+    max_tokens: Count = 512
+    samples: Count = 1
+    evaluate: StrictBool | None = None
+    tiny: StrictBool = False
 
     def __post_init__(self) -> None:
-        if self.backend not in ANNOTATE_BACKENDS:
-            raise RecipeError(f"teacher.backend {self.backend!r} is not one of {', '.join(ANNOTATE_BACKENDS)}")
         if self.tiny and self.backend != "openai":
             raise RecipeError("teacher.tiny is served by `transformers serve`: use backend openai")
 
@@ -89,7 +71,7 @@ class Teacher:
         return self.backend == "openai" if self.evaluate is None else self.evaluate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Student:
     """Who learns.
 
@@ -100,19 +82,18 @@ class Student:
     """
 
     base_model: str = "tiny"
-    chat_template: bool = False
-    tiny: bool = False
+    chat_template: StrictBool = False
+    tiny: StrictBool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Annotate:
     """What the teacher answers: suite tasks (their training split), ``limit`` rows each."""
 
     tasks: tuple[str, ...] = ()
-    limit: int | None = None
+    limit: Count | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tasks", tuple(self.tasks))
         if not self.tasks:
             raise RecipeError("annotate.tasks: name at least one task whose training split the teacher answers")
         for task in self.tasks:
@@ -120,34 +101,27 @@ class Annotate:
                 raise RecipeError(f"annotate.tasks: unknown task {task!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Demos:
-    """``aligncot demos`` options."""
+    """``aligncot demos`` options (see ``aligncot demos --help``)."""
 
-    kind: str = "truthful"
-    style: str = "cot"
-    fraction: float = 1.0
-    balance: int | None = None
-    val_fraction: float = 0.05
-
-    def __post_init__(self) -> None:
-        if not 0 < self.fraction <= 1:
-            raise RecipeError(f"demos.fraction must be in (0, 1], got {self.fraction}")
+    kind: Literal[KINDS] = "truthful"
+    style: Literal[STYLES] = "cot"
+    fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    balance: Annotated[int, Field(ge=0)] | None = None
+    val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Evaluation:
-    """What every model is evaluated on."""
+    """What every model is evaluated on (``limit``: rows per task, <1 a fraction)."""
 
     tasks: tuple[str, ...] = ("aligncot_zs", "aligncot_cot")
-    limit: int | None = None
+    limit: Annotated[float, Field(gt=0)] | None = None
     gen_kwargs: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tasks", tuple(self.tasks))
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class PipelineRecipe:
     """One run: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
 
@@ -170,7 +144,7 @@ class PipelineRecipe:
     self_refine: dict[str, Any] = field(default_factory=dict)
     eval: Evaluation = field(default_factory=Evaluation)
     data_dir: str | None = None
-    demo_teacher_steps: int = 60
+    demo_teacher_steps: Count = 60
     note: str | None = None
 
     @property
@@ -183,11 +157,6 @@ class PipelineRecipe:
         if self.data_dir == BUILTIN_DATA:
             return str(DEMO_DIR / "data")
         return str(Path(self.data_dir).resolve()) if self.data_dir else None
-
-
-SECTIONS = {(PipelineRecipe, "teacher"): Teacher, (PipelineRecipe, "student"): Student,
-            (PipelineRecipe, "annotate"): Annotate, (PipelineRecipe, "demos"): Demos,
-            (PipelineRecipe, "eval"): Evaluation}
 
 
 def find_recipe(name: str | os.PathLike) -> Path:
@@ -233,4 +202,4 @@ def load_recipe(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tup
         raise RecipeError(f"{path}: expected a mapping at the top level")
     for text in overrides:
         apply_override(raw, text)
-    return _build(PipelineRecipe, raw, str(path)), path
+    return build(PipelineRecipe, raw, str(path), RecipeError), path

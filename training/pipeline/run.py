@@ -24,9 +24,11 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
+from training.cli import Command
 from training.distill import checkpoints
+from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
-from training.pipeline.recipe import PipelineRecipe, RecipeError, load_recipe
+from training.pipeline.recipe import PipelineRecipe, load_recipe
 from training.pipeline.stages import Stage, run_stages, timing_table
 
 #: Printed by every run that builds its own tiny models.
@@ -36,10 +38,6 @@ DEMO_NOTE = ("Tiny models built on the spot: this run exercises the machinery en
 TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
 #: lm-eval base URL of OpenAI itself, for an API teacher without ``base_url``.
 OPENAI_URL = "https://api.openai.com/v1"
-
-
-class StageFailed(RuntimeError):
-    """A stage's command exited non-zero."""
 
 
 @contextlib.contextmanager
@@ -250,7 +248,7 @@ class Pipeline:
         return out
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("recipe")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>).")
 @click.option("--from", "start_from", metavar="STAGE",
@@ -263,20 +261,12 @@ def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[s
     models, shipped data, offline). Finished stages with unchanged inputs are skipped, so an
     interrupted run continues where it stopped.
     """
-    try:
-        r, path = load_recipe(recipe, sets)
-    except RecipeError as e:
-        raise click.ClickException(str(e)) from None
+    r, path = load_recipe(recipe, sets)
     pipeline = Pipeline(r, run_dir or Path("runs") / r.name)
     click.echo(f"recipe {path} -> run directory {pipeline.run_dir}")
     if r.tiny:
         click.echo(DEMO_NOTE)
-    try:
-        outcomes = run_stages(pipeline.stages(), pipeline.run_dir / ".stages", start_from, click.echo)
-    except ValueError as e:
-        raise click.ClickException(str(e)) from None
-    except StageFailed as e:
-        raise click.ClickException(str(e)) from None
+    outcomes = run_stages(pipeline.stages(), pipeline.run_dir / ".stages", start_from, click.echo)
     click.echo(timing_table(outcomes))
     board = pipeline.run_dir / "leaderboard"
     click.echo(f"leaderboard: {board / 'leaderboard.md'}\n             {board / 'leaderboard.csv'}\n"

@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 
 from aligncot_tasks import suite
+from training.cli import Command
+from training.errors import ResultsError, UserError
 
 #: lm-eval's metric keys for the suite's accuracy.
 ACC, ACC_SE = "acc,none", "acc_stderr,none"
@@ -25,10 +27,6 @@ ACC, ACC_SE = "acc,none", "acc_stderr,none"
 VARIANT_ORDER = (*suite.VARIANTS, suite.LL)
 
 Column = tuple[str, str]  # (benchmark key, variant)
-
-
-class ResultsError(ValueError):
-    """A results file that cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +245,7 @@ def build_board(paths: list[str | os.PathLike], renames: dict[str, str] | None =
     return board
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out-dir", default="leaderboard", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Where leaderboard.{md,csv,html} and charts/*.png go.")
@@ -267,14 +265,11 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
     try:
         mapping = dict(r.split("=", 1) for r in renames)
     except ValueError:
-        raise click.ClickException("--rename takes OLD=NEW") from None
-    try:
-        board = build_board(list(results), mapping)
-    except ResultsError as e:
-        raise click.ClickException(str(e)) from None
+        raise UserError("--rename takes OLD=NEW") from None
+    board = build_board(list(results), mapping)
     for option, row in (("--baseline", baseline), ("--teacher", teacher)):
         if row and row not in board.rows:
-            raise click.ClickException(f"{option} {row!r} is not a row; rows: {', '.join(board.rows)}")
+            raise UserError(f"{option} {row!r} is not a row; rows: {', '.join(board.rows)}")
     pngs = []
     if charts:
         from training.evaluate.leaderboard.charts import draw_charts
