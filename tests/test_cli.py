@@ -77,3 +77,35 @@ def test_score_never_raises_on_hostile_generations(tmp_path):
     inp = _write(tmp_path / "in.jsonl", [{"doc": doc, "generation": g} for g in hostile])
     res = run("score", "--task", "aligncot_siqa_cot", "--input", str(inp), "--output", str(tmp_path / "o.jsonl"))
     assert res.exit_code == 0, res.output
+
+
+def test_score_directory_input_and_missing_output_folder_are_errors(tmp_path):
+    doc = fixture_rows("siqa")[0]
+    inp = _write(tmp_path / "in.jsonl", [{"doc": doc, "generation": "A"}])
+    res = CliRunner().invoke(main, ["score", "--task", "aligncot_siqa_cot", "--input", str(tmp_path), "--output", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 1 and "is a directory" in res.output
+    missing = tmp_path / "no" / "such" / "o.jsonl"
+    res = CliRunner().invoke(main, ["score", "--task", "aligncot_siqa_cot", "--input", str(inp), "--output", str(missing)])
+    assert res.exit_code == 1 and "does not exist" in res.output and not (tmp_path / "no").exists()
+
+
+def test_annotate_without_model_names_what_is_missing(tmp_path):
+    res = CliRunner().invoke(main, ["annotate", "--task", "aligncot_csqa_cot", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 1 and "missing --model" in res.output and "--task" not in res.output.split("(")[0]
+
+
+def test_tasks_into_a_closed_pipe_exits_0():
+    """`aligncot tasks | head`: the reader has gone before the writer writes (read end closed first)."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "training", "tasks"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from aligncot_tasks import TASKS_DIR, suite
 from aligncot_tasks.data import iter_jsonl
+from training import atomic
 from training.cli import Command
 from training.errors import UserError
 
@@ -50,24 +48,6 @@ def read_generations(path: Path) -> list[dict]:
     return rows
 
 
-def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    """Write JSON lines to ``path`` via a temporary file: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp creates 0600; give the result the mode a plain open() would (0666 & ~umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def stderr_of_mean(p: float, n: int) -> float:
     """Standard error of a mean of 0/1 values (sample std / sqrt(n)), as lm-eval reports.
 
@@ -84,8 +64,14 @@ def stderr_of_mean(p: float, n: int) -> float:
 def score(task: str, input_path: Path, output_path: Path) -> None:
     """Score generations made anywhere (any model, any API) with the suite's scorer."""
     spec = suite.generative_task(task)
+    if input_path.is_dir():
+        raise UserError(f"--input {input_path} is a directory: give the JSONL file of {{doc, generation}} lines")
     if not input_path.is_file():
         raise UserError(f"input file not found: {input_path}")
+    if not output_path.parent.is_dir():
+        raise UserError(f"--output {output_path}: directory {output_path.parent} does not exist (create it first)")
+    if output_path.is_dir():
+        raise UserError(f"--output {output_path} is a directory: give a file path")
     rows = read_generations(input_path)
     if not rows:
         raise UserError(f"{input_path}: no lines to score")
@@ -99,7 +85,7 @@ def score(task: str, input_path: Path, output_path: Path) -> None:
             out.append({**row, "extracted": result.extracted, "correct": result.correct})
             n_correct += result.correct
             n_invalid += result.extracted is None
-    write_jsonl_atomic(output_path, out)
+    atomic.write_jsonl(output_path, out)
     n = len(out)
     acc, inv = n_correct / n, n_invalid / n
     click.echo(f"{task}: n={n} acc={acc:.4f} ± {stderr_of_mean(acc, n):.4f} invalid={inv:.4f} ± {stderr_of_mean(inv, n):.4f}")

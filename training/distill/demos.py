@@ -41,10 +41,10 @@ import click
 from aligncot_tasks import prompts, scoring, suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments
+from training import atomic
 from training.annotate.store import EXPORT_NAME
 from training.cli import Command
 from training.errors import UserError
-from training.suite_cli import write_jsonl_atomic
 
 KINDS = ("all", "truthful", "misleading")
 STYLES = ("cot", "answer")
@@ -238,9 +238,9 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
         splits = {name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
                   for name, rows in (("train", train), ("validation", validation))}
         datasets.DatasetDict(splits).save_to_disk(str(tmp / "dataset"))
-        write_jsonl_atomic(tmp / "train.jsonl", train)
-        write_jsonl_atomic(tmp / "validation.jsonl", validation)
-        (tmp / "demos.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        atomic.write_jsonl(tmp / "train.jsonl", train)
+        atomic.write_jsonl(tmp / "validation.jsonl", validation)
+        atomic.write_json(tmp / "demos.json", manifest, indent=2)
         if (out / "dataset").exists():
             shutil.rmtree(out / "dataset")
         for name in ("dataset", "train.jsonl", "validation.jsonl", "demos.json"):

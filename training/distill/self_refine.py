@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from training import atomic
 from training.distill import artifacts, model_loading, preference_pairs, train_data
 from training.distill.recipes import DPORecipe, load_recipe, to_dict
 from training.distill.sft import recipe_command, trainer_arguments
@@ -84,7 +85,8 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
         ds.save_to_disk(str(tmp))
         (tmp / PAIR_STATS).write_text(json.dumps(all_stats, indent=1), encoding="utf-8")
 
-    artifacts.publish(recipe.pairs_path, write)
+    recipe.pairs_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.publish_dir(recipe.pairs_path, write)
     return ds
 
 

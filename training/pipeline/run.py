@@ -24,6 +24,7 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
+from training import atomic
 from training.cli import Command
 from training.distill import checkpoints
 from training.errors import StageFailed
@@ -201,7 +202,7 @@ class Pipeline:
         with self.teacher_endpoint() if needs_server else contextlib.nullcontext(self.r.teacher.base_url) as url:
             path = self.run_dir / "eval" / "config.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump(self.eval_config(url), sort_keys=False), encoding="utf-8")
+            atomic.write_text(path, yaml.safe_dump(self.eval_config(url), sort_keys=False))
             self.command("eval", ["eval", str(path)])
 
     def train_split_files(self) -> list[Path]:

@@ -12,10 +12,10 @@ import csv
 import html
 import io
 import os
-import tempfile
 from pathlib import Path
 
 from aligncot_tasks import suite
+from training import atomic
 from training.evaluate.leaderboard.board import Board, Column
 
 CSS = """
@@ -154,27 +154,13 @@ def html_page(board: Board, baseline: str | None = None, title: str = "aligncot 
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write via a temporary file in the same directory, then rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are reports meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_all(board: Board, out_dir: str | os.PathLike, baseline: str | None = None,
               title: str = "aligncot leaderboard", note: str | None = None, charts: list[Path] = ()) -> list[Path]:
     """Write leaderboard.md, leaderboard.csv and leaderboard.html into ``out_dir``."""
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     return [
-        write_text_atomic(out / "leaderboard.md", f"# {title}\n\n" + markdown(board, baseline, note)),
-        write_text_atomic(out / "leaderboard.csv", csv_text(board, baseline)),
-        write_text_atomic(out / "leaderboard.html", html_page(board, baseline, title, note, charts)),
+        atomic.write_text(out / "leaderboard.md", f"# {title}\n\n" + markdown(board, baseline, note)),
+        atomic.write_text(out / "leaderboard.csv", csv_text(board, baseline)),
+        atomic.write_text(out / "leaderboard.html", html_page(board, baseline, title, note, charts)),
     ]
