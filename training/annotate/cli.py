@@ -86,7 +86,7 @@ class AnnotateOptions:
                 raise UserError(f"set ${self.api_key_env} to the API key (or pass --base-url for a local server)")
             key = NO_KEY
         return {"model": self.model, "base_url": self.base_url, "api_key": key, "concurrency": self.concurrency,
-                "timeout": self.timeout, "max_attempts": self.max_attempts, "seed": self.seed or 0}
+                "timeout": self.timeout, "max_attempts": self.max_attempts}
 
 
 @click.command(cls=Command)
