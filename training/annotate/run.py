@@ -10,8 +10,9 @@ from tqdm import tqdm
 
 from aligncot_tasks import suite
 from training.annotate.backends import Backend, Result
-from training.annotate.jobs import Job, cut_at_stop
+from training.annotate.jobs import Job
 from training.annotate.store import Record, Store, Totals
+from training.generation.stops import cut_at_stop
 
 
 def pending_jobs(jobs: Sequence[Job], stored: set[str]) -> list[Job]:

@@ -15,18 +15,7 @@ from collections.abc import Sequence
 
 from aligncot_tasks.prompts import STOP_SEQUENCES
 from training.errors import UserError
-
-
-def truncate_at_stop(text: str, stops: Sequence[str] = tuple(STOP_SEQUENCES)) -> str:
-    """Cut a generation at the first stop sequence, as lm-eval's ``until`` does.
-
-    >>> truncate_at_stop(" The answer is (B).\\nQuestion: next")
-    ' The answer is (B).'
-    >>> truncate_at_stop(" 42")
-    ' 42'
-    """
-    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
-    return text[:cut]
+from training.generation.stops import cut_at_stop
 
 
 def choose_backend(requested: str, cuda: bool) -> str:
@@ -75,7 +64,7 @@ def generate_hf(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, b
                                      pad_token_id=tokenizer.pad_token_id)
             texts = tokenizer.batch_decode(ids[:, padded["input_ids"].shape[1]:], skip_special_tokens=True)
             for i, text in zip(batch, texts):
-                out[i] = truncate_at_stop(text)
+                out[i] = cut_at_stop(text)[0]
     finally:
         model.train(was_training)
     return out  # type: ignore[return-value]
@@ -102,7 +91,7 @@ def generate_vllm(base_model: str, adapter_dir: str, prompts: Sequence[str], bud
     params = [SamplingParams(temperature=0.0, max_tokens=b, stop=list(STOP_SEQUENCES)) for b in budgets]
     engine = _vllm_engine(base_model, max_lora_rank)
     results = engine.generate(list(prompts), params, lora_request=LoRARequest("student", 1, adapter_dir))
-    return [truncate_at_stop(r.outputs[0].text) for r in results]
+    return [cut_at_stop(r.outputs[0].text)[0] for r in results]
 
 
 def release_vllm() -> None:
