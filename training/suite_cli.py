@@ -16,7 +16,9 @@ from training.errors import UserError
 
 
 @click.command(cls=Command)
-@click.option("--path", "show_path", is_flag=True, help="Print the directory to pass to `lm_eval --include_path` and exit.")
+@click.option(
+    "--path", "show_path", is_flag=True, help="Print the directory to pass to `lm_eval --include_path` and exit."
+)
 def tasks(show_path: bool) -> None:
     """List the suite's groups and tasks."""
     if show_path:
@@ -59,8 +61,20 @@ def stderr_of_mean(p: float, n: int) -> float:
 
 @click.command(cls=Command)
 @click.option("--task", required=True, help="Suite task whose scorer to use, e.g. aligncot_csqa_cot.")
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="JSONL: one {doc, generation} per line.")
-@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="JSONL: the input plus `extracted` and `correct`.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSONL: one {doc, generation} per line.",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSONL: the input plus `extracted` and `correct`.",
+)
 def score(task: str, input_path: Path, output_path: Path) -> None:
     """Score generations made anywhere (any model, any API) with the suite's scorer."""
     spec = suite.generative_task(task)
@@ -88,4 +102,6 @@ def score(task: str, input_path: Path, output_path: Path) -> None:
     atomic.write_jsonl(output_path, out)
     n = len(out)
     acc, inv = n_correct / n, n_invalid / n
-    click.echo(f"{task}: n={n} acc={acc:.4f} ± {stderr_of_mean(acc, n):.4f} invalid={inv:.4f} ± {stderr_of_mean(inv, n):.4f}")
+    click.echo(
+        f"{task}: n={n} acc={acc:.4f} ± {stderr_of_mean(acc, n):.4f} invalid={inv:.4f} ± {stderr_of_mean(inv, n):.4f}"
+    )

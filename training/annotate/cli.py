@@ -40,9 +40,11 @@ def summary(totals: Totals, wall: float) -> str:
     'done 3, failed 1, correct 2/3 (0.6667), truncated 1, tokens 30 prompt + 90 completion, wall 2.0s'
     """
     rate = totals.correct / totals.done if totals.done else 0.0
-    return (f"done {totals.done}, failed {totals.failed}, correct {totals.correct}/{totals.done} ({rate:.4f}), "
-            f"truncated {totals.truncated}, tokens {totals.prompt_tokens} prompt + {totals.completion_tokens} completion, "
-            f"wall {wall:.1f}s")
+    return (
+        f"done {totals.done}, failed {totals.failed}, correct {totals.correct}/{totals.done} ({rate:.4f}), "
+        f"truncated {totals.truncated}, tokens {totals.prompt_tokens} prompt + {totals.completion_tokens} completion, "
+        f"wall {wall:.1f}s"
+    )
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,14 @@ class AnnotateOptions:
             if self.base_url is None:
                 raise UserError(f"set ${self.api_key_env} to the API key (or pass --base-url for a local server)")
             key = NO_KEY
-        return {"model": self.model, "base_url": self.base_url, "api_key": key, "concurrency": self.concurrency,
-                "timeout": self.timeout, "max_attempts": self.max_attempts}
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "api_key": key,
+            "concurrency": self.concurrency,
+            "timeout": self.timeout,
+            "max_attempts": self.max_attempts,
+        }
 
 
 @click.command(cls=Command)
@@ -96,19 +104,40 @@ class AnnotateOptions:
 @click.option("--backend", type=click.Choice(sorted(BACKENDS)), default="openai", show_default=True)
 @click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: OpenAI).")
 @click.option("--model", help="Model name (openai) or model directory / hub id (hf, vllm).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="Environment variable holding the API key.")
-@click.option("--chat/--completions", default=False, show_default=True, help="Chat messages, or the raw plain-text prompt.")
-@click.option("--prefill", type=click.Choice(PREFILL_MODES), default="user", show_default=True,
-              help="Chat + cot: trigger inside the user turn (any server), or an open assistant turn to continue (vLLM).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight (openai).")
+@click.option(
+    "--api-key-env", default="OPENAI_API_KEY", show_default=True, help="Environment variable holding the API key."
+)
+@click.option(
+    "--chat/--completions", default=False, show_default=True, help="Chat messages, or the raw plain-text prompt."
+)
+@click.option(
+    "--prefill",
+    type=click.Choice(PREFILL_MODES),
+    default="user",
+    show_default=True,
+    help="Chat + cot: trigger inside the user turn (any server), or an open assistant turn to continue (vLLM).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight (openai)."
+)
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Answers per question (K).")
 @click.option("--temperature", type=click.FloatRange(min=0), help="Default: 0 with one sample, 0.7 with K > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True, help="Completion budget.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sample i is generated with seed + i.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True, help="Seconds per request (openai).")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True, help="Attempts per request (openai).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds per request (openai).",
+)
+@click.option(
+    "--max-attempts", type=click.IntRange(min=1), default=6, show_default=True, help="Attempts per request (openai)."
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts per batch (hf).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Annotation directory.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Annotation directory."
+)
 @click.option("--export", "export_only", is_flag=True, help="Only write DIR/annotations.jsonl from the store and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def annotate(**options) -> None:
@@ -125,8 +154,10 @@ def annotate(**options) -> None:
             click.echo(f"wrote {export(store)}: {summary(store.totals(), 0.0).split(', wall')[0]}")
         return
     if o.missing():
-        raise UserError(f"missing {' and '.join(o.missing())} (needed unless --export): e.g. "
-                        "--task aligncot_csqa_cot --model gpt-4o-mini")
+        raise UserError(
+            f"missing {' and '.join(o.missing())} (needed unless --export): e.g. "
+            "--task aligncot_csqa_cot --model gpt-4o-mini"
+        )
     run(o)
 
 
@@ -136,7 +167,7 @@ def run(o: AnnotateOptions) -> None:
     split = o.split or spec.benchmark.train_split
     if split is None:
         raise UserError(f"{spec.benchmark.title} has no training split; name one with --split")
-    rows = load_rows(spec.benchmark.hub_id, spec.dataset_config, split)[:o.limit]
+    rows = load_rows(spec.benchmark.hub_id, spec.dataset_config, split)[: o.limit]
     if not rows:
         raise UserError(f"{o.task}: split {split!r} has no rows")
     temperature = o.temperature
@@ -157,4 +188,7 @@ def run(o: AnnotateOptions) -> None:
     click.echo(f"{o.task} [{split}, {len(rows)} questions x {o.samples}] -> {path}")
     click.echo(summary(totals, time.time() - start))
     if failures:
-        click.echo(f"{len(failures)} requests failed after retries (rerun to retry them); first: {failures[0]['error']}", err=True)
+        click.echo(
+            f"{len(failures)} requests failed after retries (rerun to retry them); first: {failures[0]['error']}",
+            err=True,
+        )

@@ -60,10 +60,22 @@ def model_card(meta: dict) -> str:
     for key in ("precision", "world_size", "train_steps", "pair_stats", "final_metrics"):
         if key in meta:
             lines.append(f"- {key.replace('_', ' ').capitalize()}: {meta[key]}")
-    lines += ["", "## Hyper-parameters (recipe)", "", "```json", json.dumps(meta["recipe"], indent=2), "```", "",
-              "Evaluate with:", "",
-              "```", "lm_eval --model hf --model_args pretrained=BASE,peft=THIS_DIR "
-              "--include_path $(aligncot tasks --path) --tasks aligncot_zs", "```", ""]
+    lines += [
+        "",
+        "## Hyper-parameters (recipe)",
+        "",
+        "```json",
+        json.dumps(meta["recipe"], indent=2),
+        "```",
+        "",
+        "Evaluate with:",
+        "",
+        "```",
+        "lm_eval --model hf --model_args pretrained=BASE,peft=THIS_DIR "
+        "--include_path $(aligncot tasks --path) --tasks aligncot_zs",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

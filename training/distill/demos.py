@@ -93,7 +93,7 @@ def rationale(completion: str) -> str:
         ends = [m.end() for m in SENTENCE_END_RE.finditer(text, 0, found[-1].start)]
         text = text[: ends[-1] if ends else 0]
     text = text.strip()
-    return text[len(prompts.COT_TRIGGER):].strip() if text.startswith(prompts.COT_TRIGGER) else text
+    return text[len(prompts.COT_TRIGGER) :].strip() if text.startswith(prompts.COT_TRIGGER) else text
 
 
 def student_task(task: str, style: str) -> suite.TaskSpec:
@@ -124,8 +124,12 @@ def demonstration(row: dict, style: str) -> dict | None:
     return {
         "prompt": suite.render_prompt(spec, doc),
         "completion": " " + reasoning + sentence,
-        "task": spec.name, "doc": json.dumps(doc, ensure_ascii=False, sort_keys=True), "doc_id": row["doc_id"],
-        "sample": row["sample"], "correct": bool(row["correct"]), "source": row["source"],
+        "task": spec.name,
+        "doc": json.dumps(doc, ensure_ascii=False, sort_keys=True),
+        "doc_id": row["doc_id"],
+        "sample": row["sample"],
+        "correct": bool(row["correct"]),
+        "source": row["source"],
     }
 
 
@@ -187,15 +191,25 @@ def balanced_order(demos: list[dict], seed: int) -> list[dict]:
 
 def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
     """Hold out ``ceil(val_fraction * questions)`` whole questions (all their samples), seeded."""
-    questions = sorted({(d["task"], d["doc_id"]) for d in demos},
-                       key=lambda q: hashlib.sha256(f"{seed}:{q[0]}:{q[1]}".encode()).hexdigest())
+    questions = sorted(
+        {(d["task"], d["doc_id"]) for d in demos},
+        key=lambda q: hashlib.sha256(f"{seed}:{q[0]}:{q[1]}".encode()).hexdigest(),
+    )
     held = set(questions[: math.ceil(val_fraction * len(questions))])
     train = [d for d in demos if (d["task"], d["doc_id"]) not in held]
     return train, [d for d in demos if (d["task"], d["doc_id"]) in held]
 
 
-def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction: float, val_fraction: float,
-          seed: int, drop_contaminated: bool = False) -> tuple[list[dict], list[dict], dict]:
+def build(
+    dirs: list[Path],
+    kind: str,
+    style: str,
+    balance: int | None,
+    fraction: float,
+    val_fraction: float,
+    seed: int,
+    drop_contaminated: bool = False,
+) -> tuple[list[dict], list[dict], dict]:
     """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input."""
     rows = load_annotations(dirs)
     keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
@@ -203,12 +217,16 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
     demos = [d for d in (demonstration(r, style) for r in kept) if d is not None]
     stats = {"annotations": len(rows), "kind_kept": len(kept), "dropped_no_answer_or_truncated": len(kept) - len(demos)}
     if not demos:
-        raise UserError(f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
-                                   f"({len(rows)} annotations, {len(kept)} of kind {kind})")
+        raise UserError(
+            f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
+            f"({len(rows)} annotations, {len(kept)} of kind {kind})"
+        )
     flags = contaminated(demos)
     if any(flags) and not drop_contaminated:
-        raise UserError(f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
-                                   "evaluation split (pass --drop-contaminated to leave them out)")
+        raise UserError(
+            f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
+            "evaluation split (pass --drop-contaminated to leave them out)"
+        )
     demos = [d for d, bad in zip(demos, flags) if not bad]
     stats["dropped_contaminated"] = sum(flags)
     if not demos:
@@ -222,8 +240,12 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
     train = ordered[: round(fraction * len(ordered))]
     if not train:
         raise UserError(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
-    stats.update(balance=balance, train=len(train), validation=len(validation),
-                 train_labels=dict(sorted(Counter(suite.item(d["task"], json.loads(d["doc"])).gold for d in train).items())))
+    stats.update(
+        balance=balance,
+        train=len(train),
+        validation=len(validation),
+        train_labels=dict(sorted(Counter(suite.item(d["task"], json.loads(d["doc"])).gold for d in train).items())),
+    )
     return train, validation, stats
 
 
@@ -235,8 +257,10 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".demos-"))
     try:
         columns = list(train[0])
-        splits = {name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
-                  for name, rows in (("train", train), ("validation", validation))}
+        splits = {
+            name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
+            for name, rows in (("train", train), ("validation", validation))
+        }
         datasets.DatasetDict(splits).save_to_disk(str(tmp / "dataset"))
         atomic.write_jsonl(tmp / "train.jsonl", train)
         atomic.write_jsonl(tmp / "validation.jsonl", validation)
@@ -252,18 +276,45 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
 @click.command(cls=Command)
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
-@click.option("--kind", type=click.Choice(KINDS), default="truthful", show_default=True,
-              help="All answers, only correct ones, or only incorrect ones.")
-@click.option("--style", type=click.Choice(STYLES), default="cot", show_default=True,
-              help="Rationale + answer, or the answer alone (vanilla fine-tuning).")
-@click.option("--balance", type=click.IntRange(min=0), help=f"Class-balanced sample of N rows (default {MC_BALANCE} for multiple choice; 0: all).")
-@click.option("--fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
-              help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True,
-              help="Questions held out for validation.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="truthful",
+    show_default=True,
+    help="All answers, only correct ones, or only incorrect ones.",
+)
+@click.option(
+    "--style",
+    type=click.Choice(STYLES),
+    default="cot",
+    show_default=True,
+    help="Rationale + answer, or the answer alone (vanilla fine-tuning).",
+)
+@click.option(
+    "--balance",
+    type=click.IntRange(min=0),
+    help=f"Class-balanced sample of N rows (default {MC_BALANCE} for multiple choice; 0: all).",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Questions held out for validation.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--drop-contaminated", is_flag=True,
-              help="Leave out questions found in the evaluation split (and count them) instead of refusing.")
+@click.option(
+    "--drop-contaminated",
+    is_flag=True,
+    help="Leave out questions found in the evaluation split (and count them) instead of refusing.",
+)
 def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated) -> None:
     """Build the students' training set from annotation directories DIRS.
 
@@ -271,7 +322,16 @@ def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_co
     task's evaluation split.
     """
     train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated)
-    manifest = {"sources": [str(d) for d in dirs], "kind": kind, "style": style, "fraction": fraction,
-                "val_fraction": val_fraction, "seed": seed, **stats}
+    manifest = {
+        "sources": [str(d) for d in dirs],
+        "kind": kind,
+        "style": style,
+        "fraction": fraction,
+        "val_fraction": val_fraction,
+        "seed": seed,
+        **stats,
+    }
     save(out, train, validation, manifest)
-    click.echo(f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); labels {stats['train_labels']}")
+    click.echo(
+        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); labels {stats['train_labels']}"
+    )

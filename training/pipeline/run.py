@@ -33,8 +33,10 @@ from training.pipeline.recipe import PipelineRecipe, load_recipe
 from training.pipeline.stages import Stage, run_stages, timing_table
 
 #: Printed by every run that builds its own tiny models.
-DEMO_NOTE = ("Tiny models built on the spot: this run exercises the machinery end to end "
-             "(teacher -> annotations -> SFT -> self-refine -> lm-eval -> leaderboard); the numbers are not a result.")
+DEMO_NOTE = (
+    "Tiny models built on the spot: this run exercises the machinery end to end "
+    "(teacher -> annotations -> SFT -> self-refine -> lm-eval -> leaderboard); the numbers are not a result."
+)
 #: Leaderboard rows.
 TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
 #: lm-eval base URL of OpenAI itself, for an API teacher without ``base_url``.
@@ -102,8 +104,13 @@ class Pipeline:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"$ aligncot {' '.join(args)}\n")
             f.flush()
-            rc = subprocess.call([sys.executable, "-m", "training", *args], stdout=f, stderr=subprocess.STDOUT,
-                                 env=self.env(), cwd=self.run_dir)
+            rc = subprocess.call(
+                [sys.executable, "-m", "training", *args],
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                env=self.env(),
+                cwd=self.run_dir,
+            )
         if rc:
             tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
             raise StageFailed(f"stage {stage}: `aligncot {args[0]}` exited with {rc}; log {log}:\n{tail}")
@@ -122,16 +129,42 @@ class Pipeline:
     # ----- recipe -> command arguments (the one place) -----
     def annotate_args(self, task: str, base_url: str | None) -> list[str]:
         t = self.r.teacher
-        args = ["annotate", "--task", task, "--out", str(self.annotation_dir(task)), "--backend", t.backend,
-                "--model", self.teacher_model, "--chat" if t.chat else "--completions",
-                "--max-tokens", str(t.max_tokens), "--samples", str(t.samples), "--quiet"]
+        args = [
+            "annotate",
+            "--task",
+            task,
+            "--out",
+            str(self.annotation_dir(task)),
+            "--backend",
+            t.backend,
+            "--model",
+            self.teacher_model,
+            "--chat" if t.chat else "--completions",
+            "--max-tokens",
+            str(t.max_tokens),
+            "--samples",
+            str(t.samples),
+            "--quiet",
+        ]
         args += ["--base-url", base_url] if base_url else []
         return args + (["--limit", str(self.r.annotate.limit)] if self.r.annotate.limit else [])
 
     def demos_args(self) -> list[str]:
         d = self.r.demos
-        args = ["demos", *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks), "--out", str(self.run_dir / "demos"),
-                "--kind", d.kind, "--style", d.style, "--fraction", str(d.fraction), "--val-fraction", str(d.val_fraction)]
+        args = [
+            "demos",
+            *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
+            "--out",
+            str(self.run_dir / "demos"),
+            "--kind",
+            d.kind,
+            "--style",
+            d.style,
+            "--fraction",
+            str(d.fraction),
+            "--val-fraction",
+            str(d.val_fraction),
+        ]
         return args + (["--balance", str(d.balance)] if d.balance is not None else [])
 
     @staticmethod
@@ -139,33 +172,68 @@ class Pipeline:
         return [f"{k}={json.dumps(v)}" if not isinstance(v, str) else f"{k}={v}" for k, v in fields.items()]
 
     def sft_args(self) -> list[str]:
-        fields = {**self.r.sft, "base_model": self.student_model, "data": str(self.run_dir / "demos"),
-                  "output_dir": str(self.run_dir / "sft")}
+        fields = {
+            **self.r.sft,
+            "base_model": self.student_model,
+            "data": str(self.run_dir / "demos"),
+            "output_dir": str(self.run_dir / "sft"),
+        }
         return ["sft", *self._overrides(fields)]
 
     def self_refine_args(self) -> list[str]:
-        fields = {**self.r.self_refine, "base_model": self.student_model, "data": str(self.run_dir / "demos"),
-                  "sft_adapter": str(self.run_dir / "sft"), "output_dir": str(self.run_dir / "dpo")}
+        fields = {
+            **self.r.self_refine,
+            "base_model": self.student_model,
+            "data": str(self.run_dir / "demos"),
+            "sft_adapter": str(self.run_dir / "sft"),
+            "output_dir": str(self.run_dir / "dpo"),
+        }
         return ["self-refine", *self._overrides(fields)]
 
     def eval_config(self, teacher_url: str | None) -> dict:
         """The ``aligncot eval`` config: base, SFT, SFT+DPO students (+ the API teacher)."""
         e, s, t = self.r.eval, self.r.student, self.r.teacher
         student = {"pretrained": self.student_model, "chat_template": s.chat_template}
-        models = [{"name": BASE, **student}, {"name": SFT, **student, "peft": str(self.run_dir / "sft")},
-                  {"name": DPO, **student, "peft": str(self.run_dir / "dpo")}]
+        models = [
+            {"name": BASE, **student},
+            {"name": SFT, **student, "peft": str(self.run_dir / "sft")},
+            {"name": DPO, **student, "peft": str(self.run_dir / "dpo")},
+        ]
         if t.evaluated:
             root = (teacher_url or OPENAI_URL).rstrip("/")
-            endpoint = ("local-chat-completions", "chat/completions") if t.chat else ("local-completions", "completions")
-            models.insert(0, {"name": TEACHER, "pretrained": self.teacher_model, "backend": endpoint[0],
-                              "base_url": f"{root}/{endpoint[1]}", "chat_template": t.chat})
-        return {"models": models, "tasks": list(e.tasks), "limit": e.limit, "gen_kwargs": e.gen_kwargs,
-                "output_dir": str(self.run_dir / "eval" / "results")}
+            endpoint = (
+                ("local-chat-completions", "chat/completions") if t.chat else ("local-completions", "completions")
+            )
+            models.insert(
+                0,
+                {
+                    "name": TEACHER,
+                    "pretrained": self.teacher_model,
+                    "backend": endpoint[0],
+                    "base_url": f"{root}/{endpoint[1]}",
+                    "chat_template": t.chat,
+                },
+            )
+        return {
+            "models": models,
+            "tasks": list(e.tasks),
+            "limit": e.limit,
+            "gen_kwargs": e.gen_kwargs,
+            "output_dir": str(self.run_dir / "eval" / "results"),
+        }
 
     def leaderboard_args(self) -> list[str]:
         note = self.r.note or (DEMO_NOTE if self.r.tiny else None)
-        args = ["leaderboard", str(self.run_dir / "eval" / "results"), "--out-dir", str(self.run_dir / "leaderboard"),
-                "--baseline", BASE, "--title", f"aligncot run {self.r.name}"]
+        args = [
+            "leaderboard",
+            str(self.run_dir / "eval" / "results"),
+            "--out-dir",
+            str(self.run_dir / "leaderboard"),
+            "--baseline",
+            BASE,
+            "--title",
+            f"aligncot run {self.r.name}",
+        ]
         args += ["--teacher", TEACHER] if self.r.teacher.evaluated else []
         return args + (["--note", note] if note else [])
 
@@ -176,8 +244,13 @@ class Pipeline:
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir
         with output_to(self.run_dir / "logs" / "models.log"):
-            build_demo_models(self.models, list(self.r.annotate.tasks), leaf_tasks(self.r.eval.tasks),
-                              self.r.annotate.limit, self.r.demo_teacher_steps)
+            build_demo_models(
+                self.models,
+                list(self.r.annotate.tasks),
+                leaf_tasks(self.r.eval.tasks),
+                self.r.annotate.limit,
+                self.r.demo_teacher_steps,
+            )
 
     def train(self, stage: str, args: list[str], output: Path) -> None:
         """Run a trainer (``sft``/``self-refine``) after a kill as well as fresh.
@@ -210,7 +283,10 @@ class Pipeline:
         if not self.data_dir:
             return []
         specs = [suite.get_task(t) for t in self.r.annotate.tasks]
-        return [local_split_path(self.data_dir, s.benchmark.hub_id, s.dataset_config, s.benchmark.train_split) for s in specs]
+        return [
+            local_split_path(self.data_dir, s.benchmark.hub_id, s.dataset_config, s.benchmark.train_split)
+            for s in specs
+        ]
 
     def stages(self) -> list[Stage]:
         """The pipeline's stages for this recipe."""
@@ -220,41 +296,83 @@ class Pipeline:
         common = {"data_dir": self.data_dir, "student": self.student_model}
         out = []
         if r.tiny:
-            out.append(Stage("models", {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo_teacher_steps},
-                             self.train_split_files(), [self.models / "teacher" / "config.json",
-                                                        self.models / "student" / "config.json"],
-                             self.build_models, clear=[self.models]))
+            out.append(
+                Stage(
+                    "models",
+                    {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo_teacher_steps},
+                    self.train_split_files(),
+                    [self.models / "teacher" / "config.json", self.models / "student" / "config.json"],
+                    self.build_models,
+                    clear=[self.models],
+                )
+            )
         out += [
-            Stage("annotate", {"teacher": r.teacher, "annotate": r.annotate, "model": self.teacher_model, **common},
-                  self.train_split_files() + teacher_in,
-                  [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks], self.annotate,
-                  clear=[run / "annotate"]),
-            Stage("demos", {"demos": r.demos, "args": self.demos_args()},
-                  [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
-                  [run / "demos" / "train.jsonl", run / "demos" / "dataset"], lambda: self.command("demos", self.demos_args()),
-                  clear=[run / "demos"]),
-            Stage("sft", {"args": self.sft_args()}, [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
-                  [run / "sft" / "adapter_config.json"], lambda: self.train("sft", self.sft_args(), run / "sft"),
-                  clear=[run / "sft", checkpoints.run_dir(run / "sft")]),
-            Stage("self-refine", {"args": self.self_refine_args()}, [run / "demos" / "train.jsonl", run / "sft"],
-                  [run / "dpo" / "adapter_config.json"],
-                  lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
-                  clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")]),
-            Stage("eval", {"eval": r.eval, "teacher": r.teacher, **common}, adapters + teacher_in,
-                  [run / "eval" / "results"], self.evaluate, clear=[run / "eval"]),
-            Stage("leaderboard", {"args": self.leaderboard_args()}, [run / "eval" / "results"],
-                  [run / "leaderboard" / "leaderboard.html"], lambda: self.command("leaderboard", self.leaderboard_args()),
-                  clear=[run / "leaderboard"]),
+            Stage(
+                "annotate",
+                {"teacher": r.teacher, "annotate": r.annotate, "model": self.teacher_model, **common},
+                self.train_split_files() + teacher_in,
+                [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
+                self.annotate,
+                clear=[run / "annotate"],
+            ),
+            Stage(
+                "demos",
+                {"demos": r.demos, "args": self.demos_args()},
+                [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
+                [run / "demos" / "train.jsonl", run / "demos" / "dataset"],
+                lambda: self.command("demos", self.demos_args()),
+                clear=[run / "demos"],
+            ),
+            Stage(
+                "sft",
+                {"args": self.sft_args()},
+                [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
+                [run / "sft" / "adapter_config.json"],
+                lambda: self.train("sft", self.sft_args(), run / "sft"),
+                clear=[run / "sft", checkpoints.run_dir(run / "sft")],
+            ),
+            Stage(
+                "self-refine",
+                {"args": self.self_refine_args()},
+                [run / "demos" / "train.jsonl", run / "sft"],
+                [run / "dpo" / "adapter_config.json"],
+                lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
+                clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")],
+            ),
+            Stage(
+                "eval",
+                {"eval": r.eval, "teacher": r.teacher, **common},
+                adapters + teacher_in,
+                [run / "eval" / "results"],
+                self.evaluate,
+                clear=[run / "eval"],
+            ),
+            Stage(
+                "leaderboard",
+                {"args": self.leaderboard_args()},
+                [run / "eval" / "results"],
+                [run / "leaderboard" / "leaderboard.html"],
+                lambda: self.command("leaderboard", self.leaderboard_args()),
+                clear=[run / "leaderboard"],
+            ),
         ]
         return out
 
 
 @click.command(cls=Command)
 @click.argument("recipe")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>).")
-@click.option("--from", "start_from", metavar="STAGE",
-              help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable.")
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>)."
+)
+@click.option(
+    "--from",
+    "start_from",
+    metavar="STAGE",
+    help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.",
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable."
+)
 def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[str, ...]) -> None:
     """Run a pipeline recipe: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
 
@@ -270,7 +388,9 @@ def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[s
     outcomes = run_stages(pipeline.stages(), pipeline.run_dir / ".stages", start_from, click.echo)
     click.echo(timing_table(outcomes))
     board = pipeline.run_dir / "leaderboard"
-    click.echo(f"leaderboard: {board / 'leaderboard.md'}\n             {board / 'leaderboard.csv'}\n"
-               f"             {board / 'leaderboard.html'}\n             {board / 'charts'}/")
+    click.echo(
+        f"leaderboard: {board / 'leaderboard.md'}\n             {board / 'leaderboard.csv'}\n"
+        f"             {board / 'leaderboard.html'}\n             {board / 'charts'}/"
+    )
     if r.tiny:
         click.echo(DEMO_NOTE)

@@ -103,8 +103,9 @@ class Outcome:
     seconds: float
 
 
-def run_stages(stages: list[Stage], state_dir: Path, start_from: str | None = None,
-               echo: Callable[[str], None] = print) -> list[Outcome]:
+def run_stages(
+    stages: list[Stage], state_dir: Path, start_from: str | None = None, echo: Callable[[str], None] = print
+) -> list[Outcome]:
     """Run ``stages`` in order, skipping those already done with the same inputs.
 
     Args:
@@ -120,15 +121,19 @@ def run_stages(stages: list[Stage], state_dir: Path, start_from: str | None = No
     names = [s.name for s in stages]
     if start_from is not None and start_from not in names:
         raise ValueError(f"--from {start_from!r}: stages are {', '.join(names)}")
-    forced = set(names[names.index(start_from):]) if start_from else set()
+    forced = set(names[names.index(start_from) :]) if start_from else set()
     outcomes = []
     for i, stage in enumerate(stages, 1):
         state_path = state_dir / f"{stage.name}.json"
         state = read_state(state_path)
         digest = inputs_hash(stage)
         label = f"[{i}/{len(stages)}] {stage.name}"
-        if (stage.name not in forced and state.get("status") == "done" and state.get("hash") == digest
-                and all(p.exists() for p in stage.outputs)):
+        if (
+            stage.name not in forced
+            and state.get("status") == "done"
+            and state.get("hash") == digest
+            and all(p.exists() for p in stage.outputs)
+        ):
             echo(f"{label}: inputs unchanged, outputs present -> skipped")
             outcomes.append(Outcome(stage.name, "skipped", 0.0))
             continue

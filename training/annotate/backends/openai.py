@@ -59,8 +59,19 @@ def classify(exc: BaseException) -> tuple[bool, float | None]:
         return retry, parse_retry_after(exc.response.headers) if retry else None
     # Timeouts, dropped connections, unparsable replies (APIResponseValidationError and the
     # JSON errors the client lets through), our own checks of the reply.
-    return isinstance(exc, (openai.APIConnectionError, openai.APIResponseValidationError, asyncio.TimeoutError,
-                            ValueError, TypeError, KeyError, IndexError, AttributeError)), None
+    return isinstance(
+        exc,
+        (
+            openai.APIConnectionError,
+            openai.APIResponseValidationError,
+            asyncio.TimeoutError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+        ),
+    ), None
 
 
 def http_client(timeout: float):
@@ -122,8 +133,13 @@ class OpenAIBackend:
     async def _run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
         import openai
 
-        client = openai.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
-                                    http_client=http_client(self.timeout))
+        client = openai.AsyncOpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout,
+            http_client=http_client(self.timeout),
+        )
         shared: Iterator[Job] = iter(jobs)
 
         async def worker() -> None:
@@ -147,8 +163,12 @@ class OpenAIBackend:
         import tenacity
 
         started, attempt = time.time(), 0
-        retrying = tenacity.AsyncRetrying(stop=tenacity.stop_after_attempt(self.max_attempts), wait=self.wait,
-                                          retry=tenacity.retry_if_exception(lambda e: classify(e)[0]), reraise=True)
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=self.wait,
+            retry=tenacity.retry_if_exception(lambda e: classify(e)[0]),
+            reraise=True,
+        )
         try:
             async for attempt_manager in retrying:
                 with attempt_manager:
