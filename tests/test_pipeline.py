@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from training.cli import COMMANDS
+from training.errors import UserError
 from training.evaluate.config import EvalConfig
+from training.pipeline.cli import run
 from training.pipeline.recipe import RecipeError, load_recipe
-from training.pipeline.run import DEMO_NOTE, Pipeline, run
+from training.pipeline.run import DEMO_NOTE, Pipeline
 from training.pipeline.stages import Stage, read_state, run_stages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +65,7 @@ def test_from_reruns_that_stage_and_later_ones(tmp_path):
     toy = Toy(tmp_path)
     toy.run()
     assert [o.status for o in toy.run(start_from="count")] == ["skipped", "ran"]
-    with pytest.raises(ValueError, match="stages are upper, count"):
+    with pytest.raises(UserError, match="stages are upper, count"):
         toy.run(start_from="nope")
 
 
@@ -280,3 +282,25 @@ def test_stage_arguments_are_accepted_by_the_stage_commands(path, tmp_path):
             main.get_command(ctx, args[0]).make_context(args[0], list(args[1:]))
     recipes.load_recipe(recipes.SFTRecipe, None, pipeline.sft_args()[1:])
     recipes.load_recipe(recipes.DPORecipe, None, pipeline.self_refine_args()[1:])
+
+
+def test_console_follows_the_log_last_line_progress_bars_included(tmp_path):
+    import io
+
+    from training.pipeline.console import StatusLine, chunks_to_lines, run_logged
+
+    lasts = [last for _, last in chunks_to_lines(io.BytesIO(b"loading\n 10%|#\r 50%|###\rdone\n"))]
+    assert lasts[-1] == "done" and "loading" not in lasts[-1]
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Tty()
+    status = StatusLine("sft", screen)
+    status.show(" 50%|###")
+    status.clear()
+    assert "sft:  50%|###" in screen.getvalue() and screen.getvalue().endswith("\r\x1b[K")
+    log = tmp_path / "x.log"
+    rc = run_logged([sys.executable, "-c", "print('hi'); raise SystemExit(3)"], log, "x", dict(os.environ), tmp_path)
+    assert rc == 3 and log.read_text() == "hi\n"

@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "self-refine": "training.distill.self_refine:self_refine_command",
     "eval": "training.evaluate.matrix:eval_command",
     "leaderboard": "training.evaluate.leaderboard.board:leaderboard",
-    "run": "training.pipeline.run:run",
+    "run": "training.pipeline.cli:run",
 }
 
 #: Errors the user can fix: reported in one line, exit status 1.

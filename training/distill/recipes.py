@@ -307,9 +307,8 @@ def _coerce(name: str, value: object, hint: object) -> object:
             else:
                 if math.isfinite(number):
                     return number
-    elif hint is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
+    elif hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
     raise UserError(f"recipe key {name!r} must be {getattr(hint, '__name__', hint)}, got {value!r}")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,12 +24,12 @@ import yaml
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
 from training import atomic
-from training.cli import Command
 from training.distill import checkpoints
 from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
-from training.pipeline.recipe import PipelineRecipe, load_recipe
-from training.pipeline.stages import Stage, run_stages, timing_table
+from training.pipeline.console import run_logged
+from training.pipeline.recipe import PipelineRecipe
+from training.pipeline.stages import Stage
 
 #: Printed by every run that builds its own tiny models.
 DEMO_NOTE = (
@@ -98,19 +97,16 @@ class Pipeline:
         return env
 
     def command(self, stage: str, args: list[str]) -> None:
-        """Run ``python -m training ARGS``, appending its output to ``logs/<stage>.log``."""
+        """Run ``python -m training ARGS``, appending its output to ``logs/<stage>.log``.
+
+        The console gets the log's path and, on a terminal, the log's live last line.
+        """
         log = self.run_dir / "logs" / f"{stage}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"$ aligncot {' '.join(args)}\n")
-            f.flush()
-            rc = subprocess.call(
-                [sys.executable, "-m", "training", *args],
-                stdout=f,
-                stderr=subprocess.STDOUT,
-                env=self.env(),
-                cwd=self.run_dir,
-            )
+        click.echo(f"  aligncot {args[0]} ... log: {log}")
+        rc = run_logged([sys.executable, "-m", "training", *args], log, stage, self.env(), self.run_dir)
         if rc:
             tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
             raise StageFailed(f"stage {stage}: `aligncot {args[0]}` exited with {rc}; log {log}:\n{tail}")
@@ -243,7 +239,9 @@ class Pipeline:
 
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir
-        with output_to(self.run_dir / "logs" / "models.log"):
+        log = self.run_dir / "logs" / "models.log"
+        click.echo(f"  building the tiny teacher and student ... log: {log}")
+        with output_to(log):
             build_demo_models(
                 self.models,
                 list(self.r.annotate.tasks),
@@ -357,40 +355,3 @@ class Pipeline:
             ),
         ]
         return out
-
-
-@click.command(cls=Command)
-@click.argument("recipe")
-@click.option(
-    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>)."
-)
-@click.option(
-    "--from",
-    "start_from",
-    metavar="STAGE",
-    help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.",
-)
-@click.option(
-    "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable."
-)
-def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[str, ...]) -> None:
-    """Run a pipeline recipe: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
-
-    RECIPE is a YAML path or a name in harness_configs/pipeline/ (`demo` is built in: tiny
-    models, shipped data, offline). Finished stages with unchanged inputs are skipped, so an
-    interrupted run continues where it stopped.
-    """
-    r, path = load_recipe(recipe, sets)
-    pipeline = Pipeline(r, run_dir or Path("runs") / r.name)
-    click.echo(f"recipe {path} -> run directory {pipeline.run_dir}")
-    if r.tiny:
-        click.echo(DEMO_NOTE)
-    outcomes = run_stages(pipeline.stages(), pipeline.run_dir / ".stages", start_from, click.echo)
-    click.echo(timing_table(outcomes))
-    board = pipeline.run_dir / "leaderboard"
-    click.echo(
-        f"leaderboard: {board / 'leaderboard.md'}\n             {board / 'leaderboard.csv'}\n"
-        f"             {board / 'leaderboard.html'}\n             {board / 'charts'}/"
-    )
-    if r.tiny:
-        click.echo(DEMO_NOTE)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training import atomic
+from training.errors import UserError
 
 #: Read size when hashing files.
 CHUNK = 1 << 20
@@ -115,12 +116,12 @@ def run_stages(
         echo: Progress output.
 
     Raises:
-        ValueError: ``start_from`` names no stage.
+        UserError: ``start_from`` names no stage.
         Exception: Whatever a stage's action raises (its state stays ``running``).
     """
     names = [s.name for s in stages]
     if start_from is not None and start_from not in names:
-        raise ValueError(f"--from {start_from!r}: stages are {', '.join(names)}")
+        raise UserError(f"--from {start_from!r}: stages are {', '.join(names)}")
     forced = set(names[names.index(start_from) :]) if start_from else set()
     outcomes = []
     for i, stage in enumerate(stages, 1):
