@@ -85,6 +85,9 @@ def adapter_dir(tiny_model_dir, tmp_path_factory) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    from training.distill.model_loading import silence_library_deprecations
+
+    silence_library_deprecations()
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     model = get_peft_model(
         base, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False)
@@ -123,6 +126,7 @@ def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, ad
         lines = []
         assert run_matrix(cfg, echo=lines.append) == []  # every cell done: nothing re-evaluated
     assert sum("done before, skipped" in line for line in lines) == 6
+    assert "Building contexts" in (out / "lm_eval.log").read_text()  # lm-eval's chatter: in its log, not echoed
     assert len(list(out.rglob("results_*.json"))) == 6
     for model in ("student", "student-lora", "api"):  # lm-eval's layout: OUT/<model>/results_* + samples_*
         data = json.loads(next((out / model).glob("results_*.json")).read_text())

@@ -68,6 +68,19 @@ def choose_precision(quantization: str, cpu_dtype: str, cuda: bool) -> Precision
     )
 
 
+#: Deprecation warnings raised inside libraries on our behalf, with nothing for a user to change:
+#: peft (PeftModel, get_peft_model) reads transformers' deprecated ``is_gradient_checkpointing``.
+LIBRARY_DEPRECATIONS = (r"`is_gradient_checkpointing` is deprecated",)
+
+
+def silence_library_deprecations() -> None:
+    """Keep :data:`LIBRARY_DEPRECATIONS` off the console (they would repeat for every model load)."""
+    import warnings
+
+    for message in LIBRARY_DEPRECATIONS:
+        warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+
+
 def cuda_available() -> bool:
     import torch
 

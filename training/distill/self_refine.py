@@ -120,6 +120,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     """
     from trl import DPOTrainer
 
+    model_loading.silence_library_deprecations()
     output_dir = Path(recipe.output_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)

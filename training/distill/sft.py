@@ -106,6 +106,7 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
     """
     from trl import SFTTrainer
 
+    model_loading.silence_library_deprecations()
     output_dir = Path(recipe.output_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
     model_loading.init_distributed()

@@ -20,8 +20,12 @@ import click
 
 from aligncot_tasks.data import DATA_DIR_ENV
 from training.cli import Command
+from training.distill.model_loading import silence_library_deprecations
 from training.evaluate.config import EvalConfig, ModelSpec, load_config
+from training.evaluate.lm_eval_log import lm_eval_log_to
 
+#: lm-eval's log, in the output directory.
+LOG_NAME = "lm_eval.log"
 #: Top-level key added to each results file: what cell (model spec, task, limit) it holds.
 CELL_KEY = "aligncot_cell"
 
@@ -145,7 +149,15 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
     """Evaluate every pending cell of the matrix; return the results files written.
 
     Cells already finished with the same key are skipped, so an interrupted run resumes.
+    lm-eval's own log goes to ``OUT/lm_eval.log``, not the console.
     """
+    silence_library_deprecations()
+    with lm_eval_log_to(Path(cfg.output_dir) / LOG_NAME) as log:
+        echo(f"lm-eval's log: {log}")
+        return _run_cells(cfg, echo)
+
+
+def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
     from lm_eval.tasks import TaskManager
 
     import aligncot_tasks
