@@ -304,3 +304,13 @@ def test_console_follows_the_log_last_line_progress_bars_included(tmp_path):
     log = tmp_path / "x.log"
     rc = run_logged([sys.executable, "-c", "print('hi'); raise SystemExit(3)"], log, "x", dict(os.environ), tmp_path)
     assert rc == 3 and log.read_text() == "hi\n"
+
+
+def test_paths_found_from_the_package_point_into_this_checkout():
+    """Moving modules changes what ``__file__``'s parents are: pin them to the checkout."""
+    from training.pipeline import recipe as recipe_module
+
+    assert recipe_module.RECIPE_DIRS[1] == ROOT / "harness_configs" / "pipeline"
+    assert (recipe_module.DEMO_DIR / "recipe.yaml").is_file()
+    pipeline = Pipeline(load_recipe("demo")[0], ROOT / "runs" / "unused")
+    assert str(ROOT) in pipeline.env()["PYTHONPATH"].split(os.pathsep)[0]

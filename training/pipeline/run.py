@@ -88,7 +88,7 @@ class Pipeline:
     def env(self) -> dict[str, str]:
         """Child environment: the data directory, this checkout importable, offline for the demo."""
         env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         if self.data_dir:
             env[DATA_DIR_ENV] = self.data_dir
