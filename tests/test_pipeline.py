@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from training.cli import COMMANDS
 from training.errors import UserError
 from training.evaluate.config import EvalConfig
+from training.pipeline.arguments import DEMO_NOTE
 from training.pipeline.cli import run
 from training.pipeline.recipe import RecipeError, load_recipe
-from training.pipeline.run import DEMO_NOTE, Pipeline
+from training.pipeline.run import Pipeline
 from training.pipeline.stages import Stage, read_state, run_stages
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from training.cli import Command
+from training.pipeline.arguments import DEMO_NOTE
 from training.pipeline.recipe import load_recipe
-from training.pipeline.run import DEMO_NOTE, Pipeline
+from training.pipeline.run import Pipeline
 from training.pipeline.stages import run_stages, timing_table
 
 
