@@ -46,7 +46,8 @@ def trainer_arguments(recipe: TrainRecipe, precision: model_loading.Precision) -
         "per_device_train_batch_size": recipe.per_device_train_batch_size,
         "per_device_eval_batch_size": recipe.per_device_eval_batch_size,
         "gradient_accumulation_steps": recipe.gradient_accumulation_steps,
-        "gradient_checkpointing": recipe.gradient_checkpointing,
+        # transformers 5 renamed it; the recipe key keeps the familiar name.
+        "activation_checkpointing": recipe.gradient_checkpointing,
         "max_length": recipe.max_length,
         "logging_steps": recipe.logging_steps,
         "save_total_limit": recipe.save_total_limit,
