@@ -38,7 +38,7 @@ def fixture_texts() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A randomly initialised 2-layer Llama + BPE tokenizer saved to disk (built once)."""
-    from training.tiny import make_tiny_model
+    from training.demo.tiny import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", fixture_texts())
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from training import leaderboard_render as render
-from training.leaderboard import ResultsError, build_board, leaderboard
+from training.errors import ResultsError
+from training.evaluate.leaderboard import render
+from training.evaluate.leaderboard.board import build_board, leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.
@@ -204,9 +205,9 @@ def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, resu
 
 def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline_data, monkeypatch):
     """`lm_eval --output_path` (the harness's own CLI, not aligncot eval) -> leaderboard."""
-    import aligncot_tasks
-
     from lm_eval._cli import HarnessCLI
+
+    import aligncot_tasks
 
     out = tmp_path / "lm_eval_out"
     argv = ["run", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir},dtype=float32", "--device", "cpu",

@@ -96,7 +96,7 @@ def test_real_gpt3_solutions_match_openai_verdicts(row):
 def test_aligncot_score_agrees_with_openai_is_correct_on_all_gpt3_solutions(shared_dir, tmp_path):
     from click.testing import CliRunner
 
-    from training.cmd_tasks import score
+    from training.suite_cli import score
 
     src = shared_dir / "generations" / "gsm8k_gpt3_solutions.jsonl"
     out = tmp_path / "scored.jsonl"

@@ -2,26 +2,55 @@
 
 Importing a subcommand's module can pull in torch/trl/lm-eval; the lazy group keeps
 ``aligncot --help`` and ``aligncot score`` fast and free of the training stack.
+
+This is the CLI edge: every subcommand is a :class:`Command`, which turns the project's
+one error base class (:class:`training.errors.UserError`, and the suite's own input
+errors) into a one-line click error and a non-zero exit, and a closed stdout (``aligncot
+tasks | head``) into a quiet exit 0.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
+from aligncot_tasks.data import DataError
+from aligncot_tasks.suite import NotGenerative, UnknownTask
+from training.errors import UserError
+
 #: subcommand -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
-    "tasks": "training.cmd_tasks:tasks",
-    "score": "training.cmd_tasks:score",
+    "tasks": "training.suite_cli:tasks",
+    "score": "training.suite_cli:score",
     "annotate": "training.annotate.cli:annotate",
-    "demos": "training.demos:demos",
-    "sft": "training.sft:sft_command",
-    "self-refine": "training.self_refine:self_refine_command",
-    "eval": "training.evaluate:eval_command",
-    "leaderboard": "training.leaderboard:leaderboard",
-    "run": "training.pipeline:run",
+    "demos": "training.distill.demos:demos",
+    "sft": "training.distill.sft:sft_command",
+    "self-refine": "training.distill.self_refine:self_refine_command",
+    "eval": "training.evaluate.matrix:eval_command",
+    "leaderboard": "training.evaluate.leaderboard.board:leaderboard",
+    "run": "training.pipeline.cli:run",
 }
+
+#: Errors the user can fix: reported in one line, exit status 1.
+USER_ERRORS = (UserError, DataError, UnknownTask, NotGenerative)
+
+
+class Command(click.Command):
+    """A click command that reports :data:`USER_ERRORS` as one-line errors."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as e:
+            raise click.ClickException(str(e)) from None
+        except BrokenPipeError:
+            # The reader went away (`| head`): not an error. Point stdout at devnull so the
+            # interpreter's final flush does not raise again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
 
 
 class LazyGroup(click.Group):

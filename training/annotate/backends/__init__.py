@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from training.annotate.jobs import Job
+from training.errors import BackendUnavailable
 
 #: backend name -> module defining ``make_backend(**options)``.
 BACKENDS: dict[str, str] = {
@@ -59,10 +60,6 @@ class Backend(Protocol):
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
         """Answer every job, reporting each outcome through ``on_result``."""
-
-
-class BackendUnavailable(RuntimeError):
-    """A backend's optional dependency is not installed."""
 
 
 def require(module: str, install_hint: str) -> None:

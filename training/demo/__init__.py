@@ -1,0 +1,1 @@
+"""The offline demo: tiny models, the demo teacher and its local server, the demo recipe and data."""

@@ -1,0 +1,1 @@
+"""CoT distillation: demonstrations, training data, recipes, model loading, SFT and DPO self-refine."""

@@ -1,0 +1,254 @@
+"""``aligncot demos``: teacher annotations -> the students' training set.
+
+Format (``OUT/dataset`` is a ``datasets.DatasetDict`` saved with ``save_to_disk``, with
+splits ``train`` and ``validation``; ``OUT/train.jsonl`` and ``OUT/validation.jsonl`` hold
+the same rows; ``OUT/demos.json`` records the options and counts). Each row:
+
+- ``prompt``: exactly ``suite.render_prompt(task, doc)`` -- byte for byte the prompt lm-eval
+  evaluates the student on (ends in ``Answer:`` or ``Answer: Let's think step by step.``).
+- ``completion``: what the student should generate after it, starting with one space (lm-eval
+  generates right after the prompt, so ``prompt + completion`` tokenises as context +
+  continuation). ``--style cot``: the teacher's rationale -- cut before the sentence of its
+  own final answer -- then one canonical answer sentence (after a space, or a line break
+  when the rationale's last line has no full stop); ``--style answer``: only that sentence. The sentence is made by the scorer's ``answer_sentence`` (``The answer is (B).``)
+  for the answer the teacher committed to: the gold answer when it was right
+  (``suite.answer_sentence(task, doc)``), its wrong answer for ``misleading`` rows.
+- ``task``: the student's task (the cot task for ``--style cot``, the zs task for
+  ``--style answer``); ``doc``: the dataset row as a JSON string; ``doc_id``, ``sample``:
+  which annotation; ``correct``: whether the teacher was right; ``source``: its directory.
+
+Dropped, and counted in ``demos.json``: rows without a stated answer (cannot end in a
+sentence), for ``--style cot`` rationales cut off at the token budget (``finish_reason ==
+"length"``), and with ``--drop-contaminated`` questions of the evaluation split (without
+it, any such question is refused: MultiArith's shared split repeats 5 test problems in train).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import click
+
+from aligncot_tasks import suite
+from aligncot_tasks.data import DataError, load_rows, read_jsonl
+from training import atomic
+from training.annotate.store import EXPORT_NAME
+from training.cli import Command
+from training.distill.demonstration import demonstration, normalise_question
+from training.errors import UserError
+
+KINDS = ("all", "truthful", "misleading")
+STYLES = ("cot", "answer")
+#: Ranaldi & Freitas train on 4000 class-balanced demonstrations per multiple-choice task.
+MC_BALANCE = 4000
+
+
+def load_annotations(dirs: list[Path]) -> list[dict]:
+    """Every ``annotations.jsonl`` row of ``dirs``, tagged with its ``source``."""
+    rows = []
+    for d in dirs:
+        path = d / EXPORT_NAME
+        if not path.is_file():
+            raise UserError(f"{path} not found (write it with `aligncot annotate --out {d} --export`)")
+        try:
+            rows += [{**r, "source": str(d)} for r in read_jsonl(path)]
+        except DataError as e:
+            raise UserError(str(e)) from None
+    return rows
+
+
+def contaminated(demos: list[dict]) -> list[bool]:
+    """Which demonstrations ask a question of their task's evaluation split.
+
+    Questions are compared as the student sees them -- text and options, normalised -- since
+    some benchmarks reuse a stem with other options (OpenBookQA: 23 train stems recur in
+    its test split as different questions).
+    """
+    seen: dict[str, set[str]] = {}
+    flags = []
+    for d in demos:
+        spec = suite.get_task(d["task"])
+        if d["task"] not in seen:
+            b = spec.benchmark
+            try:
+                rows = load_rows(b.hub_id, spec.dataset_config, b.eval_split)
+            except DataError as e:
+                raise UserError(f"cannot check contamination against {d['task']}'s evaluation split: {e}") from None
+            seen[d["task"]] = {normalise_question(suite.prompt_text(spec, r)) for r in rows}
+        flags.append(normalise_question(suite.prompt_text(spec, json.loads(d["doc"]))) in seen[d["task"]])
+    return flags
+
+
+def balanced_order(demos: list[dict], seed: int) -> list[dict]:
+    """Seeded order whose every prefix is as class-balanced over gold labels as possible.
+
+    Multiple-choice rows are shuffled within each gold letter and dealt round-robin
+    (A, B, C, A, B, C, ...); other rows (open answers have no classes) are shuffled.
+    """
+    rng = random.Random(seed)
+    if not all(suite.get_task(d["task"]).benchmark.multiple_choice for d in demos):
+        out = list(demos)
+        rng.shuffle(out)
+        return out
+    by_gold: dict[str, list[dict]] = defaultdict(list)
+    for d in demos:
+        by_gold[suite.item(d["task"], json.loads(d["doc"])).gold].append(d)
+    queues = [by_gold[g] for g in sorted(by_gold)]
+    for q in queues:
+        rng.shuffle(q)
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+
+
+def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Hold out ``ceil(val_fraction * questions)`` whole questions (all their samples), seeded."""
+    questions = sorted(
+        {(d["task"], d["doc_id"]) for d in demos},
+        key=lambda q: hashlib.sha256(f"{seed}:{q[0]}:{q[1]}".encode()).hexdigest(),
+    )
+    held = set(questions[: math.ceil(val_fraction * len(questions))])
+    train = [d for d in demos if (d["task"], d["doc_id"]) not in held]
+    return train, [d for d in demos if (d["task"], d["doc_id"]) in held]
+
+
+def build(
+    dirs: list[Path],
+    kind: str,
+    style: str,
+    balance: int | None,
+    fraction: float,
+    val_fraction: float,
+    seed: int,
+    drop_contaminated: bool = False,
+) -> tuple[list[dict], list[dict], dict]:
+    """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input."""
+    rows = load_annotations(dirs)
+    keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
+    kept = [r for r in rows if keep(r)]
+    demos = [d for d in (demonstration(r, style) for r in kept) if d is not None]
+    stats = {"annotations": len(rows), "kind_kept": len(kept), "dropped_no_answer_or_truncated": len(kept) - len(demos)}
+    if not demos:
+        raise UserError(
+            f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
+            f"({len(rows)} annotations, {len(kept)} of kind {kind})"
+        )
+    flags = contaminated(demos)
+    if any(flags) and not drop_contaminated:
+        raise UserError(
+            f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
+            "evaluation split (pass --drop-contaminated to leave them out)"
+        )
+    demos = [d for d, bad in zip(demos, flags) if not bad]
+    stats["dropped_contaminated"] = sum(flags)
+    if not demos:
+        raise UserError("every demonstration asks a question of its task's evaluation split")
+    if balance is None and all(suite.get_task(d["task"]).benchmark.multiple_choice for d in demos):
+        balance = MC_BALANCE
+    # Validation questions are held out first, so that --balance N means N training rows
+    # (the papers' 4000) and the validation slice is the same for every N and fraction.
+    pool, validation = split_validation(demos, val_fraction, seed)
+    ordered = balanced_order(pool, seed)[: balance or None]
+    train = ordered[: round(fraction * len(ordered))]
+    if not train:
+        raise UserError(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
+    stats.update(
+        balance=balance,
+        train=len(train),
+        validation=len(validation),
+        train_labels=dict(sorted(Counter(suite.item(d["task"], json.loads(d["doc"])).gold for d in train).items())),
+    )
+    return train, validation, stats
+
+
+def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -> None:
+    """Write the dataset and JSONL files into ``out`` via a temporary directory."""
+    import datasets
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".demos-"))
+    try:
+        columns = list(train[0])
+        splits = {
+            name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
+            for name, rows in (("train", train), ("validation", validation))
+        }
+        datasets.DatasetDict(splits).save_to_disk(str(tmp / "dataset"))
+        atomic.write_jsonl(tmp / "train.jsonl", train)
+        atomic.write_jsonl(tmp / "validation.jsonl", validation)
+        atomic.write_json(tmp / "demos.json", manifest, indent=2)
+        if (out / "dataset").exists():
+            shutil.rmtree(out / "dataset")
+        for name in ("dataset", "train.jsonl", "validation.jsonl", "demos.json"):
+            (tmp / name).replace(out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@click.command(cls=Command)
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="truthful",
+    show_default=True,
+    help="All answers, only correct ones, or only incorrect ones.",
+)
+@click.option(
+    "--style",
+    type=click.Choice(STYLES),
+    default="cot",
+    show_default=True,
+    help="Rationale + answer, or the answer alone (vanilla fine-tuning).",
+)
+@click.option(
+    "--balance",
+    type=click.IntRange(min=0),
+    help=f"Class-balanced sample of N rows (default {MC_BALANCE} for multiple choice; 0: all).",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Questions held out for validation.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--drop-contaminated",
+    is_flag=True,
+    help="Leave out questions found in the evaluation split (and count them) instead of refusing.",
+)
+def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated) -> None:
+    """Build the students' training set from annotation directories DIRS.
+
+    Refuses when a demonstration's question (normalised, with its options) is in its
+    task's evaluation split.
+    """
+    train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated)
+    manifest = {
+        "sources": [str(d) for d in dirs],
+        "kind": kind,
+        "style": style,
+        "fraction": fraction,
+        "val_fraction": val_fraction,
+        "seed": seed,
+        **stats,
+    }
+    save(out, train, validation, manifest)
+    click.echo(
+        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); labels {stats['train_labels']}"
+    )

@@ -1,0 +1,208 @@
+"""The student: base model precision (QLoRA or not), LoRA config, tokenizer, adapter checks.
+
+QLoRA (Dettmers et al. 2023) loads the frozen base in 4-bit NF4 with double quantisation
+and computes in bf16; that needs CUDA. On CPU the choice is explicit and logged: by
+default LoRA over an unquantized base in ``cpu_dtype``, or 4-bit if the recipe says
+``quantization: 4bit``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.errors import UserError
+
+log = logging.getLogger(__name__)
+
+#: Config fields that must agree between the base an adapter was trained on and the base
+#: it is loaded onto (a moved directory is fine, another model is not).
+FINGERPRINT_KEYS = (
+    "model_type",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "vocab_size",
+)
+#: File in an adapter directory recording what it was trained from (see training.distill.artifacts).
+META_FILE = "aligncot_meta.json"
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the base model is loaded.
+
+    Attributes:
+        load_in_4bit: NF4 + double quantisation (QLoRA).
+        dtype: Weight dtype of unquantized layers / compute dtype of 4-bit ones.
+        reason: One line for the log saying why.
+    """
+
+    load_in_4bit: bool
+    dtype: str
+    reason: str
+
+
+def choose_precision(quantization: str, cpu_dtype: str, cuda: bool) -> Precision:
+    """Decide how to load the base.
+
+    >>> choose_precision("auto", "float32", cuda=True).load_in_4bit
+    True
+    >>> p = choose_precision("auto", "float32", cuda=False)
+    >>> p.load_in_4bit, p.dtype
+    (False, 'float32')
+    >>> choose_precision("4bit", "float32", cuda=False).load_in_4bit
+    True
+    """
+    if quantization == "4bit" or (quantization == "auto" and cuda):
+        where = "CUDA" if cuda else "CPU (asked for; slow)"
+        return Precision(True, "bfloat16", f"QLoRA: 4-bit NF4, double quantisation, bf16 compute on {where}")
+    if cuda:
+        return Precision(False, "bfloat16", "LoRA over a bf16 base (quantization: none)")
+    why = "CUDA is not available" if quantization == "auto" else "quantization: none"
+    return Precision(
+        False, cpu_dtype, f"{why}: LoRA over an unquantized {cpu_dtype} base (set quantization=4bit to quantize on CPU)"
+    )
+
+
+#: Deprecation warnings raised inside libraries on our behalf, with nothing for a user to change:
+#: peft (PeftModel, get_peft_model) reads transformers' deprecated ``is_gradient_checkpointing``.
+LIBRARY_DEPRECATIONS = (r"`is_gradient_checkpointing` is deprecated",)
+
+
+def silence_library_deprecations() -> None:
+    """Keep :data:`LIBRARY_DEPRECATIONS` off the console (they would repeat for every model load)."""
+    import warnings
+
+    for message in LIBRARY_DEPRECATIONS:
+        warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def init_distributed():
+    """The process group of this run (before any trainer creates one).
+
+    Under ``accelerate launch``/``torchrun`` without CUDA, accelerate must be told to use the
+    CPU (gloo) up front: its shared state is fixed by the first ``PartialState()``.
+    """
+    from accelerate import PartialState
+
+    return PartialState(cpu=not cuda_available())
+
+
+def load_tokenizer(base: str, trust_remote_code: bool = False, padding_side: str = "right"):
+    """The base's tokenizer, with a pad token (the eos token when it has none)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(base, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot load the tokenizer of base model {base!r}: {str(e).splitlines()[0]}") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = padding_side
+    return tok
+
+
+def base_config(base: str, trust_remote_code: bool = False):
+    """The base model's config (cheap: no weights), for checks before loading."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(base, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
+
+
+def load_base(base: str, precision: Precision, trust_remote_code: bool = False, attn_implementation: str | None = None):
+    """Load the base causal LM with the chosen precision, ready for (Q)LoRA training."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    from training.distill import packed_attention  # noqa: F401  (registers the sdpa_varlen name with transformers)
+
+    kwargs: dict = {"dtype": getattr(torch, precision.dtype), "trust_remote_code": trust_remote_code}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    if precision.load_in_4bit:
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        if torch.cuda.is_available():
+            from accelerate import PartialState
+
+            # One full copy per process under DDP: bitsandbytes weights cannot be moved later.
+            kwargs["device_map"] = {"": PartialState().local_process_index}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
+    if precision.load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    return model
+
+
+def lora_config(recipe):
+    """LoRA on every linear layer (or the recipe's modules), causal-LM task."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        task_type="CAUSAL_LM",
+        r=recipe.lora_r,
+        lora_alpha=recipe.lora_alpha,
+        lora_dropout=recipe.lora_dropout,
+        target_modules=recipe.lora_target_modules,
+        bias="none",
+        modules_to_save=recipe.lora_modules_to_save,
+    )
+
+
+def fingerprint(config) -> dict:
+    """The architecture facts of a model config that an adapter depends on."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return {k: getattr(text, k, None) for k in FINGERPRINT_KEYS}
+
+
+def check_adapter_matches(adapter_dir: str | Path, base_config) -> None:
+    """Refuse an adapter trained on another base.
+
+    Raises:
+        UserError: ``adapter_dir`` is not an adapter, or its recorded base architecture
+            differs from ``base_config``.
+    """
+    adapter = Path(adapter_dir)
+    if not (adapter / "adapter_config.json").is_file():
+        raise UserError(f"{adapter} is not an adapter directory (no adapter_config.json; run `aligncot sft` first)")
+    meta_path = adapter / META_FILE
+    if not meta_path.is_file():
+        return  # an adapter from elsewhere: PEFT's own shape checks are all we have
+    recorded = json.loads(meta_path.read_text(encoding="utf-8")).get("base_fingerprint", {})
+    current = fingerprint(base_config)
+    diff = [k for k in FINGERPRINT_KEYS if k in recorded and recorded[k] != current[k]]
+    if diff:
+        detail = ", ".join(f"{k} {recorded[k]} != {current[k]}" for k in diff)
+        raise UserError(f"adapter {adapter} was trained on a different base model ({detail})")
+
+
+def load_trainable_adapter(model, adapter_dir: str | Path):
+    """Base + adapter with the adapter trainable (DPO continues SFT)."""
+    from peft import PeftModel
+
+    check_adapter_matches(adapter_dir, model.config)
+    try:
+        return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
+    except (RuntimeError, ValueError, KeyError) as e:  # shape mismatch, missing modules
+        raise UserError(f"adapter {adapter_dir} does not fit base model: {str(e).splitlines()[0]}") from None

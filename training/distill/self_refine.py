@@ -1,0 +1,186 @@
+"""``aligncot self-refine``: DPO of the SFT student on its own CoT-vs-plain answers.
+
+Recipe -> :class:`training.distill.recipes.DPORecipe` -> :func:`main`:
+
+1. base + SFT adapter (trainable) answers every demonstration question with the zero-shot
+   and the CoT prompt (batched HF generation; vLLM when installed on a GPU machine);
+2. preference pairs (see :mod:`training.distill.preference_pairs`) are saved as a dataset in
+   ``<output_dir>.pairs`` (reused when present);
+3. trl ``DPOTrainer`` continues the SFT adapter against a frozen copy of it (trl's ``ref``
+   adapter: the reference is the SFT policy), evaluates every ``eval_steps``, keeps the
+   checkpoint with the lowest validation loss and publishes that one adapter atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from training import atomic
+from training.distill import artifacts, model_loading, preference_pairs, train_data
+from training.distill.recipes import DPORecipe, load_recipe, to_dict
+from training.distill.sft import recipe_command, trainer_arguments
+from training.errors import UserError
+from training.generation import student as student_generation
+
+log = logging.getLogger("aligncot.self_refine")
+#: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.
+PAIR_STATS = "pair_stats.json"
+
+
+def dpo_config(recipe: DPORecipe, precision: model_loading.Precision, world_size: int):
+    """trl ``DPOConfig``: evaluation and checkpoints every ``eval_steps``, best eval loss kept."""
+    from trl import DPOConfig
+
+    args = trainer_arguments(recipe, precision)
+    args["gradient_accumulation_steps"] = recipe.accumulation_steps(world_size)
+    return DPOConfig(
+        **args,
+        beta=recipe.beta,
+        eval_strategy="steps",
+        eval_steps=recipe.eval_steps,
+        save_strategy="steps",
+        save_steps=recipe.eval_steps,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+    )
+
+
+def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
+    """Generate, build and save the preference pairs (main process only); returns the DatasetDict."""
+    import datasets
+
+    def generate(prompts, budgets, desc):
+        if backend == "vllm":
+            return student_generation.generate_vllm(
+                recipe.base_model, recipe.sft_adapter, prompts, budgets, max_lora_rank=lora_rank(recipe.sft_adapter)
+            )
+        out = [""] * len(prompts)
+        for budget in sorted(set(budgets)):  # one generate() call per token budget
+            idx = [i for i, b in enumerate(budgets) if b == budget]
+            texts = student_generation.generate_hf(
+                model, tokenizer, [prompts[i] for i in idx], budget, recipe.generation_batch_size, desc
+            )
+            for i, text in zip(idx, texts):
+                out[i] = text
+        return out
+
+    splits, all_stats = {}, {}
+    for split in train_data.SPLITS:
+        qs = preference_pairs.questions(demos[split])
+        pairs, stats = preference_pairs.build_pairs(qs, generate, recipe.keep_correct_only, recipe.max_new_tokens)
+        log.warning("%s pairs: %s", split, stats)
+        all_stats[split] = stats
+        if not pairs:
+            raise UserError(
+                f"no {split} preference pairs survive ({stats}); "
+                "set keep_correct_only=false or train the SFT student longer"
+            )
+        splits[split] = datasets.Dataset.from_list(pairs)
+    if backend == "vllm":
+        student_generation.release_vllm()
+    ds = datasets.DatasetDict(splits)
+
+    def write(tmp: Path) -> None:
+        ds.save_to_disk(str(tmp))
+        (tmp / PAIR_STATS).write_text(json.dumps(all_stats, indent=1), encoding="utf-8")
+
+    recipe.pairs_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.publish_dir(recipe.pairs_path, write)
+    return ds
+
+
+def lora_rank(adapter_dir: str) -> int:
+    """The rank of a saved LoRA adapter (vLLM must be told the largest rank it serves)."""
+    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text(encoding="utf-8"))
+    return int(config["r"])
+
+
+def load_pairs(path: Path):
+    import datasets
+
+    try:
+        return datasets.load_from_disk(str(path))
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read preference pairs at {path} ({e}); delete them to regenerate") from None
+
+
+def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
+    """Build pairs, run DPO from the SFT adapter, publish the best adapter.
+
+    Returns:
+        The adapter directory on the main process, None on the others.
+
+    Raises:
+        UserError: Bad data, adapter/base mismatch, no pairs, output exists, nothing to resume.
+    """
+    from trl import DPOTrainer
+
+    model_loading.silence_library_deprecations()
+    output_dir = Path(recipe.output_dir)
+    checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
+    demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
+    model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(recipe.base_model))
+    precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
+    log.warning("precision: %s", precision.reason)
+    tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
+    base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code, recipe.attn_implementation)
+    model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
+    state = model_loading.init_distributed()
+    with state.main_process_first():  # the main process generates; the others then read its pairs
+        if recipe.pairs_path.exists():
+            log.warning("reusing preference pairs in %s", recipe.pairs_path)
+            pairs = load_pairs(recipe.pairs_path)
+        else:
+            backend = student_generation.choose_backend(recipe.generation_backend, model_loading.cuda_available())
+            pairs = make_pairs(recipe, model, tokenizer, demos, backend)
+    tokenizer.padding_side = "right"
+    columns = list(preference_pairs.PAIR_COLUMNS)
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=None,
+        args=dpo_config(recipe, precision, state.num_processes),
+        train_dataset=pairs["train"].select_columns(columns),
+        eval_dataset=pairs["validation"].select_columns(columns),
+        processing_class=tokenizer,
+    )
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    meta = {
+        "stage": "dpo",
+        "base_model": recipe.base_model,
+        "base_fingerprint": model_loading.fingerprint(base.config),
+        "sft_adapter": recipe.sft_adapter,
+        "data": str(recipe.pairs_path),
+        "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
+        "demonstrations": str(recipe.data),
+        "n_train": len(pairs["train"]),
+        "n_validation": len(pairs["validation"]),
+        "pair_stats": json.loads((recipe.pairs_path / PAIR_STATS).read_text(encoding="utf-8")),
+        "precision": precision.reason,
+        "train_steps": trainer.state.global_step,
+        "world_size": trainer.accelerator.num_processes,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "final_metrics": {"best_eval_loss": trainer.state.best_metric},
+        "aligncot_version": artifacts.aligncot_version(),
+        "recipe": to_dict(recipe),
+    }
+    return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
+
+
+@recipe_command(
+    "Self-refine: DPO of the SFT student, its CoT answers preferred to its plain ones.\n\n"
+    "The student answers every demonstration question with the zero-shot and the CoT prompt; pairs "
+    "(kept only when the CoT answer is correct, by default) go to <output_dir>.pairs; DPO continues the "
+    "SFT adapter and the best validation-loss checkpoint is published as one adapter.\n\n"
+    "Example: aligncot self-refine --recipe harness_configs/recipes/llama-2-7b-chat/dpo.yaml "
+    "sft_adapter=out/sft data=out/demos output_dir=out/dpo"
+)
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
+def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
+    out = main(load_recipe(DPORecipe, recipe, [*overrides, *sets]), resume=resume)
+    if out is not None:
+        click.echo(f"adapter written to {out}")

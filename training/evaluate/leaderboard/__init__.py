@@ -1,0 +1,1 @@
+"""The leaderboard: results files -> :mod:`.board` -> Markdown/CSV/HTML (:mod:`.render`) and charts."""

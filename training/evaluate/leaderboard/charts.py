@@ -1,0 +1,56 @@
+"""PNG charts of a leaderboard, in the style of the papers' Figures 2/3.
+
+One chart per variant: grouped bars per benchmark, one bar per student (every row but the
+teacher), and the teacher drawn as a line with markers across the benchmarks. A benchmark
+a row lacks is left empty, never drawn as zero.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aligncot_tasks import suite
+from training.evaluate.leaderboard.board import Board
+
+#: Width of the group of bars at one benchmark (1.0 = touching the next group).
+GROUP_WIDTH = 0.8
+
+
+def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = None, title: str = "") -> Path:
+    """Draw one variant's chart to ``path`` (PNG) and return it."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    benches = [b for b, v in board.columns if v == variant]
+    students = [r for r in board.rows if r != teacher]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(benches) + 2), 4.0))
+    width = GROUP_WIDTH / max(1, len(students))
+    for i, row in enumerate(students):
+        xs, ys = [], []
+        for j, b in enumerate(benches):
+            if (s := board.get(row, (b, variant))) is not None:
+                xs.append(j - GROUP_WIDTH / 2 + (i + 0.5) * width)
+                ys.append(100 * s.acc)
+        ax.bar(xs, ys, width=width, label=row)
+    if teacher:
+        pts = [(j, 100 * s.acc) for j, b in enumerate(benches) if (s := board.get(teacher, (b, variant)))]
+        if pts:
+            ax.plot(*zip(*pts), color="black", marker="o", linestyle="-", label=teacher if "teacher" in teacher else f"{teacher} (teacher)")
+    ax.set_xticks(range(len(benches)), [suite.BENCHMARKS[b].title for b in benches], rotation=20, ha="right")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{title} - {variant}" if title else variant)
+    ax.legend(fontsize="small", loc="upper right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def draw_charts(board: Board, out_dir: str | os.PathLike, teacher: str | None = None, title: str = "") -> list[Path]:
+    """One PNG per variant present: ``<out_dir>/accuracy_<variant>.png``."""
+    return [draw_variant(board, v, Path(out_dir) / f"accuracy_{v}.png", teacher, title) for v in board.variants]

@@ -1,0 +1,205 @@
+"""Pipeline recipes: one YAML file -> a validated :class:`PipelineRecipe`.
+
+A recipe names the teacher, the student, what to annotate, how demonstrations are built,
+the SFT/DPO settings (``aligncot sft`` / ``aligncot self-refine`` fields, given as
+overrides; the trainers' defaults are the papers'), and what to evaluate. Unknown keys
+fail naming the key, and so do values of the wrong type or range (pydantic, :mod:`training.validation`). ``--set a.b=value`` on the command line overrides any field (the
+value is read as YAML).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, StrictBool
+from pydantic.dataclasses import dataclass
+
+from aligncot_tasks import suite
+from training.distill.demos import KINDS, STYLES
+from training.errors import RecipeError
+from training.validation import STRICT, build
+
+#: Bare recipe names are looked up here (a checkout), then in the package (the demo).
+RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[2] / "harness_configs" / "pipeline")
+#: The demo ships inside the package with the data slice it runs on.
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+#: ``data_dir`` value that means the data slice shipped with the package.
+BUILTIN_DATA = "builtin:demo"
+
+
+#: A count of at least one.
+Count = Annotated[int, Field(ge=1)]
+
+
+@dataclass(frozen=True, config=STRICT)
+class Teacher:
+    """Who annotates.
+
+    Attributes:
+        model: Hub id / directory (hf, vllm) or API model name (openai); with ``tiny``
+            ignored (the demo builds one).
+        backend: ``aligncot annotate`` backend: openai (any OpenAI-compatible API), hf, vllm.
+        base_url: API root, e.g. ``http://127.0.0.1:8000/v1``; None: OpenAI.
+        chat: Chat messages (chat models) or the plain-text prompt (completions).
+        max_tokens: Completion budget per answer.
+        samples: Answers per question.
+        evaluate: Evaluate the teacher too (default: when it is an API model, as it cannot
+            be loaded by lm-eval's hf backend in a student-sized job).
+        tiny: Build a tiny local teacher and serve it with ``transformers serve`` (demo).
+    """
+
+    model: str = "tiny"
+    backend: Literal["openai", "hf", "vllm"] = "openai"
+    base_url: str | None = None
+    chat: StrictBool = True
+    max_tokens: Count = 512
+    samples: Count = 1
+    evaluate: StrictBool | None = None
+    tiny: StrictBool = False
+
+    def __post_init__(self) -> None:
+        if self.tiny and self.backend != "openai":
+            raise RecipeError("teacher.tiny is served by `transformers serve`: use backend openai")
+
+    @property
+    def evaluated(self) -> bool:
+        """Whether the teacher gets a row in the leaderboard."""
+        return self.backend == "openai" if self.evaluate is None else self.evaluate
+
+
+@dataclass(frozen=True, config=STRICT)
+class Student:
+    """Who learns.
+
+    Attributes:
+        base_model: Hub id or directory (ignored with ``tiny``).
+        chat_template: Evaluate with the model's chat template.
+        tiny: Build a tiny local student (demo).
+    """
+
+    base_model: str = "tiny"
+    chat_template: StrictBool = False
+    tiny: StrictBool = False
+
+
+@dataclass(frozen=True, config=STRICT)
+class Annotate:
+    """What the teacher answers: suite tasks (their training split), ``limit`` rows each."""
+
+    tasks: tuple[str, ...] = ()
+    limit: Count | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tasks:
+            raise RecipeError("annotate.tasks: name at least one task whose training split the teacher answers")
+        for task in self.tasks:
+            if task not in suite.all_tasks():
+                raise RecipeError(f"annotate.tasks: unknown task {task!r}")
+
+
+@dataclass(frozen=True, config=STRICT)
+class Demos:
+    """``aligncot demos`` options (see ``aligncot demos --help``)."""
+
+    kind: Literal[KINDS] = "truthful"
+    style: Literal[STYLES] = "cot"
+    fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    balance: Annotated[int, Field(ge=0)] | None = None
+    val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
+
+
+@dataclass(frozen=True, config=STRICT)
+class Evaluation:
+    """What every model is evaluated on (``limit``: rows per task, <1 a fraction)."""
+
+    tasks: tuple[str, ...] = ("aligncot_zs", "aligncot_cot")
+    limit: Annotated[float, Field(gt=0)] | None = None
+    gen_kwargs: str | None = None
+
+
+@dataclass(frozen=True, config=STRICT)
+class PipelineRecipe:
+    """One run: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
+
+    Attributes:
+        name: Recipe name (default run directory ``runs/<name>``).
+        teacher, student, annotate, demos, eval: The sections above.
+        sft: ``aligncot sft`` fields (KEY=VALUE overrides; base_model/data/output_dir are set here).
+        self_refine: ``aligncot self-refine`` fields, likewise.
+        data_dir: ``ALIGNCOT_DATA_DIR`` for every stage; ``builtin:demo`` is the shipped slice.
+        demo_teacher_steps: Optimiser steps teaching the tiny teacher its answers (demo).
+        note: Shown above the leaderboard.
+    """
+
+    name: str
+    annotate: Annotate
+    teacher: Teacher = field(default_factory=Teacher)
+    student: Student = field(default_factory=Student)
+    demos: Demos = field(default_factory=Demos)
+    sft: dict[str, Any] = field(default_factory=dict)
+    self_refine: dict[str, Any] = field(default_factory=dict)
+    eval: Evaluation = field(default_factory=Evaluation)
+    data_dir: str | None = None
+    demo_teacher_steps: Count = 60
+    note: str | None = None
+
+    @property
+    def tiny(self) -> bool:
+        """Whether the run builds its own tiny models (the demo)."""
+        return self.teacher.tiny or self.student.tiny
+
+    def resolved_data_dir(self) -> str | None:
+        """``data_dir`` as an absolute path (``builtin:demo`` -> the package's slice)."""
+        if self.data_dir == BUILTIN_DATA:
+            return str(DEMO_DIR / "data")
+        return str(Path(self.data_dir).resolve()) if self.data_dir else None
+
+
+def find_recipe(name: str | os.PathLike) -> Path:
+    """A recipe path: as given, else ``<name>.yaml`` in :data:`RECIPE_DIRS`, else the packaged demo."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    for d in RECIPE_DIRS:
+        if (d / f"{name}.yaml").is_file():
+            return d / f"{name}.yaml"
+    if str(name) == "demo":
+        return DEMO_DIR / "recipe.yaml"
+    raise RecipeError(f"recipe {name!r} not found (a YAML path, or a name in harness_configs/pipeline/)")
+
+
+def apply_override(raw: dict, text: str) -> None:
+    """Apply ``a.b=value`` (value parsed as YAML) to a nested mapping in place.
+
+    >>> raw = {"eval": {"limit": 5}}
+    >>> apply_override(raw, "eval.limit=2"); apply_override(raw, "sft.max_steps=3"); raw
+    {'eval': {'limit': 2}, 'sft': {'max_steps': 3}}
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise RecipeError(f"--set {text!r}: expected KEY=VALUE")
+    *parents, leaf = key.strip().split(".")
+    node = raw
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise RecipeError(f"--set {text!r}: {p} is not a section")
+    node[leaf] = yaml.safe_load(value)
+
+
+def load_recipe(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tuple[PipelineRecipe, Path]:
+    """Find, read, override and validate a recipe; returns it with its path."""
+    path = find_recipe(name)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise RecipeError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: expected a mapping at the top level")
+    for text in overrides:
+        apply_override(raw, text)
+    return build(PipelineRecipe, raw, str(path), RecipeError), path

@@ -1,0 +1,219 @@
+"""``aligncot run RECIPE``: the whole distillation pipeline in one run directory.
+
+Stages: [models ->] annotate -> demos -> sft -> self-refine -> eval -> leaderboard. Each
+stage is its own ``python -m training <command>`` process (the same command a user would
+type; its output goes to ``RUN/logs/<stage>.log``), and is skipped when its inputs are
+unchanged and its outputs exist (:mod:`training.pipeline.stages`). The one place that maps a recipe
+to each command's arguments is :mod:`training.pipeline.arguments`.
+
+Layout of RUN: ``models/`` (demo only), ``annotate/<task>/``, ``demos/``, ``sft/``,
+``dpo/``, ``eval/config.yaml`` + ``eval/results/``, ``leaderboard/``, ``logs/``, ``.stages/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from aligncot_tasks import suite
+from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
+from training import atomic
+from training.distill import checkpoints
+from training.errors import StageFailed
+from training.evaluate.config import leaf_tasks
+from training.pipeline.arguments import StageArguments
+from training.pipeline.console import run_logged
+from training.pipeline.stages import Stage
+
+
+@contextlib.contextmanager
+def output_to(log: Path):
+    """Send this process's stdout and stderr to ``log`` for the block, at the file-descriptor
+    level (tokenizers and other native code print there, past ``sys.stdout``)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(log, "a", encoding="utf-8") as f:
+            os.dup2(f.fileno(), 1)
+            os.dup2(f.fileno(), 2)
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
+class Pipeline(StageArguments):
+    """A recipe bound to a run directory: builds the stages and runs their commands."""
+
+    # ----- running commands -----
+    def env(self) -> dict[str, str]:
+        """Child environment: the data directory, this checkout importable, offline for the demo."""
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        if self.data_dir:
+            env[DATA_DIR_ENV] = self.data_dir
+        if self.r.tiny:
+            env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+        return env
+
+    def command(self, stage: str, args: list[str]) -> None:
+        """Run ``python -m training ARGS``, appending its output to ``logs/<stage>.log``.
+
+        The console gets the log's path and, on a terminal, the log's live last line.
+        """
+        log = self.run_dir / "logs" / f"{stage}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"$ aligncot {' '.join(args)}\n")
+        click.echo(f"  aligncot {args[0]} ... log: {log}")
+        rc = run_logged([sys.executable, "-m", "training", *args], log, stage, self.env(), self.run_dir)
+        if rc:
+            tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
+            raise StageFailed(f"stage {stage}: `aligncot {args[0]}` exited with {rc}; log {log}:\n{tail}")
+
+    @contextlib.contextmanager
+    def teacher_endpoint(self):
+        """The teacher's API root: a ``transformers serve`` of the tiny teacher, or the recipe's."""
+        if self.r.teacher.tiny:
+            from training.demo.serving import served
+
+            with served(self.teacher_model) as url:
+                yield url
+        else:
+            yield self.r.teacher.base_url
+
+    # ----- stage actions -----
+    def build_models(self) -> None:
+        from training.demo.teacher import build_demo_models
+
+        if self.data_dir:  # this stage runs in process; the loaders read the variable
+            os.environ[DATA_DIR_ENV] = self.data_dir
+        log = self.run_dir / "logs" / "models.log"
+        click.echo(f"  building the tiny teacher and student ... log: {log}")
+        with output_to(log):
+            build_demo_models(
+                self.models,
+                list(self.r.annotate.tasks),
+                leaf_tasks(self.r.eval.tasks),
+                self.r.annotate.limit,
+                self.r.demo_teacher_steps,
+            )
+
+    def train(self, stage: str, args: list[str], output: Path) -> None:
+        """Run a trainer (``sft``/``self-refine``) after a kill as well as fresh.
+
+        The trainers publish their adapter atomically when training ends, so an adapter that
+        exists is finished (the kill came after it); checkpoints in ``<output>.run`` mean the
+        kill came during training, and ``--resume`` continues from the last one.
+        """
+        if (output / "adapter_config.json").is_file():
+            return
+        if checkpoints.last_checkpoint(checkpoints.run_dir(output)) is not None:
+            args = [args[0], "--resume", *args[1:]]
+        self.command(stage, args)
+
+    def annotate(self) -> None:
+        with self.teacher_endpoint() as url:
+            for task in self.r.annotate.tasks:
+                self.command("annotate", self.annotate_args(task, url))
+
+    def evaluate(self) -> None:
+        needs_server = self.r.teacher.tiny and self.r.teacher.evaluated
+        with self.teacher_endpoint() if needs_server else contextlib.nullcontext(self.r.teacher.base_url) as url:
+            path = self.run_dir / "eval" / "config.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_text(path, yaml.safe_dump(self.eval_config(url), sort_keys=False))
+            self.command("eval", ["eval", str(path)])
+
+    def train_split_files(self) -> list[Path]:
+        """The local training splits annotation reads (hashed; none when data comes from the hub)."""
+        if not self.data_dir:
+            return []
+        specs = [suite.get_task(t) for t in self.r.annotate.tasks]
+        return [
+            local_split_path(self.data_dir, s.benchmark.hub_id, s.dataset_config, s.benchmark.train_split)
+            for s in specs
+        ]
+
+    def models_stage(self) -> Stage:
+        """The demo's first stage: build the tiny teacher and student."""
+        r = self.r
+        return Stage(
+            "models",
+            {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo_teacher_steps},
+            self.train_split_files(),
+            [self.models / "teacher" / "config.json", self.models / "student" / "config.json"],
+            self.build_models,
+            clear=[self.models],
+        )
+
+    def stages(self) -> list[Stage]:
+        """The pipeline's stages for this recipe."""
+        r, run = self.r, self.run_dir
+        teacher_in = [self.models / "teacher"] if r.teacher.tiny else []
+        adapters = [run / "sft", run / "dpo"]
+        common = {"data_dir": self.data_dir, "student": self.student_model}
+        out = [self.models_stage()] if r.tiny else []
+        out += [
+            Stage(
+                "annotate",
+                {"teacher": r.teacher, "annotate": r.annotate, "model": self.teacher_model, **common},
+                self.train_split_files() + teacher_in,
+                [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
+                self.annotate,
+                clear=[run / "annotate"],
+            ),
+            Stage(
+                "demos",
+                {"demos": r.demos, "args": self.demos_args()},
+                [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
+                [run / "demos" / "train.jsonl", run / "demos" / "dataset"],
+                lambda: self.command("demos", self.demos_args()),
+                clear=[run / "demos"],
+            ),
+            Stage(
+                "sft",
+                {"args": self.sft_args()},
+                [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
+                [run / "sft" / "adapter_config.json"],
+                lambda: self.train("sft", self.sft_args(), run / "sft"),
+                clear=[run / "sft", checkpoints.run_dir(run / "sft")],
+            ),
+            Stage(
+                "self-refine",
+                {"args": self.self_refine_args()},
+                [run / "demos" / "train.jsonl", run / "sft"],
+                [run / "dpo" / "adapter_config.json"],
+                lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
+                clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")],
+            ),
+            Stage(
+                "eval",
+                {"eval": r.eval, "teacher": r.teacher, **common},
+                adapters + teacher_in,
+                [run / "eval" / "results"],
+                self.evaluate,
+                clear=[run / "eval"],
+            ),
+            Stage(
+                "leaderboard",
+                {"args": self.leaderboard_args()},
+                [run / "eval" / "results"],
+                [run / "leaderboard" / "leaderboard.html"],
+                lambda: self.command("leaderboard", self.leaderboard_args()),
+                clear=[run / "leaderboard"],
+            ),
+        ]
+        return out
