@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from training.evaluate.leaderboard import render
 from training.errors import ResultsError
-from training.evaluate.leaderboard.board import build_board, leaderboard
+from training.evaluate.leaderboard.board import build_board
+from training.evaluate.leaderboard.command import leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.
