@@ -125,7 +125,7 @@ def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
     assert float(rows["student-sft"]["gain_csqa"]) == pytest.approx(0.62 - 0.55)
     assert float(rows["student-sft"]["delta_gsm8k_cot"]) == pytest.approx(0.25 - 0.10)
     md = (out_dir / "leaderboard.md").read_text()
-    assert "not a result" in md and "| student-sft | 55.0 ± 3.1 | 62.0 ± 3.2 |" in md
+    assert "not a result" in md and "| student-sft | 55.0 ± 3.1 (inv 0.0%) | 62.0 ± 3.2 (inv 0.0%) |" in md
     assert "+7.0 ± 4.5" in md  # student-sft CSQA gain: 62 - 55, hypot(3.2, 3.1)
     for variant in ("zs", "cot"):
         png = out_dir / "charts" / f"accuracy_{variant}.png"
@@ -135,12 +135,14 @@ def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
 
 
 class TableCells(HTMLParser):
-    """Collects ``table id -> model -> data-col -> text`` from rendered HTML."""
+    """Collects ``table id -> model -> data-col -> text`` from rendered HTML; a cell's
+    ``<small>`` note goes to ``data-col + "/note"``, its link to ``data-col + "/href"``."""
 
     def __init__(self):
         super().__init__()
         self.tables: dict[str, dict[str, dict[str, str]]] = {}
         self._table = self._col = None
+        self._key = None
         self._row: dict[str, str] = {}
 
     def handle_starttag(self, tag, attrs):
@@ -149,33 +151,43 @@ class TableCells(HTMLParser):
             self._table = attrs.get("id")
             self.tables[self._table] = {}
         elif tag == "td":
-            self._col = attrs.get("data-col")
+            self._col = self._key = attrs.get("data-col")
             self._row[self._col] = ""
+            self._row[self._col + "/class"] = attrs.get("class") or ""
+        elif tag == "small" and self._col:
+            self._key = self._col + "/note"
+            self._row[self._key] = ""
+        elif tag == "a" and self._col:
+            self._row[self._col + "/href"] = attrs.get("href")
         elif tag == "tr":
             self._row = {}
 
     def handle_endtag(self, tag):
         if tag == "td":
-            self._col = None
+            self._col = self._key = None
+        elif tag == "small":
+            self._key = self._col
         elif tag == "tr" and self._row.get("model"):
             self.tables[self._table][self._row["model"]] = self._row
 
     def handle_data(self, data):
-        if self._col:
-            self._row[self._col] += data
+        if self._key:
+            self._row[self._key] += data
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def rendered_dom(page: Path, profile: Path) -> str:
+def rendered_dom(page: Path | str, profile: Path) -> str:
     """The page's DOM after a real headless browser loaded and rendered it."""
     exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     if exe is None:
         pytest.skip("no chromium/chrome browser installed")
+    url = page if isinstance(page, str) else page.resolve().as_uri()
+    # The virtual time budget lets the drill-down pages' on-demand <script> loads finish before the dump.
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           "--dump-dom", page.resolve().as_uri()]
+           "--virtual-time-budget=10000", "--dump-dom", url]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -201,6 +213,7 @@ def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, resu
             assert float(gains[model][f"gain_{bench}"].partition(" ± ")[0]) == round(100 * float(row[f"gain_{bench}"]), 1)
         if model != "student-base":
             assert float(deltas[model]["delta_csqa_cot"]) == round(100 * float(row["delta_csqa_cot"]), 1)
+        assert accuracy[model]["csqa_cot/note"] == "inv 0.0%" and float(row["csqa_cot_invalid"]) == 0.0
     assert checked == 3 * 6
 
 
@@ -226,3 +239,69 @@ def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline
         score = board.get(str(tiny_model_dir), ("csqa", variant))
         assert score.acc == raw[f"aligncot_csqa_{variant}"]["acc,none"] and score.n == 2 and score.limit == 2
     assert "Smoke run: lm-eval --limit 2" in render.markdown(board)
+
+
+def test_cells_show_invalid_and_truncated_shares_in_all_three(tmp_path):
+    from samples_support import csqa_lines, write_run
+
+    # The demo's symptom: 0.0 that is 100% "no answer", next to a model that answers wrongly.
+    write_run(tmp_path / "r", "silent", {"aligncot_csqa_cot": csqa_lines("iiii", truncated="1100")})
+    write_run(tmp_path / "r", "wrong", {"aligncot_csqa_cot": csqa_lines("wwwc", truncated="0000")})
+    out = tmp_path / "lb"
+    result = CliRunner().invoke(leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts"])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out / "leaderboard.csv")
+    assert (rows["silent"]["csqa_cot"], rows["silent"]["csqa_cot_invalid"], rows["silent"]["csqa_cot_truncated"]) == ("0", "1", "0.5")
+    assert (rows["wrong"]["csqa_cot"], rows["wrong"]["csqa_cot_invalid"]) == ("0.25", "0")
+    md = (out / "leaderboard.md").read_text()
+    assert "| silent | 0.0 ± 0.0 (inv 100.0% · trunc 50.0%) |" in md
+    cells = TableCells()
+    cells.feed((out / "leaderboard.html").read_text())
+    assert cells.tables["accuracy"]["silent"]["csqa_cot/note"] == "inv 100.0% · trunc 50.0%"
+    assert cells.tables["accuracy"]["wrong"]["csqa_cot/note"] == "inv 0.0% · trunc 0.0%"
+
+
+def test_maj_at_k_is_its_own_column_family_and_chance_normalised_is_optional(tmp_path):
+    path = write_results(tmp_path, "m", {"aligncot_gsm8k_cot": (0.30, 0.02, 50), "aligncot_csqa_cot": (0.60, 0.05, 50)})
+    data = json.loads(path.read_text())
+    data["results"]["aligncot_gsm8k_cot_maj8"] = {"maj@8,none": 0.40, "maj@8_stderr,none": 0.03, "pass@8,none": 0.70,
+                                                  "pass@8_stderr,none": 0.03}
+    data["results"]["aligncot_csqa_cot"]["acc_norm_chance,none"] = 0.5
+    data["n-samples"]["aligncot_gsm8k_cot_maj8"] = {"original": 50, "effective": 50}
+    path.write_text(json.dumps(data))
+    board = build_board([path])
+    assert board.columns == [("csqa", "cot"), ("gsm8k", "cot"), ("gsm8k", "cot_maj8")]
+    assert board.variants == ["cot", "cot_maj8"]
+    assert board.get("m", ("gsm8k", "cot_maj8")).pass_k == 0.70
+    md = render.markdown(board, above_chance=True)
+    assert "GSM8K maj@8" in md and "Avg cot_maj8" in md and "40.0 ± 3.0 (pass@8 70.0)" in md
+    assert "Above chance" in md and "| m | 50.0 |  |  |" in md  # open-ended GSM8K: no chance level
+    assert "Above chance" not in render.markdown(board)
+    rows = read_csv_text(render.csv_text(board, above_chance=True))
+    assert rows["m"]["gsm8k_cot_maj8_pass_k"] == "0.7" and rows["m"]["csqa_cot_above_chance"] == "0.5"
+
+
+def read_csv_text(text: str) -> dict[str, dict[str, str]]:
+    return {row["model"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_difference_table_has_paired_ci_and_mcnemar_p(tmp_path):
+    from samples_support import csqa_lines, write_run
+
+    from training.evaluate.paired import mcnemar_exact
+
+    write_run(tmp_path / "r", "base", {"aligncot_csqa_cot": csqa_lines("wwwwwwwwwwwwwwwwwwcc")})
+    write_run(tmp_path / "r", "sft", {"aligncot_csqa_cot": csqa_lines("ccccccccccccccwwwwcc")})
+    out = tmp_path / "lb"
+    result = CliRunner().invoke(leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "base"])
+    assert result.exit_code == 0, result.output
+    row = read_csv(out / "leaderboard.csv")["sft"]
+    assert float(row["delta_csqa_cot"]) == pytest.approx(0.7)
+    assert float(row["delta_csqa_cot_p"]) == pytest.approx(mcnemar_exact(14, 0), rel=1e-5)
+    assert (row["delta_csqa_cot_n_paired"], row["delta_csqa_cot_discordant"]) == ("20", "14")
+    assert float(row["delta_csqa_cot_ci_low"]) > 0.4
+    cells = TableCells()
+    cells.feed((out / "leaderboard.html").read_text())
+    cell = cells.tables["delta"]["sft"]
+    assert cell["delta_csqa_cot"].startswith("+70.0 [") and cell["delta_csqa_cot"].endswith(" *")
+    assert cell["delta_csqa_cot/class"] == "sig" and "exact McNemar" in (out / "leaderboard.html").read_text()

@@ -44,6 +44,7 @@ class Board:
     rows: list[str] = field(default_factory=list)
     recorded: dict[str, str] = field(default_factory=dict)
     _samples: dict[tuple[Path, ...], list[Sample]] = field(default_factory=dict, repr=False)
+    _paired: dict[tuple[str, str, Column], paired_test.Paired | None] = field(default_factory=dict, repr=False)
 
     def add(self, row: str, column: Column, score: Score) -> None:
         """Record a score; of two for the same cell, the newer evaluation wins."""
@@ -115,11 +116,11 @@ class Board:
     def paired(self, row: str, baseline: str, column: Column) -> paired_test.Paired | None:
         """Exact McNemar and paired bootstrap of ``row`` vs ``baseline`` on the questions
         both answered; None without samples on both sides or without a shared question."""
-        a, b = self.samples(row, column), self.samples(baseline, column)
-        if a is None or b is None:
-            return None
-        x, y, _ = pair(a, b)
-        return paired_test.compare(x, y) if x else None
+        if (row, baseline, column) not in self._paired:  # every rendering asks again
+            a, b = self.samples(row, column), self.samples(baseline, column)
+            x, y, _ = pair(a, b) if a is not None and b is not None else ([], [], 0)
+            self._paired[(row, baseline, column)] = paired_test.compare(x, y) if x else None
+        return self._paired[(row, baseline, column)]
 
     def above_chance(self, row: str, column: Column) -> float | None:
         """Chance-normalised accuracy: lm-eval's metric when reported, else from the samples."""

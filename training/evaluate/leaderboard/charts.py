@@ -1,8 +1,10 @@
 """PNG charts of a leaderboard, in the style of the papers' Figures 2/3.
 
-One chart per variant: grouped bars per benchmark, one bar per student (every row but the
-teacher), and the teacher drawn as a line with markers across the benchmarks. A benchmark
-a row lacks is left empty, never drawn as zero.
+One chart per variant (maj@k families included): grouped bars per benchmark, one bar per
+student (every row but the teacher), each with its standard error as an error bar. The
+teacher is a marker per benchmark (a short horizontal tick across that benchmark's group),
+never a line joining unrelated benchmarks. A benchmark a row lacks is left empty; a
+measured 0% gets a thin visible stub and its label, so "scored 0" never looks like "missing".
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from training.evaluate.leaderboard.board import Board
 
 #: Width of the group of bars at one benchmark (1.0 = touching the next group).
 GROUP_WIDTH = 0.8
+#: Height (percentage points) of the stub drawn for a measured 0% bar.
+ZERO_STUB = 0.6
 
 
 def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = None, title: str = "") -> Path:
@@ -29,17 +33,26 @@ def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = N
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(benches) + 2), 4.0))
     width = GROUP_WIDTH / max(1, len(students))
     for i, row in enumerate(students):
-        xs, ys = [], []
+        xs, ys, errs = [], [], []
         for j, b in enumerate(benches):
             if (s := board.get(row, (b, variant))) is not None:
                 xs.append(j - GROUP_WIDTH / 2 + (i + 0.5) * width)
                 ys.append(100 * s.acc)
-        ax.bar(xs, ys, width=width, label=row)
+                errs.append(100 * (s.stderr or 0.0))
+        bars = ax.bar(xs, [max(y, ZERO_STUB) for y in ys], width=width, label=row, yerr=errs, capsize=2,
+                      error_kw={"elinewidth": 0.8})
+        for x, y in zip(xs, ys):
+            if y == 0:
+                ax.annotate("0", (x, ZERO_STUB), ha="center", va="bottom", fontsize="x-small", color=bars.patches[0].get_facecolor())
     if teacher:
-        pts = [(j, 100 * s.acc) for j, b in enumerate(benches) if (s := board.get(teacher, (b, variant)))]
-        if pts:
-            ax.plot(*zip(*pts), color="black", marker="o", linestyle="-", label=teacher if "teacher" in teacher else f"{teacher} (teacher)")
+        label = teacher if "teacher" in teacher else f"{teacher} (teacher)"
+        for j, b in enumerate(benches):
+            if (s := board.get(teacher, (b, variant))) is not None:
+                ax.hlines(100 * s.acc, j - GROUP_WIDTH / 2, j + GROUP_WIDTH / 2, colors="black", linewidth=2, label=label)
+                ax.errorbar(j, 100 * s.acc, yerr=100 * (s.stderr or 0.0), color="black", marker="D", capsize=3)
+                label = None  # one legend entry
     ax.set_xticks(range(len(benches)), [suite.BENCHMARKS[b].title for b in benches], rotation=20, ha="right")
+    ax.set_xlim(-0.6, len(benches) - 0.4)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"{title} - {variant}" if title else variant)
