@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -239,6 +240,13 @@ def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline
         score = board.get(str(tiny_model_dir), ("csqa", variant))
         assert score.acc == raw[f"aligncot_csqa_{variant}"]["acc,none"] and score.n == 2 and score.limit == 2
     assert "Smoke run: lm-eval --limit 2" in render.markdown(board)
+    # The samples lm-eval logged are found beside its results: paired test and drill-down work.
+    assert len(board.samples(str(tiny_model_dir), ("csqa", "cot"))) == 2
+    from training.evaluate.compare import compare_command
+
+    result = CliRunner().invoke(compare_command, [str(out), str(results[0])])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"aligncot_csqa_cot\s+2\s+[\d.]+\s+[\d.]+\s+\+0\.0\s+\[\+0\.0, \+0\.0\]\s+1\s", result.output)
 
 
 def test_cells_show_invalid_and_truncated_shares_in_all_three(tmp_path):

@@ -29,7 +29,7 @@ from training.evaluate.samples import doc_hash
 #: Key of the results file's block that marks a recorded row.
 RECORDED_KEY = "aligncot_recorded"
 #: Prompt note when the caller does not name another prompt.
-SUITE_PROMPT = "the suite's"
+SUITE_PROMPT = "not stated (assumed the suite's)"
 
 
 def split_index(spec: suite.TaskSpec) -> dict[str, int]:
