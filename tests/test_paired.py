@@ -56,3 +56,13 @@ def test_pairing_uses_doc_id_and_doc_hash():
     other = [parse_sample(task, sample(task, 2, csqa_doc(99), "c"))]  # same doc_id, another document
     with pytest.raises(ResultsError, match="doc_id 2: the two runs hold different documents"):
         pair(a, other)
+
+
+def test_maj_task_sample_with_votes_and_shares():
+    task = "aligncot_gsm8k_cot_maj4"
+    votes = [{"extracted": "3", "correct": False, "truncated": False}, {"extracted": None, "correct": False, "truncated": True},
+             {"extracted": "4", "correct": True, "truncated": False}, {"extracted": "4", "correct": True, "truncated": False}]
+    row = {"doc_id": 5, "doc": {"question": "q", "answer": "#### 4"}, "resps": [["a", "b", "c", "d"]], "filtered_resps": [votes],
+           "maj@4": 1.0, "pass@4": 1.0, "acc": 0.5, "invalid": 0.25, "truncated": 0.25, "target": "4"}
+    s = parse_sample(task, row)
+    assert (s.correct, s.invalid, s.truncated, s.extracted, len(s.generations)) == (True, False, False, "3, —, 4, 4", 4)

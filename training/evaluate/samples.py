@@ -107,7 +107,9 @@ def leaf_tasks(data: dict, name: str) -> list[str]:
 
 
 def _flag(value) -> bool | None:
-    return None if value is None else bool(float(value))
+    """A per-question 0/1 metric as a flag. A maj@k task logs ``invalid`` / ``truncated`` as
+    the share of its k generations; the question counts as invalid only when all k are."""
+    return None if value is None else float(value) >= 1.0
 
 
 def _prompt(arguments) -> str:
@@ -127,7 +129,10 @@ def _extracted(task: str, row: dict, generations: tuple[str, ...]) -> str | None
     if isinstance(filtered, dict) and "extracted" in filtered:
         return filtered["extracted"]
     if isinstance(filtered, list) and filtered and all(isinstance(f, dict) for f in filtered):
-        return ", ".join(str(f.get("extracted")) for f in filtered)
+        answers = [f.get("extracted") for f in filtered]
+        if len(answers) == 1:
+            return answers[0]
+        return ", ".join("—" if a is None else str(a) for a in answers)  # the k votes of a maj@k question
     spec = suite.all_tasks().get(task)
     if spec is None or spec.variant == suite.LL or not generations:
         return None
@@ -146,6 +151,8 @@ def parse_sample(task: str, row: dict) -> Sample:
     """One samples line as a :class:`Sample` (KeyError/TypeError/ValueError when malformed)."""
     generations = _generations(row)
     filtered = (row.get("filtered_resps") or [None])[0]
+    if isinstance(filtered, list) and len(filtered) == 1:
+        filtered = filtered[0]
     truncated = row.get("truncated", filtered.get("truncated") if isinstance(filtered, dict) else None)
     return Sample(task, int(row["doc_id"]), str(row.get("doc_hash") or doc_hash(row["doc"])),
                   bool(float(row[verdict_metric(task)])), _flag(row.get("invalid")), _flag(truncated),

@@ -31,7 +31,10 @@ def smoke_note(board: Board) -> str | None:
 def notes(board: Board, note: str | None) -> list[str]:
     """Lines shown above the tables: the caller's note, a smoke-run warning, recorded rows."""
     out = [n for n in (note, smoke_note(board)) if n]
-    out += [f"{row}: scored from recorded generations (prompt: {prompt})." for row, prompt in board.recorded.items()]
+    by_prompt: dict[str, list[str]] = {}
+    for row, prompt in board.recorded.items():
+        by_prompt.setdefault(prompt, []).append(row)
+    out += [f"{', '.join(rows)}: scored from recorded generations (prompt: {prompt})." for prompt, rows in by_prompt.items()]
     return out
 
 
