@@ -6,11 +6,10 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from samples_support import csqa_lines, write_run
 
 from training.evaluate.compare import compare_command
 from training.evaluate.paired import mcnemar_exact
-
-from samples_support import csqa_lines, write_run
 
 MMLU = {"aligncot_mmlu_cot": ["aligncot_mmlu_cot_anatomy", "aligncot_mmlu_cot_virology"]}
 

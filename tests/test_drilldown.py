@@ -10,12 +10,11 @@ from urllib.parse import urljoin
 
 import pytest
 from click.testing import CliRunner
+from samples_support import csqa_lines, write_run
+from test_leaderboard import TableCells, rendered_dom
 
 from training.evaluate.leaderboard.command import leaderboard
 from training.evaluate.leaderboard.drilldown import CHUNK
-
-from samples_support import csqa_lines, write_run
-from test_leaderboard import TableCells, rendered_dom
 
 #: MMLU-sized: the pages must stay usable (and small) at this many questions.
 N = 15_000

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from samples_support import csqa_doc, sample
 
 from training.errors import ResultsError
 from training.evaluate import paired
-from training.evaluate.samples import parse_sample, pair
-
-from samples_support import csqa_doc, sample
+from training.evaluate.samples import pair, parse_sample
 
 
 def test_hand_computed_case():

@@ -7,14 +7,13 @@ import random
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURE_DATA
 
 from aligncot_tasks.data import read_jsonl
 from training.evaluate.compare import compare_command
-from training.evaluate.leaderboard.board import build_board
 from training.evaluate.leaderboard import render
+from training.evaluate.leaderboard.board import build_board
 from training.suite_cli import score
-
-from conftest import FIXTURE_DATA
 
 
 def test_recorded_generations_become_a_marked_row(tmp_path, offline_data):
