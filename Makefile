@@ -1,16 +1,38 @@
-# The README's two commands: `make demo` (main job) and `make test` (tests). Both install first.
+# The README's two commands: `make demo` (main job) and `make test` (tests). Both install
+# first, and skip the install when pyproject.toml has not changed since the last one.
+#
+# Python: the active virtual environment if there is one; else, when the system Python
+# refuses `pip install` (PEP 668, "externally managed"), a project .venv created here;
+# else the system Python. Override with `make PYTHON=...`.
+IN_VENV := $(shell python3 -c 'import sys; print(int(sys.prefix != sys.base_prefix or "CONDA_PREFIX" in __import__("os").environ))')
+MANAGED := $(shell python3 -c 'import os, sysconfig; print(int(os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))')
+ifeq ($(IN_VENV)$(MANAGED),01)
+VENV := .venv
+PYTHON ?= $(VENV)/bin/python
+else
 PYTHON ?= python3
+endif
 PIP := $(PYTHON) -m pip
+#: Touched after a successful install; newer than pyproject.toml means nothing to do.
+STAMP := .make/installed-$(subst /,_,$(PYTHON))
 
-.PHONY: install demo test test-fast yamls
+.PHONY: install demo test test-fast lint yamls
+
+ifdef VENV
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+endif
 
 # torch is pinned and installed first: an unpinned torch pulls GBs of CUDA packages.
-install:
+$(STAMP): pyproject.toml | $(if $(VENV),$(VENV)/bin/python)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev]"
+	@mkdir -p $(dir $@) && touch $@
+
+install: $(STAMP)
 
 demo: install
-	aligncot run harness_configs/pipeline/demo.yaml
+	$(PYTHON) -m training run harness_configs/pipeline/demo.yaml
 
 # Everything, slow end-to-end tests included (what CI runs).
 test: install
@@ -19,6 +41,11 @@ test: install
 # The quick loop: the default suite without the slow tests.
 test-fast:
 	$(PYTHON) -m pytest -q
+
+# ruff lint + format check (what .ci/run and pre-commit run).
+lint: install
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 
 # Regenerate every task/group YAML from aligncot_tasks/suite.py.
 yamls:

@@ -99,11 +99,19 @@ class FaultServer:
                     writer.transport.abort()
                     return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                reason = {200: "OK", 400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error",
-                          503: "Service Unavailable"}[status]
+                reason = {
+                    200: "OK",
+                    400: "Bad Request",
+                    429: "Too Many Requests",
+                    500: "Internal Server Error",
+                    503: "Service Unavailable",
+                }[status]
                 hdrs = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-                writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-                             f"Content-Length: {len(data)}\r\n{hdrs}\r\n".encode() + data)
+                writer.write(
+                    f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\n{hdrs}\r\n".encode()
+                    + data
+                )
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             return
@@ -140,12 +148,24 @@ class FaultServer:
 
     def _completion(self, chat: bool, prompt: str, body: dict) -> dict:
         text = self.answer(prompt)
-        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
-                 "total_tokens": len(prompt.split()) + len(text.split())}
-        choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"} if chat
-                  else {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None})
-        return {"id": "x", "object": "chat.completion" if chat else "text_completion", "created": 0,
-                "model": body.get("model"), "choices": [choice], "usage": usage}
+        usage = {
+            "prompt_tokens": len(prompt.split()),
+            "completion_tokens": len(text.split()),
+            "total_tokens": len(prompt.split()) + len(text.split()),
+        }
+        choice = (
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            if chat
+            else {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+        )
+        return {
+            "id": "x",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": 0,
+            "model": body.get("model"),
+            "choices": [choice],
+            "usage": usage,
+        }
 
 
 def main() -> None:

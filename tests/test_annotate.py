@@ -58,9 +58,26 @@ def test_jobs_use_the_suites_prompts():
 
 
 def record(key: str, **kw) -> Record:
-    base = dict(key=key, task=TASK, doc_id="d", sample=0, doc="{}", prompt="p", completion="c", finish_reason="stop",
-                prompt_tokens=1, completion_tokens=2, extracted="A", gold="A", correct=True, backend="openai",
-                model="m", attempts=1, started_at=0.0, finished_at=1.0)
+    base = {
+        "key": key,
+        "task": TASK,
+        "doc_id": "d",
+        "sample": 0,
+        "doc": "{}",
+        "prompt": "p",
+        "completion": "c",
+        "finish_reason": "stop",
+        "prompt_tokens": 1,
+        "completion_tokens": 2,
+        "extracted": "A",
+        "gold": "A",
+        "correct": True,
+        "backend": "openai",
+        "model": "m",
+        "attempts": 1,
+        "started_at": 0.0,
+        "finished_at": 1.0,
+    }
     return Record(**{**base, **kw})
 
 
@@ -79,7 +96,9 @@ def test_every_prompt_done_once_under_20_percent_faults(csqa300, tmp_path):
 
     jobs = jobs_for(load_rows("tau/commonsense_qa", None, "train"))
     with FaultServer(fault_rate=0.2, slow_seconds=1.0, seed=1) as server:
-        backend = OpenAIBackend("m", server.url, SECRET, concurrency=32, timeout=0.4, max_attempts=30, backoff_base=0.01)
+        backend = OpenAIBackend(
+            "m", server.url, SECRET, concurrency=32, timeout=0.4, max_attempts=30, backoff_base=0.01
+        )
         with Store(tmp_path / "ann") as store:
             totals = annotate(jobs, backend, store, progress=False)
             rows = list(store.records())
@@ -93,8 +112,22 @@ def test_every_prompt_done_once_under_20_percent_faults(csqa300, tmp_path):
 
 
 def cli_args(url: str, out: Path, *extra: str) -> list[str]:
-    return ["--task", TASK, "--backend", "openai", "--base-url", url, "--model", "m", "--out", str(out),
-            "--timeout", "2", "--quiet", *extra]
+    return [
+        "--task",
+        TASK,
+        "--backend",
+        "openai",
+        "--base-url",
+        url,
+        "--model",
+        "m",
+        "--out",
+        str(out),
+        "--timeout",
+        "2",
+        "--quiet",
+        *extra,
+    ]
 
 
 def stored_count(db_path: Path) -> int:
@@ -132,12 +165,20 @@ def test_kill_and_restart_repeats_no_stored_request(csqa300, tmp_path):
         assert done.returncode == 0, done.stderr
         assert not before & {k.split("|seed=")[0] for k in server.counts}  # nothing stored was asked again
         reference = tmp_path / "reference"
-        assert CliRunner().invoke(annotate_cmd, cli_args(server.url, reference, "--concurrency", "16"),
-                                  env={"OPENAI_API_KEY": SECRET}).exit_code == 0
+        assert (
+            CliRunner()
+            .invoke(
+                annotate_cmd, cli_args(server.url, reference, "--concurrency", "16"), env={"OPENAI_API_KEY": SECRET}
+            )
+            .exit_code
+            == 0
+        )
 
     def rows(d):
-        return [{k: v for k, v in json.loads(line).items() if k not in ("attempts", "started_at", "finished_at")}
-                for line in (d / EXPORT_NAME).read_text().splitlines()]
+        return [
+            {k: v for k, v in json.loads(line).items() if k not in ("attempts", "started_at", "finished_at")}
+            for line in (d / EXPORT_NAME).read_text().splitlines()
+        ]
 
     assert rows(out) == rows(reference) and len(rows(out)) == 300
 
@@ -150,8 +191,12 @@ def test_failures_are_recorded_and_the_key_never_written(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIGNCOT_DATA_DIR", str(root))
     out = tmp_path / "ann"
     with FaultServer(fault_rate=0.3, faults=("500",), seed=3) as server:
-        result = CliRunner().invoke(annotate_cmd, cli_args(server.url, out, "--max-attempts", "4"),
-                                    env={"OPENAI_API_KEY": SECRET}, catch_exceptions=False)
+        result = CliRunner().invoke(
+            annotate_cmd,
+            cli_args(server.url, out, "--max-attempts", "4"),
+            env={"OPENAI_API_KEY": SECRET},
+            catch_exceptions=False,
+        )
     assert result.exit_code == 0
     assert server.outcomes["echo"] == 1  # a non-retryable 4xx is not retried
     with Store(out) as store:
@@ -165,8 +210,9 @@ def test_failures_are_recorded_and_the_key_never_written(tmp_path, monkeypatch):
     exported = CliRunner().invoke(annotate_cmd, ["--out", str(out), "--export"])
     assert exported.exit_code == 0 and "done 5, failed 1" in exported.output
     lines = [json.loads(x) for x in (out / EXPORT_NAME).read_text().splitlines()]
-    assert len(lines) == 5 and all({"doc_id", "sample", "prompt", "completion", "extracted", "correct",
-                                    "finish_reason"} <= set(x) for x in lines)
+    assert len(lines) == 5 and all(
+        {"doc_id", "sample", "prompt", "completion", "extracted", "correct", "finish_reason"} <= set(x) for x in lines
+    )
 
 
 def store_error(out: Path) -> str:
@@ -182,15 +228,22 @@ def test_cli_defaults_and_errors(csqa300, tmp_path):
         assert {b["temperature"] for b in server.bodies} == {0.7} and {b["max_tokens"] for b in server.bodies} == {512}
         assert sorted(b["seed"] for b in server.bodies) == [0, 0, 1, 1, 2, 2]
         server.bodies.clear()
-        cont = runner.invoke(annotate_cmd, cli_args(server.url, tmp_path / "c", "--chat", "--prefill", "continue",
-                                                    "--limit", "1"), env={})
+        cont = runner.invoke(
+            annotate_cmd,
+            cli_args(server.url, tmp_path / "c", "--chat", "--prefill", "continue", "--limit", "1"),
+            env={},
+        )
         assert cont.exit_code == 0, cont.output
         (body,) = server.bodies
         assert body["messages"][-1] == {"role": "assistant", "content": suite.get_task(TASK).gen_prefix}
         assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
-    bbh = runner.invoke(annotate_cmd, ["--task", "aligncot_bbh_cot_navigate", "--model", "m", "--out", str(tmp_path / "b")])
+    bbh = runner.invoke(
+        annotate_cmd, ["--task", "aligncot_bbh_cot_navigate", "--model", "m", "--out", str(tmp_path / "b")]
+    )
     assert bbh.exit_code != 0 and "no training split" in bbh.output
-    no_key = runner.invoke(annotate_cmd, ["--task", TASK, "--model", "m", "--out", str(tmp_path / "n")], env={"OPENAI_API_KEY": ""})
+    no_key = runner.invoke(
+        annotate_cmd, ["--task", TASK, "--model", "m", "--out", str(tmp_path / "n")], env={"OPENAI_API_KEY": ""}
+    )
     assert no_key.exit_code != 0 and "OPENAI_API_KEY" in no_key.output
     assert not (tmp_path / "b").exists() and not (tmp_path / "n").exists()
 
@@ -198,8 +251,10 @@ def test_cli_defaults_and_errors(csqa300, tmp_path):
 def test_vllm_backend_missing_is_a_clear_error(csqa300, tmp_path):
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vLLM is installed here")
-    result = CliRunner().invoke(annotate_cmd, ["--task", TASK, "--backend", "vllm", "--model", "x", "--limit", "1",
-                                               "--out", str(tmp_path / "v"), "--quiet"])
+    result = CliRunner().invoke(
+        annotate_cmd,
+        ["--task", TASK, "--backend", "vllm", "--model", "x", "--limit", "1", "--out", str(tmp_path / "v"), "--quiet"],
+    )
     assert result.exit_code == 1 and "pip install 'aligncot[vllm]'" in result.output
     assert not (tmp_path / "v").exists()  # refused before anything was written
 
@@ -212,6 +267,7 @@ def test_two_runs_on_one_directory_never_duplicate(csqa300, tmp_path):
     jobs = jobs_for(load_rows("tau/commonsense_qa", None, "train")[:120])
     outcomes = []
     with FaultServer(latency=0.01) as server:
+
         def run() -> None:
             with Store(tmp_path / "shared") as store:
                 backend = OpenAIBackend("m", server.url, SECRET, concurrency=8, backoff_base=0.01)

@@ -39,8 +39,24 @@ def served_model(tiny_model_dir, tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([exe, "serve", str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
-                             "--device", "cpu", "--dtype", "float32"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            exe,
+            "serve",
+            str(tiny_model_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--device",
+            "cpu",
+            "--dtype",
+            "float32",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.time() + STARTUP_S
         while True:
@@ -68,8 +84,24 @@ def served_model(tiny_model_dir, tmp_path_factory):
 def test_annotate_against_transformers_serve(served_model, offline_data, tmp_path, mode):
     url, model = served_model
     out = tmp_path / "ann"
-    args = ["--task", TASK, "--backend", "openai", "--base-url", url, "--model", model, "--limit", "3",
-            "--max-tokens", "8", "--out", str(out), "--quiet", mode]
+    args = [
+        "--task",
+        TASK,
+        "--backend",
+        "openai",
+        "--base-url",
+        url,
+        "--model",
+        model,
+        "--limit",
+        "3",
+        "--max-tokens",
+        "8",
+        "--out",
+        str(out),
+        "--quiet",
+        mode,
+    ]
     result = CliRunner().invoke(annotate_cmd, args, env={"OPENAI_API_KEY": ""})  # a local server needs no key
     assert result.exit_code == 0, result.output
     assert "done 3, failed 0" in result.output
@@ -89,9 +121,18 @@ def test_annotate_against_transformers_serve(served_model, offline_data, tmp_pat
 def test_hf_backend_batches_like_single_prompts(tiny_model_dir, offline_data):
     """Left padding: a prompt's greedy answer does not depend on the batch it is in."""
     rows = load_rows("tau/commonsense_qa", None, "train")[:4]
-    jobs = build_jobs(suite.get_task(TASK), rows, "train", GenParams(0.0, 6, 0, chat=False), 1, "hf", str(tiny_model_dir))
-    chat_jobs = build_jobs(suite.get_task(TASK), rows[:2], "train", GenParams(0.0, 6, 0, chat=True, prefill="continue"),
-                           1, "hf", str(tiny_model_dir))
+    jobs = build_jobs(
+        suite.get_task(TASK), rows, "train", GenParams(0.0, 6, 0, chat=False), 1, "hf", str(tiny_model_dir)
+    )
+    chat_jobs = build_jobs(
+        suite.get_task(TASK),
+        rows[:2],
+        "train",
+        GenParams(0.0, 6, 0, chat=True, prefill="continue"),
+        1,
+        "hf",
+        str(tiny_model_dir),
+    )
 
     backend = HFBackend(str(tiny_model_dir), dtype="float32")
 
@@ -104,5 +145,5 @@ def test_hf_backend_batches_like_single_prompts(tiny_model_dir, offline_data):
     batched, single = answers(4, jobs), answers(1, jobs)
     assert {k: r.text for k, r in batched.items()} == {k: r.text for k, r in single.items()}
     assert all(r.finish_reason in ("stop", "length") and r.completion_tokens <= 6 for r in batched.values())
-    assert len(set(r.prompt_tokens for r in batched.values())) > 1  # prompts of different lengths were padded
+    assert len({r.prompt_tokens for r in batched.values()}) > 1  # prompts of different lengths were padded
     assert len(answers(2, chat_jobs)) == 2

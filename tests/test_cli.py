@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from aligncot_tasks import TASKS_DIR, suite
-from training.cli import main
 from tests.test_suite import fixture_rows
+from training.cli import main
 
 
 def run(*args: str):
@@ -35,7 +35,12 @@ def _write(path, rows):
 
 def test_score_writes_extracted_and_correct(tmp_path):
     docs = fixture_rows("csqa")[:4]
-    gens = [suite.answer_sentence("aligncot_csqa_cot", docs[0]), "I am not sure.", "The answer is (Z).", "Therefore, among A through E, the answer is A."]
+    gens = [
+        suite.answer_sentence("aligncot_csqa_cot", docs[0]),
+        "I am not sure.",
+        "The answer is (Z).",
+        "Therefore, among A through E, the answer is A.",
+    ]
     inp = _write(tmp_path / "in.jsonl", [{"doc": d, "generation": g, "model": "m"} for d, g in zip(docs, gens)])
     res = run("score", "--task", "aligncot_csqa_cot", "--input", str(inp), "--output", str(tmp_path / "out.jsonl"))
     assert res.exit_code == 0, res.output
@@ -55,7 +60,11 @@ def test_score_writes_extracted_and_correct(tmp_path):
         (["--task", "aligncot_csqa_zs"], None, "input file not found"),
         (["--task", "aligncot_csqa_zs"], [{"generation": "A"}], "in.jsonl:1: line has no `doc`"),
         (["--task", "aligncot_csqa_zs"], [{"doc": {"question": "q"}}], "in.jsonl:1: line has no `generation`"),
-        (["--task", "aligncot_csqa_zs"], [{"doc": {"goal": "wrong schema"}, "generation": "A"}], "row 1: doc does not fit"),
+        (
+            ["--task", "aligncot_csqa_zs"],
+            [{"doc": {"goal": "wrong schema"}, "generation": "A"}],
+            "row 1: doc does not fit",
+        ),
         (["--task", "aligncot_csqa_ll"], [{"doc": {}, "generation": ""}], "log-likelihood"),
     ],
 )
@@ -77,3 +86,40 @@ def test_score_never_raises_on_hostile_generations(tmp_path):
     inp = _write(tmp_path / "in.jsonl", [{"doc": doc, "generation": g} for g in hostile])
     res = run("score", "--task", "aligncot_siqa_cot", "--input", str(inp), "--output", str(tmp_path / "o.jsonl"))
     assert res.exit_code == 0, res.output
+
+
+def test_score_directory_input_and_missing_output_folder_are_errors(tmp_path):
+    doc = fixture_rows("siqa")[0]
+    inp = _write(tmp_path / "in.jsonl", [{"doc": doc, "generation": "A"}])
+    res = CliRunner().invoke(
+        main, ["score", "--task", "aligncot_siqa_cot", "--input", str(tmp_path), "--output", str(tmp_path / "o.jsonl")]
+    )
+    assert res.exit_code == 1 and "is a directory" in res.output
+    missing = tmp_path / "no" / "such" / "o.jsonl"
+    res = CliRunner().invoke(
+        main, ["score", "--task", "aligncot_siqa_cot", "--input", str(inp), "--output", str(missing)]
+    )
+    assert res.exit_code == 1 and "does not exist" in res.output and not (tmp_path / "no").exists()
+
+
+def test_annotate_without_model_names_what_is_missing(tmp_path):
+    res = CliRunner().invoke(main, ["annotate", "--task", "aligncot_csqa_cot", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 1 and "missing --model" in res.output and "--task" not in res.output.split("(")[0]
+
+
+def test_tasks_into_a_closed_pipe_exits_0():
+    """`aligncot tasks | head`: the reader has gone before the writer writes (read end closed first)."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "training", "tasks"], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -28,12 +28,26 @@ def lines_of(output: str) -> dict[tuple[str, str], list[str]]:
 
 @pytest.fixture()
 def runs(tmp_path):
-    a = write_run(tmp_path / "a", "sft", {"aligncot_mmlu_cot_anatomy": csqa_lines("cccccw", "aligncot_mmlu_cot_anatomy"),
-                                          "aligncot_mmlu_cot_virology": csqa_lines("ccccww", "aligncot_mmlu_cot_virology"),
-                                          "aligncot_csqa_cot": csqa_lines("cc")}, groups=MMLU)
-    b = write_run(tmp_path / "b", "base", {"aligncot_mmlu_cot_anatomy": csqa_lines("wwwwwi", "aligncot_mmlu_cot_anatomy"),
-                                           "aligncot_mmlu_cot_virology": csqa_lines("wwcwwc", "aligncot_mmlu_cot_virology"),
-                                           "aligncot_csqa_cot": csqa_lines("cw")}, groups=MMLU)
+    a = write_run(
+        tmp_path / "a",
+        "sft",
+        {
+            "aligncot_mmlu_cot_anatomy": csqa_lines("cccccw", "aligncot_mmlu_cot_anatomy"),
+            "aligncot_mmlu_cot_virology": csqa_lines("ccccww", "aligncot_mmlu_cot_virology"),
+            "aligncot_csqa_cot": csqa_lines("cc"),
+        },
+        groups=MMLU,
+    )
+    b = write_run(
+        tmp_path / "b",
+        "base",
+        {
+            "aligncot_mmlu_cot_anatomy": csqa_lines("wwwwwi", "aligncot_mmlu_cot_anatomy"),
+            "aligncot_mmlu_cot_virology": csqa_lines("wwcwwc", "aligncot_mmlu_cot_virology"),
+            "aligncot_csqa_cot": csqa_lines("cw"),
+        },
+        groups=MMLU,
+    )
     return a.parent.parent, b
 
 
@@ -58,7 +72,10 @@ def test_per_task_and_pooled_per_benchmark(runs):
 def test_tasks_option_and_errors(runs, tmp_path):
     a, b = runs
     result = CliRunner().invoke(compare_command, [str(a), str(b), "--tasks", "aligncot_csqa_cot"])
-    assert result.exit_code == 0 and set(lines_of(result.output)) == {("task", "aligncot_csqa_cot"), ("benchmark", "aligncot_csqa_cot")}
+    assert result.exit_code == 0 and set(lines_of(result.output)) == {
+        ("task", "aligncot_csqa_cot"),
+        ("benchmark", "aligncot_csqa_cot"),
+    }
     result = CliRunner().invoke(compare_command, [str(a), str(b), "--tasks", "aligncot_gsm8k_cot"])
     assert result.exit_code == 1 and "no task with samples in both runs among aligncot_gsm8k_cot" in result.output
     for sample in b.parent.glob("samples_*"):

@@ -112,7 +112,7 @@ def test_prompt_is_lm_evals_prompt_byte_for_byte(data, task_manager):
 def test_class_balance(data):
     train, _, stats = build([data["ann"]], "all", "answer", 20, 1.0, 0.0, 0)
     labels = Counter(json.loads(r["doc"])["answerKey"] for r in train)
-    assert labels == {c: 4 for c in "ABCDE"} and stats["train_labels"] == labels
+    assert labels == dict.fromkeys("ABCDE", 4) and stats["train_labels"] == labels
     train, _, _ = build([data["ann"]], "all", "answer", 30, 1.0, 0.0, 0)
     counts = Counter(json.loads(r["doc"])["answerKey"] for r in train)
     assert len(train) == 30 and max(counts.values()) - min(counts[c] for c in "ABCD") <= 1
@@ -164,7 +164,10 @@ def test_cli_writes_dataset_and_jsonl(data, tmp_path):
     for split in ("train", "validation"):
         lines = [json.loads(x) for x in (out / f"{split}.jsonl").read_text().splitlines()]
         assert lines == ds[split].to_list() and all(r["correct"] for r in lines)
-    assert {r["source"] for r in ds["train"]} | {r["source"] for r in ds["validation"]} == {str(data["ann"]), str(other)}
+    assert {r["source"] for r in ds["train"]} | {r["source"] for r in ds["validation"]} == {
+        str(data["ann"]),
+        str(other),
+    }
     manifest = json.loads((out / "demos.json").read_text())
     assert manifest["balance"] == 4000 and manifest["train"] == len(ds["train"])
     missing = CliRunner().invoke(demos, [str(tmp_path), "--out", str(tmp_path / "x")])
@@ -189,14 +192,27 @@ def real_annotations(tmp_path: Path, monkeypatch) -> Path:
     for n, r in enumerate(r for r in rows if r["variant"] == "cot"):
         spec = suite.get_task(suite.task_name(r["benchmark"], "cot", r.get("subtask")))
         b = spec.benchmark
-        dummy = {"question": "unrelated?", "answer": "#### 1"} if b.key == "gsm8k" else {"input": "unrelated?", "target": "x"}
+        dummy = (
+            {"question": "unrelated?", "answer": "#### 1"}
+            if b.key == "gsm8k"
+            else {"input": "unrelated?", "target": "x"}
+        )
         path = root / b.hub_id.replace("/", "__") / (spec.dataset_config or "default") / f"{b.eval_split}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(dummy) + "\n")
         verdict = suite.score(spec, r["doc"], r["generation"])
-        annotations.append({"task": spec.name, "doc_id": f"real-{n}", "sample": 0, "doc": r["doc"],
-                            "completion": r["generation"], "finish_reason": "stop", "extracted": verdict.extracted,
-                            "correct": verdict.correct})
+        annotations.append(
+            {
+                "task": spec.name,
+                "doc_id": f"real-{n}",
+                "sample": 0,
+                "doc": r["doc"],
+                "completion": r["generation"],
+                "finish_reason": "stop",
+                "extracted": verdict.extracted,
+                "correct": verdict.correct,
+            }
+        )
     out.mkdir()
     (out / "annotations.jsonl").write_text("".join(json.dumps(a) + "\n" for a in annotations))
     monkeypatch.setenv("ALIGNCOT_DATA_DIR", str(root))
@@ -217,7 +233,10 @@ def test_real_teacher_outputs_become_demos_that_read_back(tmp_path, monkeypatch,
         verdict = suite.score(r["task"], doc, r["completion"])
         assert verdict.correct == teacher["correct"], r["completion"][-200:]
         if not teacher["correct"]:  # a misleading demonstration states the teacher's own answer
-            assert verdict.extracted == suite.score(r["task"], doc, " " + stated(r["task"], teacher["extracted"], doc)).extracted
+            assert (
+                verdict.extracted
+                == suite.score(r["task"], doc, " " + stated(r["task"], teacher["extracted"], doc)).extracted
+            )
 
 
 def stated(task: str, answer: str, doc: dict) -> str:

@@ -28,10 +28,16 @@ def verdicts(n: int, period: str) -> str:
 def board_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("drill")
     # "big": 15k questions; per 10: 5 correct, 3 wrong, 2 invalid of which 1 truncated.
-    write_run(root / "r", "big", {"aligncot_csqa_cot": csqa_lines(verdicts(N, "ccccwwwiic"), truncated=verdicts(N, "0000000100"))})
+    write_run(
+        root / "r",
+        "big",
+        {"aligncot_csqa_cot": csqa_lines(verdicts(N, "ccccwwwiic"), truncated=verdicts(N, "0000000100"))},
+    )
     write_run(root / "r", "other", {"aligncot_csqa_cot": csqa_lines(verdicts(N, "cwcwcwcwcw"))})
     out = root / "lb"
-    result = CliRunner().invoke(leaderboard, [str(root / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "other"])
+    result = CliRunner().invoke(
+        leaderboard, [str(root / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "other"]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -64,8 +70,12 @@ def test_links_resolve_and_filters_match_the_csv(board_dir, tmp_path):
     dom = rendered_dom(url, tmp_path / "p")
     assert count(dom) == n == N and count(dom, "data-total") == N
     assert dom.count('<tr class="q"') == 50  # one page, not 15k rows
-    expected = {"invalid": float(row["csqa_cot_invalid"]), "truncated": float(row["csqa_cot_truncated"]),
-                "correct": float(row["csqa_cot"]), "wrong": 1 - float(row["csqa_cot"]) - float(row["csqa_cot_invalid"])}
+    expected = {
+        "invalid": float(row["csqa_cot_invalid"]),
+        "truncated": float(row["csqa_cot_truncated"]),
+        "correct": float(row["csqa_cot"]),
+        "wrong": 1 - float(row["csqa_cot"]) - float(row["csqa_cot_invalid"]),
+    }
     status = {"invalid": "i", "wrong": "w", "correct": "c"}
     for name, share in expected.items():
         dom = rendered_dom(f"{url}&filter={name}&p=3", tmp_path / "p")

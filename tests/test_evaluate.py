@@ -9,29 +9,39 @@ import pytest
 from click.testing import CliRunner
 
 from training.evaluate.config import ConfigError, EvalConfig, ModelSpec
-from training.evaluate.matrix import CELL_KEY, eval_command, finished_cells, run_matrix
 from training.evaluate.leaderboard.board import build_board, read_results_file
+from training.evaluate.matrix import CELL_KEY, eval_command, finished_cells, run_matrix
 
 GEN = "max_gen_toks=4"  # tiny random models never stop early; keep generations short
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("name=a,pretrained=m,colour=red", "unknown key 'colour'"),
-    ("name=a,pretrained=m,backend=local-completions", "needs base_url"),
-    ("name=a,pretrained=m,backend=local-chat-completions,base_url=http://h", "set chat_template: true"),
-    ("name=a,pretrained=m,backend=vllm", r"backend: Input should be 'hf', .* got 'vllm'"),
-    ("name=a,pretrained", "is not key=value"),
-])
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("name=a,pretrained=m,colour=red", "unknown key 'colour'"),
+        ("name=a,pretrained=m,backend=local-completions", "needs base_url"),
+        ("name=a,pretrained=m,backend=local-chat-completions,base_url=http://h", "set chat_template: true"),
+        ("name=a,pretrained=m,backend=vllm", r"backend: Input should be 'hf', .* got 'vllm'"),
+        ("name=a,pretrained", "is not key=value"),
+    ],
+)
 def test_bad_model_specs_name_the_problem(flag, message):
     with pytest.raises(ConfigError, match=message):
         ModelSpec.from_flag(flag)
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("limit", "abc", "limit: .*got 'abc'"),
-    ("limit", -3, "limit: .*got -3"),
-    ("models", [{"name": "a", "pretrained": "m", "chat_template": "yes"}], r"models\[0\]\.chat_template: .*boolean, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("limit", "abc", "limit: .*got 'abc'"),
+        ("limit", -3, "limit: .*got -3"),
+        (
+            "models",
+            [{"name": "a", "pretrained": "m", "chat_template": "yes"}],
+            r"models\[0\]\.chat_template: .*boolean, got 'yes'",
+        ),
+    ],
+)
 def test_config_types_are_refused_up_front_in_one_line(key, value, message):
     raw = {"models": [{"name": "a", "pretrained": "m"}], "tasks": ["aligncot_zs"], key: value}
     with pytest.raises(ConfigError, match=message) as e:
@@ -45,12 +55,16 @@ def test_config_validates_tasks_and_names():
         EvalConfig((spec,), ("aligncot_nope",))
     with pytest.raises(ConfigError, match="unique"):
         EvalConfig((spec, spec), ("aligncot_csqa_zs",))
-    assert EvalConfig.from_dict({"models": [{"name": "a", "pretrained": "m"}], "tasks": ["aligncot_zs"]}).tasks == ("aligncot_zs",)
+    assert EvalConfig.from_dict({"models": [{"name": "a", "pretrained": "m"}], "tasks": ["aligncot_zs"]}).tasks == (
+        "aligncot_zs",
+    )
 
 
 def test_cli_error_is_one_line_and_writes_nothing(tmp_path):
-    out = CliRunner().invoke(eval_command, ["--model", "name=a,pretrained=m", "--tasks", "aligncot_nope",
-                                            "--output-dir", str(tmp_path / "o")])
+    out = CliRunner().invoke(
+        eval_command,
+        ["--model", "name=a,pretrained=m", "--tasks", "aligncot_nope", "--output-dir", str(tmp_path / "o")],
+    )
     assert out.exit_code != 0 and out.output.strip().startswith("Error: unknown task") and not (tmp_path / "o").exists()
 
 
@@ -71,8 +85,13 @@ def adapter_dir(tiny_model_dir, tmp_path_factory) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    from training.distill.model_loading import silence_library_deprecations
+
+    silence_library_deprecations()
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False))
+    model = get_peft_model(
+        base, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "o_proj"], init_lora_weights=False)
+    )
     out = tmp_path_factory.mktemp("adapter") / "lora"
     model.save_pretrained(out)
     return out
@@ -83,25 +102,31 @@ def generations(directory: Path, task: str) -> list:
     return [json.loads(line)["resps"] for line in path.read_text().splitlines()]
 
 
-@pytest.mark.parametrize("tasks", [
-    ("aligncot_csqa_zs", "aligncot_csqa_cot"),
-    pytest.param(("aligncot_qa_zs", "aligncot_qa_cot"), marks=pytest.mark.slow),  # two groups (62 tasks each)
-])
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        ("aligncot_csqa_zs", "aligncot_csqa_cot"),
+        pytest.param(("aligncot_qa_zs", "aligncot_qa_cot"), marks=pytest.mark.slow),  # two groups (62 tasks each)
+    ],
+)
 def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, adapter_dir, offline_data, tasks):
     from training.demo.serving import served
 
     limit = 2 if tasks[0] == "aligncot_csqa_zs" else 1
     out = tmp_path / "results"
     with served(tiny_model_dir) as url:
-        models = (ModelSpec("student", str(tiny_model_dir)),
-                  ModelSpec("student-lora", str(tiny_model_dir), peft=str(adapter_dir)),
-                  ModelSpec("api", str(tiny_model_dir), backend="local-completions", base_url=f"{url}/completions"))
+        models = (
+            ModelSpec("student", str(tiny_model_dir)),
+            ModelSpec("student-lora", str(tiny_model_dir), peft=str(adapter_dir)),
+            ModelSpec("api", str(tiny_model_dir), backend="local-completions", base_url=f"{url}/completions"),
+        )
         cfg = EvalConfig(models, tasks, output_dir=str(out), limit=limit, gen_kwargs=GEN, device="cpu")
         written = run_matrix(cfg, echo=lambda _: None)
         assert len(written) == 6
         lines = []
         assert run_matrix(cfg, echo=lines.append) == []  # every cell done: nothing re-evaluated
     assert sum("done before, skipped" in line for line in lines) == 6
+    assert "Building contexts" in (out / "lm_eval.log").read_text()  # lm-eval's chatter: in its log, not echoed
     assert len(list(out.rglob("results_*.json"))) == 6
     for model in ("student", "student-lora", "api"):  # lm-eval's layout: OUT/<model>/results_* + samples_*
         data = json.loads(next((out / model).glob("results_*.json")).read_text())
@@ -113,15 +138,18 @@ def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, ad
     for path in written:
         label, scores = read_results_file(path)
         raw = json.loads(path.read_text())["results"]
-        for (bench, variant), score in scores.items():
+        for bench, variant in scores:
             assert board.get(label, (bench, variant)).acc == raw[f"aligncot_{bench}_{variant}"]["acc,none"]
     # A different limit is a different cell.
     cfg2 = EvalConfig(models[:1], tasks[:1], output_dir=str(out), limit=limit + 1, gen_kwargs=GEN, device="cpu")
     assert len(run_matrix(cfg2, echo=lambda _: None)) == 1
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "harness_configs" / "eval").glob("*.yaml")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).resolve().parents[1] / "harness_configs" / "eval").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
 def test_shipped_eval_configs_are_valid(path):
     from training.evaluate.config import load_config
 

@@ -16,31 +16,54 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from training.evaluate.leaderboard import render
 from training.errors import ResultsError
+from training.evaluate.leaderboard import render
 from training.evaluate.leaderboard.board import build_board
 from training.evaluate.leaderboard.command import leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.
 SCORES = {
-    "teacher": {"aligncot_csqa_zs": (0.80, 0.011, 100), "aligncot_csqa_cot": (0.85, 0.012, 100),
-                "aligncot_gsm8k_zs": (0.30, 0.013, 50), "aligncot_gsm8k_cot": (0.60, 0.014, 50)},
-    "student-base": {"aligncot_csqa_zs": (0.40, 0.021, 100), "aligncot_csqa_cot": (0.35, 0.022, 100),
-                     "aligncot_gsm8k_zs": (0.05, 0.023, 50), "aligncot_gsm8k_cot": (0.10, 0.024, 50)},
-    "student-sft": {"aligncot_csqa_zs": (0.55, 0.031, 100), "aligncot_csqa_cot": (0.62, 0.032, 100),
-                    "aligncot_gsm8k_zs": (0.08, 0.033, 50), "aligncot_gsm8k_cot": (0.25, 0.034, 50)},
+    "teacher": {
+        "aligncot_csqa_zs": (0.80, 0.011, 100),
+        "aligncot_csqa_cot": (0.85, 0.012, 100),
+        "aligncot_gsm8k_zs": (0.30, 0.013, 50),
+        "aligncot_gsm8k_cot": (0.60, 0.014, 50),
+    },
+    "student-base": {
+        "aligncot_csqa_zs": (0.40, 0.021, 100),
+        "aligncot_csqa_cot": (0.35, 0.022, 100),
+        "aligncot_gsm8k_zs": (0.05, 0.023, 50),
+        "aligncot_gsm8k_cot": (0.10, 0.024, 50),
+    },
+    "student-sft": {
+        "aligncot_csqa_zs": (0.55, 0.031, 100),
+        "aligncot_csqa_cot": (0.62, 0.032, 100),
+        "aligncot_gsm8k_zs": (0.08, 0.033, 50),
+        "aligncot_gsm8k_cot": (0.25, 0.034, 50),
+    },
 }
 
 
-def write_results(root: Path, model: str, entries: dict, date: float = 1.0, limit=None, stamp: str = "2026-01-01T00-00-00") -> Path:
+def write_results(
+    root: Path, model: str, entries: dict, date: float = 1.0, limit=None, stamp: str = "2026-01-01T00-00-00"
+) -> Path:
     """An lm-eval results file (the keys lm-eval 0.4 writes that the leaderboard reads)."""
     data = {
-        "results": {name: {"alias": name, "acc,none": acc, "acc_stderr,none": se, "invalid,none": 0.0,
-                           "invalid_stderr,none": 0.0} for name, (acc, se, _) in entries.items()},
+        "results": {
+            name: {
+                "alias": name,
+                "acc,none": acc,
+                "acc_stderr,none": se,
+                "invalid,none": 0.0,
+                "invalid_stderr,none": 0.0,
+            }
+            for name, (acc, se, _) in entries.items()
+        },
         "n-samples": {name: {"original": n, "effective": n} for name, (_, _, n) in entries.items()},
         "config": {"model": "hf", "model_args": f"pretrained={model}", "limit": limit},
-        "model_name": model, "date": date,
+        "model_name": model,
+        "date": date,
     }
     path = root / model / f"results_{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +93,9 @@ def test_board_numbers(results_dir):
 
 def test_missing_cell_blanks_the_average_and_newest_result_wins(results_dir):
     write_results(results_dir, "partial", {"aligncot_csqa_zs": (0.5, 0.01, 10)})
-    write_results(results_dir, "student-base", {"aligncot_csqa_zs": (0.45, 0.02, 100)}, date=2.0, stamp="2026-02-01T00-00-00")
+    write_results(
+        results_dir, "student-base", {"aligncot_csqa_zs": (0.45, 0.02, 100)}, date=2.0, stamp="2026-02-01T00-00-00"
+    )
     board = build_board([results_dir])
     assert board.average("partial", "zs") is None  # misses gsm8k zs: no mean over a different set
     assert board.get("student-base", ("csqa", "zs")).acc == 0.45
@@ -88,7 +113,9 @@ def test_group_entry_counts_rows_of_its_subtasks(tmp_path):
     assert (score.acc, score.stderr, score.n) == (0.5, None, 7)
 
 
-@pytest.mark.parametrize("content, message", [("{not json", "not readable as JSON"), ('{"a": 1}', "no `results` mapping")])
+@pytest.mark.parametrize(
+    "content, message", [("{not json", "not readable as JSON"), ('{"a": 1}', "no `results` mapping")]
+)
 def test_unreadable_results_file_is_named(tmp_path, content, message):
     bad = tmp_path / "results_x.json"
     bad.write_text(content)
@@ -113,8 +140,20 @@ def read_csv(path: Path) -> dict[str, dict[str, str]]:
 
 def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
     out_dir = tmp_path / "lb"
-    result = CliRunner().invoke(leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base",
-                                              "--teacher", "teacher", "--note", "not a result"])
+    result = CliRunner().invoke(
+        leaderboard,
+        [
+            str(results_dir),
+            "--out-dir",
+            str(out_dir),
+            "--baseline",
+            "student-base",
+            "--teacher",
+            "teacher",
+            "--note",
+            "not a result",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = read_csv(out_dir / "leaderboard.csv")
     for model, entries in SCORES.items():
@@ -132,7 +171,7 @@ def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
         png = out_dir / "charts" / f"accuracy_{variant}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out_dir / "leaderboard.html").read_text()
-    assert page.count("data:image/png;base64,") == 2 and "src=\"http" not in page  # self-contained
+    assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page  # self-contained
 
 
 class TableCells(HTMLParser):
@@ -186,9 +225,20 @@ def rendered_dom(page: Path | str, profile: Path) -> str:
         pytest.skip("no chromium/chrome browser installed")
     url = page if isinstance(page, str) else page.resolve().as_uri()
     # The virtual time budget lets the drill-down pages' on-demand <script> loads finish before the dump.
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           "--virtual-time-budget=10000", "--dump-dom", url]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -196,7 +246,9 @@ def rendered_dom(page: Path | str, profile: Path) -> str:
 
 def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, results_dir):
     out_dir = tmp_path / "lb"
-    result = CliRunner().invoke(leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base", "--no-charts"])
+    result = CliRunner().invoke(
+        leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base", "--no-charts"]
+    )
     assert result.exit_code == 0, result.output
     parser = TableCells()
     parser.feed(rendered_dom(out_dir / "leaderboard.html", tmp_path / "profile"))
@@ -211,7 +263,9 @@ def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, resu
             assert float(shown_se) == round(100 * float(row[f"{col}_stderr"]), 1)
             checked += 1
         for bench in ("csqa", "gsm8k"):
-            assert float(gains[model][f"gain_{bench}"].partition(" ± ")[0]) == round(100 * float(row[f"gain_{bench}"]), 1)
+            assert float(gains[model][f"gain_{bench}"].partition(" ± ")[0]) == round(
+                100 * float(row[f"gain_{bench}"]), 1
+            )
         if model != "student-base":
             assert float(deltas[model]["delta_csqa_cot"]) == round(100 * float(row["delta_csqa_cot"]), 1)
         assert accuracy[model]["csqa_cot/note"] == "inv 0.0%" and float(row["csqa_cot_invalid"]) == 0.0
@@ -220,14 +274,31 @@ def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, resu
 
 def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline_data, monkeypatch):
     """`lm_eval --output_path` (the harness's own CLI, not aligncot eval) -> leaderboard."""
-    import aligncot_tasks
-
     from lm_eval._cli import HarnessCLI
 
+    import aligncot_tasks
+
     out = tmp_path / "lm_eval_out"
-    argv = ["run", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir},dtype=float32", "--device", "cpu",
-            "--tasks", "aligncot_csqa_zs,aligncot_csqa_cot", "--include_path", str(aligncot_tasks.TASKS_DIR),
-            "--limit", "2", "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out), "--log_samples"]
+    argv = [
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model_dir},dtype=float32",
+        "--device",
+        "cpu",
+        "--tasks",
+        "aligncot_csqa_zs,aligncot_csqa_cot",
+        "--include_path",
+        str(aligncot_tasks.TASKS_DIR),
+        "--limit",
+        "2",
+        "--gen_kwargs",
+        "max_gen_toks=4",
+        "--output_path",
+        str(out),
+        "--log_samples",
+    ]
     parser = HarnessCLI()  # lm-eval's own command line, in process (`lm_eval run ...`)
     monkeypatch.setattr(sys, "argv", ["lm_eval", *argv])
     parser.execute(parser.parse_args())
@@ -259,7 +330,11 @@ def test_cells_show_invalid_and_truncated_shares_in_all_three(tmp_path):
     result = CliRunner().invoke(leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts"])
     assert result.exit_code == 0, result.output
     rows = read_csv(out / "leaderboard.csv")
-    assert (rows["silent"]["csqa_cot"], rows["silent"]["csqa_cot_invalid"], rows["silent"]["csqa_cot_truncated"]) == ("0", "1", "0.5")
+    assert (rows["silent"]["csqa_cot"], rows["silent"]["csqa_cot_invalid"], rows["silent"]["csqa_cot_truncated"]) == (
+        "0",
+        "1",
+        "0.5",
+    )
     assert (rows["wrong"]["csqa_cot"], rows["wrong"]["csqa_cot_invalid"]) == ("0.25", "0")
     md = (out / "leaderboard.md").read_text()
     assert "| silent | 0.0 ± 0.0 (inv 100.0% · trunc 50.0%) |" in md
@@ -272,8 +347,12 @@ def test_cells_show_invalid_and_truncated_shares_in_all_three(tmp_path):
 def test_maj_at_k_is_its_own_column_family_and_chance_normalised_is_optional(tmp_path):
     path = write_results(tmp_path, "m", {"aligncot_gsm8k_cot": (0.30, 0.02, 50), "aligncot_csqa_cot": (0.60, 0.05, 50)})
     data = json.loads(path.read_text())
-    data["results"]["aligncot_gsm8k_cot_maj8"] = {"maj@8,none": 0.40, "maj@8_stderr,none": 0.03, "pass@8,none": 0.70,
-                                                  "pass@8_stderr,none": 0.03}
+    data["results"]["aligncot_gsm8k_cot_maj8"] = {
+        "maj@8,none": 0.40,
+        "maj@8_stderr,none": 0.03,
+        "pass@8,none": 0.70,
+        "pass@8_stderr,none": 0.03,
+    }
     data["results"]["aligncot_csqa_cot"]["acc_norm_chance,none"] = 0.5
     data["n-samples"]["aligncot_gsm8k_cot_maj8"] = {"original": 50, "effective": 50}
     path.write_text(json.dumps(data))
@@ -301,7 +380,9 @@ def test_difference_table_has_paired_ci_and_mcnemar_p(tmp_path):
     write_run(tmp_path / "r", "base", {"aligncot_csqa_cot": csqa_lines("wwwwwwwwwwwwwwwwwwcc")})
     write_run(tmp_path / "r", "sft", {"aligncot_csqa_cot": csqa_lines("ccccccccccccccwwwwcc")})
     out = tmp_path / "lb"
-    result = CliRunner().invoke(leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "base"])
+    result = CliRunner().invoke(
+        leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "base"]
+    )
     assert result.exit_code == 0, result.output
     row = read_csv(out / "leaderboard.csv")["sft"]
     assert float(row["delta_csqa_cot"]) == pytest.approx(0.7)

@@ -16,8 +16,10 @@ PACKINGS = [[7, 12, 5], [1, 20], [30], [3, 3, 3, 3, 4]]
 def models(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    return {impl: AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=impl)
-            for impl in ("sdpa", packed_attention.NAME)}
+    return {
+        impl: AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=impl)
+        for impl in ("sdpa", packed_attention.NAME)
+    }
 
 
 def packed_row(lengths: list[int], seed: int = 0) -> dict:
@@ -25,8 +27,14 @@ def packed_row(lengths: list[int], seed: int = 0) -> dict:
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(3, 200, (1, sum(lengths)), generator=gen)
     cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32)
-    return {"input_ids": ids, "position_ids": torch.cat([torch.arange(n) for n in lengths])[None],
-            "cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": max(lengths), "max_length_k": max(lengths)}
+    return {
+        "input_ids": ids,
+        "position_ids": torch.cat([torch.arange(n) for n in lengths])[None],
+        "cu_seq_lens_q": cu,
+        "cu_seq_lens_k": cu,
+        "max_length_q": max(lengths),
+        "max_length_k": max(lengths),
+    }
 
 
 def logits_and_grad(model, **inputs) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,8 +50,9 @@ def test_packed_row_equals_each_example_alone(models, lengths, boundaries):
     row = packed_row(lengths)
     if boundaries == "position_ids":  # no collator kwargs: boundaries come from the positions
         row = {k: row[k] for k in ("input_ids", "position_ids")}
-    alone = torch.cat([models["sdpa"](input_ids=ids[None]).logits.detach()
-                       for ids in row["input_ids"][0].split(lengths)], dim=1)
+    alone = torch.cat(
+        [models["sdpa"](input_ids=ids[None]).logits.detach() for ids in row["input_ids"][0].split(lengths)], dim=1
+    )
     varlen, varlen_grad = logits_and_grad(models[packed_attention.NAME], **row)
     masked, masked_grad = logits_and_grad(models["sdpa"], **row)  # transformers' block-diagonal mask
     torch.testing.assert_close(varlen, alone, atol=1e-5, rtol=1e-5)
@@ -58,24 +67,34 @@ def test_padded_batch_and_generation_fall_back_to_sdpa(models):
     got = models[packed_attention.NAME](input_ids=padded, attention_mask=mask).logits
     want = models["sdpa"](input_ids=padded, attention_mask=mask).logits
     torch.testing.assert_close(got[mask.bool()], want[mask.bool()], atol=1e-5, rtol=1e-5)
-    greedy = dict(max_new_tokens=6, do_sample=False)
-    assert torch.equal(models[packed_attention.NAME].generate(ids[:, :9], **greedy),
-                       models["sdpa"].generate(ids[:, :9], **greedy))
+    greedy = {"max_new_tokens": 6, "do_sample": False}
+    assert torch.equal(
+        models[packed_attention.NAME].generate(ids[:, :9], **greedy), models["sdpa"].generate(ids[:, :9], **greedy)
+    )
 
 
 def test_sft_uses_varlen_attention_for_packing_on_cpu_only():
     recipe = SFTRecipe(base_model="b", data="d", output_dir="o")
     assert sft.attention(recipe, cuda=False) == packed_attention.NAME
     assert sft.attention(recipe, cuda=True) is None
-    assert sft.attention(SFTRecipe(base_model="b", data="d", output_dir="o", attn_implementation="eager"),
-                         cuda=False) == "eager"
+    assert (
+        sft.attention(SFTRecipe(base_model="b", data="d", output_dir="o", attn_implementation="eager"), cuda=False)
+        == "eager"
+    )
 
 
 def test_sliding_window_models_keep_sdpa_masks():
     from transformers import MistralConfig, MistralForCausalLM
 
-    cfg = MistralConfig(vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                        num_attention_heads=4, num_key_value_heads=2, sliding_window=4)
+    cfg = MistralConfig(
+        vocab_size=256,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=4,
+    )
     torch.manual_seed(0)
     model = MistralForCausalLM(cfg).eval()
     row = packed_row([9, 6])

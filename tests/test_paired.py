@@ -25,7 +25,9 @@ def test_hand_computed_case():
     assert r.ci[0] <= r.delta <= r.ci[1]
 
 
-@pytest.mark.parametrize("only_a, only_b", [(0, 1), (1, 9), (3, 3), (10, 25), (7, 0), (120, 160), (2000, 2150), (40, 5000)])
+@pytest.mark.parametrize(
+    "only_a, only_b", [(0, 1), (1, 9), (3, 3), (10, 25), (7, 0), (120, 160), (2000, 2150), (40, 5000)]
+)
 def test_mcnemar_equals_scipy_exact_binomial(only_a, only_b):
     from scipy.stats import binomtest
 
@@ -59,9 +61,23 @@ def test_pairing_uses_doc_id_and_doc_hash():
 
 def test_maj_task_sample_with_votes_and_shares():
     task = "aligncot_gsm8k_cot_maj4"
-    votes = [{"extracted": "3", "correct": False, "truncated": False}, {"extracted": None, "correct": False, "truncated": True},
-             {"extracted": "4", "correct": True, "truncated": False}, {"extracted": "4", "correct": True, "truncated": False}]
-    row = {"doc_id": 5, "doc": {"question": "q", "answer": "#### 4"}, "resps": [["a", "b", "c", "d"]], "filtered_resps": [votes],
-           "maj@4": 1.0, "pass@4": 1.0, "acc": 0.5, "invalid": 0.25, "truncated": 0.25, "target": "4"}
+    votes = [
+        {"extracted": "3", "correct": False, "truncated": False},
+        {"extracted": None, "correct": False, "truncated": True},
+        {"extracted": "4", "correct": True, "truncated": False},
+        {"extracted": "4", "correct": True, "truncated": False},
+    ]
+    row = {
+        "doc_id": 5,
+        "doc": {"question": "q", "answer": "#### 4"},
+        "resps": [["a", "b", "c", "d"]],
+        "filtered_resps": [votes],
+        "maj@4": 1.0,
+        "pass@4": 1.0,
+        "acc": 0.5,
+        "invalid": 0.25,
+        "truncated": 0.25,
+        "target": "4",
+    }
     s = parse_sample(task, row)
     assert (s.correct, s.invalid, s.truncated, s.extracted, len(s.generations)) == (True, False, False, "3, —, 4, 4", 4)

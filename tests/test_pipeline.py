@@ -14,9 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from training.cli import COMMANDS
+from training.errors import UserError
 from training.evaluate.config import EvalConfig
-from training.pipeline.run import DEMO_NOTE, Pipeline, run
+from training.pipeline.arguments import DEMO_NOTE
+from training.pipeline.cli import run
 from training.pipeline.recipe import RecipeError, load_recipe
+from training.pipeline.run import Pipeline
 from training.pipeline.stages import Stage, read_state, run_stages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +43,10 @@ class Toy:
 
     def stages(self) -> list[Stage]:
         r = self.root
-        return [Stage("upper", {"v": 1}, [r / "in.txt"], [r / "a.txt"], self.upper),
-                Stage("count", {"v": 1}, [r / "a.txt"], [r / "b.txt"], self.count)]
+        return [
+            Stage("upper", {"v": 1}, [r / "in.txt"], [r / "a.txt"], self.upper),
+            Stage("count", {"v": 1}, [r / "a.txt"], [r / "b.txt"], self.count),
+        ]
 
     def run(self, **kw):
         return run_stages(self.stages(), self.root / ".stages", echo=lambda _: None, **kw)
@@ -61,7 +66,7 @@ def test_from_reruns_that_stage_and_later_ones(tmp_path):
     toy = Toy(tmp_path)
     toy.run()
     assert [o.status for o in toy.run(start_from="count")] == ["skipped", "ran"]
-    with pytest.raises(ValueError, match="stages are upper, count"):
+    with pytest.raises(UserError, match="stages are upper, count"):
         toy.run(start_from="nope")
 
 
@@ -118,8 +123,11 @@ def test_recipe_errors_name_the_key(tmp_path):
     assert out.exit_code != 0 and "unknown key 'modle'" in out.output
 
 
-@pytest.mark.parametrize("state, resumes", [("", False), ('{"global_st', False), ('{"global_step": 3}', True)],
-                         ids=["empty-state", "half-written-state", "complete"])
+@pytest.mark.parametrize(
+    "state, resumes",
+    [("", False), ('{"global_st', False), ('{"global_step": 3}', True)],
+    ids=["empty-state", "half-written-state", "complete"],
+)
 def test_pipeline_passes_resume_only_for_a_checkpoint_the_trainer_accepts(tmp_path, monkeypatch, state, resumes):
     """Regression: a kill while the first checkpoint was written made `run` pass --resume, which sft refused."""
     recipe, _ = load_recipe("demo")
@@ -137,14 +145,17 @@ def test_pipeline_passes_resume_only_for_a_checkpoint_the_trainer_accepts(tmp_pa
     assert found == (checkpoint if resumes else None)  # the trainer agrees with the pipeline
 
 
-@pytest.mark.parametrize("override, message", [
-    ("teacher.samples=-3", r"teacher\.samples: .*greater than or equal to 1, got -3"),
-    ("demos.val_fraction=7", r"demos\.val_fraction: .*less than 1, got 7"),
-    ("annotate.limit=abc", r"annotate\.limit: .*integer.*got 'abc'"),
-    ("eval.limit=abc", r"eval\.limit: .*number.*got 'abc'"),
-    ("student.chat_template='yes'", r"student\.chat_template: .*boolean, got 'yes'"),
-    ("demos.kind=some", r"demos\.kind: .*'truthful'.*got 'some'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("teacher.samples=-3", r"teacher\.samples: .*greater than or equal to 1, got -3"),
+        ("demos.val_fraction=7", r"demos\.val_fraction: .*less than 1, got 7"),
+        ("annotate.limit=abc", r"annotate\.limit: .*integer.*got 'abc'"),
+        ("eval.limit=abc", r"eval\.limit: .*number.*got 'abc'"),
+        ("student.chat_template='yes'", r"student\.chat_template: .*boolean, got 'yes'"),
+        ("demos.kind=some", r"demos\.kind: .*'truthful'.*got 'some'"),
+    ],
+)
 def test_recipe_types_are_refused_up_front_in_one_line(override, message):
     with pytest.raises(RecipeError, match=message) as e:
         load_recipe("demo", (override,))
@@ -156,7 +167,8 @@ def test_recipe_types_are_refused_up_front_in_one_line(override, message):
 STAGE_COMMANDS = ("annotate", "demos", "sft", "self-refine")
 needs_stage_commands = pytest.mark.skipif(
     any(c not in COMMANDS for c in STAGE_COMMANDS),
-    reason=f"stage commands not registered yet: {[c for c in STAGE_COMMANDS if c not in COMMANDS]}")
+    reason=f"stage commands not registered yet: {[c for c in STAGE_COMMANDS if c not in COMMANDS]}",
+)
 #: A faster demo for the kill/restart test (same stages, fewer rows and steps).
 QUICK = ("eval.limit=4", "demo_teacher_steps=40", "sft.num_train_epochs=2", "self_refine.max_steps=2")
 
@@ -173,15 +185,20 @@ def child_env() -> dict:
 @needs_stage_commands
 def test_demo_runs_offline_and_writes_the_leaderboard(tmp_path):
     start = time.monotonic()
-    proc = subprocess.run(aligncot_run(tmp_path / "run"), capture_output=True, text=True, timeout=900,
-                          env=child_env(), cwd=tmp_path)
+    proc = subprocess.run(
+        aligncot_run(tmp_path / "run"), capture_output=True, text=True, timeout=900, env=child_env(), cwd=tmp_path
+    )
     wall = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     board = tmp_path / "run" / "leaderboard"
     assert DEMO_NOTE in proc.stdout and str(board / "leaderboard.html") in proc.stdout
     rows = list(csv.DictReader((board / "leaderboard.csv").open()))
     assert [r["model"] for r in sorted(rows, key=lambda r: r["model"])] == [
-        "student-base", "student-sft", "student-sft-dpo", "teacher"]
+        "student-base",
+        "student-sft",
+        "student-sft-dpo",
+        "teacher",
+    ]
     assert all(r["csqa_cot"] != "" and r["obqa_zs"] != "" for r in rows)
     assert DEMO_NOTE in (board / "leaderboard.md").read_text()
     assert {p.name for p in (board / "charts").iterdir()} == {"accuracy_zs.png", "accuracy_cot.png"}
@@ -193,8 +210,14 @@ def test_demo_runs_offline_and_writes_the_leaderboard(tmp_path):
 def test_killed_run_restarts_without_redoing_finished_stages(tmp_path):
     run_dir = tmp_path / "run"
     states = run_dir / ".stages"
-    proc = subprocess.Popen(aligncot_run(run_dir, *QUICK), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=child_env(), cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen(
+        aligncot_run(run_dir, *QUICK),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env(),
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 600
         while read_state(states / "sft.json").get("status") != "running":  # killed in the middle of training
@@ -206,8 +229,9 @@ def test_killed_run_restarts_without_redoing_finished_stages(tmp_path):
         proc.wait(30)
     finished = {s: read_state(states / f"{s}.json") for s in ("models", "annotate", "demos")}
     assert all(st["status"] == "done" for st in finished.values())
-    again = subprocess.run(aligncot_run(run_dir, *QUICK), capture_output=True, text=True, timeout=900,
-                           env=child_env(), cwd=tmp_path)
+    again = subprocess.run(
+        aligncot_run(run_dir, *QUICK), capture_output=True, text=True, timeout=900, env=child_env(), cwd=tmp_path
+    )
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     for stage, state in finished.items():
         assert f"{stage}: inputs unchanged, outputs present -> skipped" in again.stdout
@@ -240,17 +264,54 @@ def test_stage_arguments_are_accepted_by_the_stage_commands(path, tmp_path):
     and the trainers accept every sft/self-refine field a recipe sets."""
     import click
 
-    from training.distill import recipes
     from training.cli import main
+    from training.distill import recipes
 
     pipeline = Pipeline(load_recipe(path)[0], tmp_path)
     for task in pipeline.r.annotate.tasks:  # inputs that must exist for the commands to parse
         pipeline.annotation_dir(task).mkdir(parents=True)
     (tmp_path / "eval" / "results").mkdir(parents=True)
-    commands = [pipeline.annotate_args(pipeline.r.annotate.tasks[0], "http://127.0.0.1:1/v1"), pipeline.demos_args(),
-                pipeline.sft_args(), pipeline.self_refine_args(), pipeline.leaderboard_args()]
+    commands = [
+        pipeline.annotate_args(pipeline.r.annotate.tasks[0], "http://127.0.0.1:1/v1"),
+        pipeline.demos_args(),
+        pipeline.sft_args(),
+        pipeline.self_refine_args(),
+        pipeline.leaderboard_args(),
+    ]
     for args in commands:
         with click.Context(main) as ctx:
             main.get_command(ctx, args[0]).make_context(args[0], list(args[1:]))
     recipes.load_recipe(recipes.SFTRecipe, None, pipeline.sft_args()[1:])
     recipes.load_recipe(recipes.DPORecipe, None, pipeline.self_refine_args()[1:])
+
+
+def test_console_follows_the_log_last_line_progress_bars_included(tmp_path):
+    import io
+
+    from training.pipeline.console import StatusLine, chunks_to_lines, run_logged
+
+    lasts = [last for _, last in chunks_to_lines(io.BytesIO(b"loading\n 10%|#\r 50%|###\rdone\n"))]
+    assert lasts[-1] == "done" and "loading" not in lasts[-1]
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Tty()
+    status = StatusLine("sft", screen)
+    status.show(" 50%|###")
+    status.clear()
+    assert "sft:  50%|###" in screen.getvalue() and screen.getvalue().endswith("\r\x1b[K")
+    log = tmp_path / "x.log"
+    rc = run_logged([sys.executable, "-c", "print('hi'); raise SystemExit(3)"], log, "x", dict(os.environ), tmp_path)
+    assert rc == 3 and log.read_text() == "hi\n"
+
+
+def test_paths_found_from_the_package_point_into_this_checkout():
+    """Moving modules changes what ``__file__``'s parents are: pin them to the checkout."""
+    from training.pipeline import recipe as recipe_module
+
+    assert recipe_module.RECIPE_DIRS[1] == ROOT / "harness_configs" / "pipeline"
+    assert (recipe_module.DEMO_DIR / "recipe.yaml").is_file()
+    pipeline = Pipeline(load_recipe("demo")[0], ROOT / "runs" / "unused")
+    assert str(ROOT) in pipeline.env()["PYTHONPATH"].split(os.pathsep)[0]

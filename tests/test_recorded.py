@@ -19,16 +19,32 @@ from training.suite_cli import score
 def test_recorded_generations_become_a_marked_row(tmp_path, offline_data):
     docs = read_jsonl(FIXTURE_DATA / "tau__commonsense_qa" / "default" / "validation.jsonl")
     wrong = {"A": "B", "B": "C", "C": "D", "D": "E", "E": "A"}
-    rows = [{"doc": d, "completion": f"So the answer is ({d['answerKey'] if i < 5 else wrong[d['answerKey']]})."}
-            for i, d in enumerate(docs)]
+    rows = [
+        {"doc": d, "completion": f"So the answer is ({d['answerKey'] if i < 5 else wrong[d['answerKey']]})."}
+        for i, d in enumerate(docs)
+    ]
     rows[-1]["completion"] = "I cannot tell."
     order = list(range(len(rows)))
     random.Random(0).shuffle(order)  # recorded files come in any order; doc_id is the split's index
     src = tmp_path / "recorded.jsonl"
     src.write_text("".join(json.dumps(rows[i]) + "\n" for i in order))
-    result = CliRunner().invoke(score, ["--task", "aligncot_csqa_cot", "--input", str(src), "--generation-key", "completion",
-                                        "--results-dir", str(tmp_path / "runs"), "--label", "api-model",
-                                        "--prompt-note", "8-shot CoT exemplars"])
+    result = CliRunner().invoke(
+        score,
+        [
+            "--task",
+            "aligncot_csqa_cot",
+            "--input",
+            str(src),
+            "--generation-key",
+            "completion",
+            "--results-dir",
+            str(tmp_path / "runs"),
+            "--label",
+            "api-model",
+            "--prompt-note",
+            "8-shot CoT exemplars",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"n={len(rows)} acc={5 / len(rows):.4f}" in result.output
     samples = read_jsonl(next((tmp_path / "runs" / "api-model").glob("samples_aligncot_csqa_cot_*.jsonl")))
@@ -49,9 +65,11 @@ def test_recorded_generations_become_a_marked_row(tmp_path, offline_data):
 def test_score_errors_are_one_line(tmp_path, offline_data):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"doc": {"question": "not a csqa row"}, "generation": "x"}) + "\n")
-    for args, message in ((["--results-dir", str(tmp_path / "r")], "doc is not in aligncot_csqa_cot's evaluation split"),
-                          ([], "give --output, --results-dir or both"),
-                          (["--output", str(tmp_path / "missing" / "o.jsonl")], "output folder does not exist")):
+    for args, message in (
+        (["--results-dir", str(tmp_path / "r")], "doc is not in aligncot_csqa_cot's evaluation split"),
+        ([], "give --output, --results-dir or both"),
+        (["--output", str(tmp_path / "missing" / "o.jsonl")], "output folder does not exist"),
+    ):
         result = CliRunner().invoke(score, ["--task", "aligncot_csqa_cot", "--input", str(src), *args])
         assert result.exit_code == 1 and message in result.output, result.output
     assert not (tmp_path / "r").exists()
@@ -61,8 +79,19 @@ def test_palm_540b_csqa_is_78_4_percent(tmp_path, shared_dir, monkeypatch):
     """The real recorded teacher: PaLM-540B's CSQA validation CoT, by the suite's scorer."""
     monkeypatch.setenv("ALIGNCOT_DATA_DIR", str(shared_dir / "data"))
     src = shared_dir / "teachers" / "csqa_palm-540b_validation.jsonl"
-    result = CliRunner().invoke(score, ["--task", "aligncot_csqa_cot", "--input", str(src), "--generation-key", "completion",
-                                        "--results-dir", str(tmp_path / "runs")])
+    result = CliRunner().invoke(
+        score,
+        [
+            "--task",
+            "aligncot_csqa_cot",
+            "--input",
+            str(src),
+            "--generation-key",
+            "completion",
+            "--results-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     board = build_board([tmp_path / "runs"])
     cell = board.get("PaLM-540B", ("csqa", "cot"))
@@ -77,12 +106,28 @@ def test_compare_two_real_recorded_models_agrees_with_scipy(tmp_path, shared_dir
     monkeypatch.setenv("ALIGNCOT_DATA_DIR", str(shared_dir / "data"))
     verdicts = {}
     for size in ("175b", "6b"):
-        rows = [r for r in read_jsonl(shared_dir / "generations" / "gsm8k_gpt3_solutions.jsonl")
-                if r["source"].endswith(f" {size}_verification")]
+        rows = [
+            r
+            for r in read_jsonl(shared_dir / "generations" / "gsm8k_gpt3_solutions.jsonl")
+            if r["source"].endswith(f" {size}_verification")
+        ]
         src, scored = tmp_path / f"{size}.jsonl", tmp_path / f"{size}.scored.jsonl"
         src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        result = CliRunner().invoke(score, ["--task", "aligncot_gsm8k_cot", "--input", str(src), "--output", str(scored),
-                                            "--results-dir", str(tmp_path / "runs"), "--label", size])
+        result = CliRunner().invoke(
+            score,
+            [
+                "--task",
+                "aligncot_gsm8k_cot",
+                "--input",
+                str(src),
+                "--output",
+                str(scored),
+                "--results-dir",
+                str(tmp_path / "runs"),
+                "--label",
+                size,
+            ],
+        )
         assert result.exit_code == 0, result.output
         verdicts[size] = {json.dumps(r["doc"], sort_keys=True): r["correct"] for r in read_jsonl(scored)}
     only_a = sum(v and not verdicts["6b"][k] for k, v in verdicts["175b"].items())

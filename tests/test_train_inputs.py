@@ -6,13 +6,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from train_support import ROOT, TINY_RECIPES, csqa_rows, demo_row, write_demos
 
 from aligncot_tasks import suite
-from training.distill import model_loading, preference_pairs, train_data
 from training.cli import main as cli
-from training.errors import UserError
+from training.distill import model_loading, preference_pairs, train_data
 from training.distill.recipes import DPORecipe, SFTRecipe, load_recipe
-from train_support import ROOT, TINY_RECIPES, csqa_rows, demo_row, write_demos
+from training.errors import UserError
 
 RECIPES = sorted((ROOT / "harness_configs" / "recipes").rglob("*.yaml"))
 
@@ -25,7 +25,11 @@ def test_shipped_recipes_validate(path):
         assert recipe.quantization == "auto" and recipe.report_to == ["tensorboard"]
         if cls is SFTRecipe:
             assert (recipe.num_train_epochs, recipe.learning_rate, recipe.weight_decay) == (4, 2e-5, 0.001)
-            assert (recipe.lr_scheduler_type, recipe.warmup_ratio, recipe.lora_target_modules) == ("cosine", 0.03, "all-linear")
+            assert (recipe.lr_scheduler_type, recipe.warmup_ratio, recipe.lora_target_modules) == (
+                "cosine",
+                0.03,
+                "all-linear",
+            )
         else:
             assert (recipe.learning_rate, recipe.beta, recipe.warmup_steps, recipe.max_steps) == (1e-6, 0.1, 100, 1000)
             assert recipe.accumulation_steps(1) * recipe.per_device_train_batch_size == 128
@@ -130,8 +134,14 @@ def test_cli_unknown_recipe_key(tmp_path):
 
 
 def test_cli_missing_demonstrations(tmp_path, tiny_model_dir):
-    code, out = run_cli("sft", "--recipe", str(TINY_RECIPES / "sft.yaml"), f"base_model={tiny_model_dir}",
-                        f"data={tmp_path / 'missing'}", f"output_dir={tmp_path / 'out'}")
+    code, out = run_cli(
+        "sft",
+        "--recipe",
+        str(TINY_RECIPES / "sft.yaml"),
+        f"base_model={tiny_model_dir}",
+        f"data={tmp_path / 'missing'}",
+        f"output_dir={tmp_path / 'out'}",
+    )
     assert code != 0 and "demonstrations not found" in out
     assert not (tmp_path / "out").exists()
 
@@ -141,8 +151,14 @@ def test_cli_wrong_columns(tmp_path, tiny_model_dir):
     data.mkdir()
     for split in train_data.SPLITS:
         (data / f"{split}.jsonl").write_text(json.dumps({"prompt": "p", "answer": "a"}) + "\n")
-    code, out = run_cli("sft", "--recipe", str(TINY_RECIPES / "sft.yaml"), f"base_model={tiny_model_dir}",
-                        f"data={data}", f"output_dir={tmp_path / 'out'}")
+    code, out = run_cli(
+        "sft",
+        "--recipe",
+        str(TINY_RECIPES / "sft.yaml"),
+        f"base_model={tiny_model_dir}",
+        f"data={data}",
+        f"output_dir={tmp_path / 'out'}",
+    )
     assert code != 0 and "lacks column(s) completion" in out
 
 
@@ -152,15 +168,29 @@ def test_cli_adapter_base_mismatch(tmp_path, tiny_model_dir):
     (adapter / "adapter_config.json").write_text("{}")
     (adapter / model_loading.META_FILE).write_text(json.dumps({"base_fingerprint": {"hidden_size": 4096}}))
     data = write_demos(tmp_path / "demos", csqa_rows(2), ("cot",))
-    code, out = run_cli("self-refine", "--recipe", str(TINY_RECIPES / "dpo.yaml"), f"base_model={tiny_model_dir}",
-                        f"data={data}", f"sft_adapter={adapter}", f"output_dir={tmp_path / 'out'}")
+    code, out = run_cli(
+        "self-refine",
+        "--recipe",
+        str(TINY_RECIPES / "dpo.yaml"),
+        f"base_model={tiny_model_dir}",
+        f"data={data}",
+        f"sft_adapter={adapter}",
+        f"output_dir={tmp_path / 'out'}",
+    )
     assert code != 0 and "trained on a different base model (hidden_size 4096 != 64)" in out
 
 
 def test_cli_not_an_adapter(tmp_path, tiny_model_dir):
     data = write_demos(tmp_path / "demos", csqa_rows(2), ("cot",))
-    code, out = run_cli("self-refine", "--recipe", str(TINY_RECIPES / "dpo.yaml"), f"base_model={tiny_model_dir}",
-                        f"data={data}", f"sft_adapter={tmp_path}", f"output_dir={tmp_path / 'out'}")
+    code, out = run_cli(
+        "self-refine",
+        "--recipe",
+        str(TINY_RECIPES / "dpo.yaml"),
+        f"base_model={tiny_model_dir}",
+        f"data={data}",
+        f"sft_adapter={tmp_path}",
+        f"output_dir={tmp_path / 'out'}",
+    )
     assert code != 0 and "is not an adapter directory" in out
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from train_support import ROOT, TINY_RECIPES, csqa_rows, write_demos, write_eval_data
 
 import aligncot_tasks
 from aligncot_tasks import suite
-from training.distill import artifacts, checkpoints
 from training.cli import main as cli
+from training.distill import checkpoints
 from training.distill.model_loading import META_FILE
-from train_support import ROOT, TINY_RECIPES, csqa_rows, write_demos, write_eval_data
 
 #: Questions of the functional proof; each appears as a zs and a cot demonstration.
 N_DOCS = 8
@@ -66,11 +66,26 @@ def trained(tmp_path_factory, tiny_model_dir):
 def lm_eval_acc(model_args: str, data_dir: Path, out: Path) -> dict[str, float]:
     """Run the real ``lm_eval`` CLI on the suite's CommonsenseQA tasks; accuracy per task."""
     tasks = [suite.task_name("csqa", v) for v in VARIANTS]
-    cmd = ["lm_eval", "--model", "hf", "--model_args", model_args, "--device", "cpu",
-           "--include_path", str(aligncot_tasks.TASKS_DIR), "--tasks", ",".join(tasks),
-           "--batch_size", "16", "--output_path", str(out)]
-    proc = subprocess.run(cmd, env={**env(), "ALIGNCOT_DATA_DIR": str(data_dir)},
-                          capture_output=True, text=True, timeout=600)
+    cmd = [
+        "lm_eval",
+        "--model",
+        "hf",
+        "--model_args",
+        model_args,
+        "--device",
+        "cpu",
+        "--include_path",
+        str(aligncot_tasks.TASKS_DIR),
+        "--tasks",
+        ",".join(tasks),
+        "--batch_size",
+        "16",
+        "--output_path",
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd, env={**env(), "ALIGNCOT_DATA_DIR": str(data_dir)}, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(next(out.rglob("results_*.json")).read_text())["results"]
     return {t: results[t]["acc,none"] for t in tasks}
@@ -92,8 +107,18 @@ def test_lm_eval_scores_the_adapter_not_the_base(trained):
 def test_killed_run_resumes_to_the_same_step_count(tmp_path, tiny_model_dir):
     data = write_demos(tmp_path / "demos", csqa_rows(4))
     out = tmp_path / "sft"
-    cmd = [sys.executable, "-m", "training", "sft", "--recipe", str(TINY_RECIPES / "sft.yaml"),
-           f"base_model={tiny_model_dir}", f"data={data}", f"output_dir={out}", "num_train_epochs=30"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "training",
+        "sft",
+        "--recipe",
+        str(TINY_RECIPES / "sft.yaml"),
+        f"base_model={tiny_model_dir}",
+        f"data={data}",
+        f"output_dir={out}",
+        "num_train_epochs=30",
+    ]
     proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = tmp_path / "sft.run"
     deadline = time.monotonic() + 300
@@ -121,9 +146,21 @@ def test_killed_run_resumes_to_the_same_step_count(tmp_path, tiny_model_dir):
 def test_accelerate_two_processes_save_one_adapter(tmp_path, tiny_model_dir):
     data = write_demos(tmp_path / "demos", csqa_rows(8))
     out = tmp_path / "sft"
-    cmd = ["accelerate", "launch", "--config_file", str(ROOT / "harness_configs/accelerate/cpu_2proc.yaml"),
-           "-m", "training", "sft", "--recipe", str(TINY_RECIPES / "sft.yaml"), f"base_model={tiny_model_dir}",
-           f"data={data}", f"output_dir={out}", "num_train_epochs=2"]
+    cmd = [
+        "accelerate",
+        "launch",
+        "--config_file",
+        str(ROOT / "harness_configs/accelerate/cpu_2proc.yaml"),
+        "-m",
+        "training",
+        "sft",
+        "--recipe",
+        str(TINY_RECIPES / "sft.yaml"),
+        f"base_model={tiny_model_dir}",
+        f"data={data}",
+        f"output_dir={out}",
+        "num_train_epochs=2",
+    ]
     proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("adapter written to") == 1  # only the main process publishes
@@ -142,7 +179,7 @@ def sequence_logps(model, tok, prompt: str, completions: list[str]) -> list[floa
         with torch.no_grad():
             logits = model(input_ids=ids).logits[0, :-1].float()
         logp = torch.log_softmax(logits, -1).gather(1, ids[0, 1:, None])[:, 0]
-        out.append(float(logp[n_prompt - 1:].sum()))
+        out.append(float(logp[n_prompt - 1 :].sum()))
     return out
 
 
@@ -154,8 +191,18 @@ def test_self_refine_learns_to_prefer_its_cot_answers(trained):
 
     root, base = trained["root"], trained["base"]
     out = root / "dpo"
-    result = CliRunner().invoke(cli, ["self-refine", "--recipe", str(TINY_RECIPES / "dpo.yaml"), f"base_model={base}",
-                                      f"data={trained['data']}", f"sft_adapter={trained['adapter']}", f"output_dir={out}"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "self-refine",
+            "--recipe",
+            str(TINY_RECIPES / "dpo.yaml"),
+            f"base_model={base}",
+            f"data={trained['data']}",
+            f"sft_adapter={trained['adapter']}",
+            f"output_dir={out}",
+        ],
+    )
     assert result.exit_code == 0, result.output[-3000:]
 
     pairs = datasets.load_from_disk(str(root / "dpo.pairs"))
@@ -174,8 +221,10 @@ def test_self_refine_learns_to_prefer_its_cot_answers(trained):
     # Independently of trl's logs: the published adapter prefers chosen over rejected
     # relative to the SFT policy (the DPO implicit reward) on every training pair.
     tok = AutoTokenizer.from_pretrained(base)
-    models = {name: PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(path)).eval()
-              for name, path in (("sft", trained["adapter"]), ("dpo", out))}
+    models = {
+        name: PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(path)).eval()
+        for name, path in (("sft", trained["adapter"]), ("dpo", out))
+    }
     for pair in pairs["train"]:
         lp = {n: sequence_logps(m, tok, pair["prompt"], [pair["chosen"], pair["rejected"]]) for n, m in models.items()}
         margin = (lp["dpo"][0] - lp["sft"][0]) - (lp["dpo"][1] - lp["sft"][1])

@@ -36,8 +36,15 @@ def demo_row(variant: str, doc: dict, doc_id: int) -> dict:
     task = suite.task_name("csqa", variant)
     answer = suite.answer_sentence(task, doc)
     completion = f" {rationale(doc)} {answer}" if variant == "cot" else f" {answer}"
-    return {"prompt": suite.render_prompt(task, doc), "completion": completion, "task": task,
-            "doc": json.dumps(doc), "doc_id": doc_id, "correct": True, "source": "fixture"}
+    return {
+        "prompt": suite.render_prompt(task, doc),
+        "completion": completion,
+        "task": task,
+        "doc": json.dumps(doc),
+        "doc_id": doc_id,
+        "correct": True,
+        "source": "fixture",
+    }
 
 
 def write_demos(out: Path, docs: list[dict], variants: tuple[str, ...] = ("zs",), fmt: str = "dataset") -> Path:
@@ -47,8 +54,9 @@ def write_demos(out: Path, docs: list[dict], variants: tuple[str, ...] = ("zs",)
     rows = [demo_row(v, d, i) for i, d in enumerate(docs) for v in variants]
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "dataset":
-        ds = datasets.DatasetDict({"train": datasets.Dataset.from_list(rows),
-                                   "validation": datasets.Dataset.from_list(rows)})
+        ds = datasets.DatasetDict(
+            {"train": datasets.Dataset.from_list(rows), "validation": datasets.Dataset.from_list(rows)}
+        )
         ds.save_to_disk(str(out / "dataset"))
     else:
         for split in ("train", "validation"):

@@ -32,7 +32,7 @@ COMMANDS: dict[str, str] = {
     "eval": "training.evaluate.matrix:eval_command",
     "leaderboard": "training.evaluate.leaderboard.command:leaderboard",
     "compare": "training.evaluate.compare:compare_command",
-    "run": "training.pipeline.run:run",
+    "run": "training.pipeline.cli:run",
 }
 
 #: Errors the user can fix: reported in one line, exit status 1.

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from aligncot_tasks import TASKS_DIR, suite
 from aligncot_tasks.data import iter_jsonl
+from training import atomic
 from training.cli import Command
 from training.errors import UserError
 
 
 @click.command(cls=Command)
-@click.option("--path", "show_path", is_flag=True, help="Print the directory to pass to `lm_eval --include_path` and exit.")
+@click.option(
+    "--path", "show_path", is_flag=True, help="Print the directory to pass to `lm_eval --include_path` and exit."
+)
 def tasks(show_path: bool) -> None:
     """List the suite's groups and tasks."""
     if show_path:
@@ -49,49 +49,61 @@ def read_generations(path: Path, key: str = "generation") -> list[dict]:
     return rows
 
 
-def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    """Write JSON lines to ``path`` via a temporary file: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp creates 0600; give the result the mode a plain open() would (0666 & ~umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 @click.command(cls=Command)
 @click.option("--task", required=True, help="Suite task whose scorer to use, e.g. aligncot_csqa_cot.")
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="JSONL: one {doc, generation} per line.")
-@click.option("--output", "output_path", type=click.Path(path_type=Path), help="JSONL: the input plus `extracted` and `correct`.")
-@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write an lm-eval-shaped run (results + samples) under DIR/<label>: a leaderboard row "
-                   "marked 'scored from recorded generations'.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSONL: one {doc, generation} per line.",
+)
+@click.option(
+    "--output", "output_path", type=click.Path(path_type=Path), help="JSONL: the input plus `extracted` and `correct`."
+)
+@click.option(
+    "--results-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write an lm-eval-shaped run (results + samples) under DIR/<label>: a leaderboard row "
+    "marked 'scored from recorded generations'.",
+)
 @click.option("--label", help="Row name of the --results-dir run (default: the rows' `teacher`/`model` field).")
-@click.option("--prompt-note", help="What prompt made the generations, when it was not the suite's "
-                                    "(e.g. 'PaLM paper few-shot CoT exemplars').")
-@click.option("--generation-key", default="generation", show_default=True,
-              help="Field holding the generation (e.g. `completion` in ../shared/teachers files).")
-def score(task: str, input_path: Path, output_path: Path | None, results_dir: Path | None, label: str | None,
-          prompt_note: str | None, generation_key: str) -> None:
-    """Score generations made anywhere (any model, any API) with the suite's scorer."""
+@click.option(
+    "--prompt-note",
+    help="What prompt made the generations, when it was not the suite's (e.g. 'PaLM paper few-shot CoT exemplars').",
+)
+@click.option(
+    "--generation-key",
+    default="generation",
+    show_default=True,
+    help="Field holding the generation (e.g. `completion` in ../shared/teachers files).",
+)
+def score(
+    task: str,
+    input_path: Path,
+    output_path: Path | None,
+    results_dir: Path | None,
+    label: str | None,
+    prompt_note: str | None,
+    generation_key: str,
+) -> None:
+    """Score generations made anywhere (any model, any API) with the suite's scorer.
+
+    With --results-dir the scored generations also become a leaderboard row (a recorded row).
+    """
     from training.evaluate import recorded
-    from training.evaluate.leaderboard.render import write_text_atomic
 
     spec = suite.generative_task(task)
     if output_path is None and results_dir is None:
         raise UserError("give --output, --results-dir or both")
+    if input_path.is_dir():
+        raise UserError(f"--input {input_path} is a directory: give the JSONL file of {{doc, generation}} lines")
     if not input_path.is_file():
         raise UserError(f"input file not found: {input_path}")
     if output_path is not None and not output_path.parent.is_dir():
-        raise UserError(f"output folder does not exist: {output_path.parent}")
+        raise UserError(f"--output {output_path}: directory {output_path.parent} does not exist (create it first)")
+    if output_path is not None and output_path.is_dir():
+        raise UserError(f"--output {output_path} is a directory: give a file path")
     rows = read_generations(input_path, generation_key)
     if not rows:
         raise UserError(f"{input_path}: no lines to score")
@@ -108,13 +120,15 @@ def score(task: str, input_path: Path, output_path: Path | None, results_dir: Pa
             out.append({**row, "extracted": result.extracted, "correct": result.correct})
             lines.append(line)
     if output_path is not None:
-        write_jsonl_atomic(output_path, out)
+        atomic.write_jsonl(output_path, out)
     if results_dir is not None:
         name = label or str(rows[0].get("teacher") or rows[0].get("model") or input_path.stem)
-        for path in recorded.write_run(results_dir, spec, name, lines, input_path, prompt_note, write_text_atomic):
+        for path in recorded.write_run(results_dir, spec, name, lines, input_path, prompt_note):
             click.echo(f"wrote {path}", err=True)
     accs = [float(r["correct"]) for r in out]
     invalids = [float(r["extracted"] is None) for r in out]
     n = len(out)
-    click.echo(f"{task}: n={n} acc={sum(accs) / n:.4f} ± {recorded.stderr(accs):.4f} "
-               f"invalid={sum(invalids) / n:.4f} ± {recorded.stderr(invalids):.4f}")
+    click.echo(
+        f"{task}: n={n} acc={sum(accs) / n:.4f} ± {recorded.stderr(accs):.4f} "
+        f"invalid={sum(invalids) / n:.4f} ± {recorded.stderr(invalids):.4f}"
+    )

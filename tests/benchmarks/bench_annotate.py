@@ -33,8 +33,15 @@ from training.annotate.store import Store  # noqa: E402
 
 def measure(url: str, concurrency: int, n: int, tag: str) -> tuple[float, float]:
     """Requests per second of the full annotation loop for ``n`` fresh jobs, and its CPU ms per request."""
-    jobs = build_jobs(suite.get_task("aligncot_csqa_cot"), csqa_rows(n, prefix=f"Bench {tag}"), "train",
-                      GenParams(0.0, 64, 0, chat=False), 1, "openai", "bench")
+    jobs = build_jobs(
+        suite.get_task("aligncot_csqa_cot"),
+        csqa_rows(n, prefix=f"Bench {tag}"),
+        "train",
+        GenParams(0.0, 64, 0, chat=False),
+        1,
+        "openai",
+        "bench",
+    )
     backend = OpenAIBackend("bench", url, "EMPTY", concurrency=concurrency, timeout=30)
     with tempfile.TemporaryDirectory() as d, Store(d) as store:
         start, cpu = time.perf_counter(), time.process_time()
@@ -73,8 +80,9 @@ def main() -> None:
     ap.add_argument("--per-worker", type=int, default=30, help="requests per worker (n = C x this)")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     args = ap.parse_args()
-    server = subprocess.Popen([sys.executable, str(TESTS / "fault_server.py"), str(args.latency)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(TESTS / "fault_server.py"), str(args.latency)], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = server.stdout.readline().strip()
         measure(url, 8, 16, "warmup")
@@ -87,8 +95,10 @@ def main() -> None:
         server.wait(timeout=10)
     # CPU ms per request bounds throughput at 1000 / ms per free core: on a busy machine the
     # loop waits for a core, which shows as a lower fraction of C / L.
-    print(f"latency {args.latency}s, {args.per_worker} requests per worker, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"latency {args.latency}s, {args.per_worker} requests per worker, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'C':>4} {'req/s':>9} {'limit C/L':>10} {'of limit':>9} {'x sequential':>13} {'cpu ms/req':>11}")
     for c, (rate, cpu_ms) in rates.items():
         limit = c / args.latency

@@ -57,8 +57,9 @@ def demonstrations(n: int) -> tuple[list[dict], str]:
     task = suite.task_name("gsm8k", "cot")
     rows = []
     for doc in docs:
-        rows.append({"prompt": suite.render_prompt(task, doc),
-                     "completion": " " + CALC_ANNOTATION.sub("", doc["answer"])})
+        rows.append(
+            {"prompt": suite.render_prompt(task, doc), "completion": " " + CALC_ANNOTATION.sub("", doc["answer"])}
+        )
     return rows, str(path)
 
 
@@ -66,9 +67,19 @@ def trainer_for(model, tok, rows, packing: bool, batch_size: int, max_length: in
     import datasets
     from trl import SFTConfig, SFTTrainer
 
-    args = SFTConfig(output_dir=out, packing=packing, packing_strategy="bfd", completion_only_loss=True,
-                     max_length=max_length, per_device_train_batch_size=batch_size, report_to=[], bf16=False,
-                     use_cpu=True, dataloader_drop_last=False, seed=0)
+    args = SFTConfig(
+        output_dir=out,
+        packing=packing,
+        packing_strategy="bfd",
+        completion_only_loss=True,
+        max_length=max_length,
+        per_device_train_batch_size=batch_size,
+        report_to=[],
+        bf16=False,
+        use_cpu=True,
+        dataloader_drop_last=False,
+        seed=0,
+    )
     return SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows), processing_class=tok)
 
 
@@ -123,13 +134,13 @@ ARMS = (("padded", False, "sdpa"), ("packed sdpa", True, "sdpa"), ("packed varle
 
 def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float]]:
     """Per arm: (optimizer steps, processed tokens, real tokens, best seconds per epoch)."""
+    from conftest import fixture_texts
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from conftest import fixture_texts
+    from training.demo.tiny import make_tiny_model
     from training.distill.model_loading import lora_config
     from training.distill.recipes import SFTRecipe
-    from training.demo.tiny import make_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         texts = fixture_texts() + [r["prompt"] + r["completion"] for r in rows[:64]]
@@ -155,10 +166,11 @@ def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, t
         for name, _, attn in ARMS:
             model.set_attn_implementation(attn)
             best[name] = min(best[name], time_epoch(model, data[name]))
-    print(f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear; padded: batches of {a.batch_size} examples "
-          f"(longest {longest} tokens); packed: bfd rows of {pack_length} tokens, 1 row per step; best of {a.repeats}")
-    print("  summed completion loss at the same weights: "
-          + ", ".join(f"{name} {v:.3f}" for name, v in nll.items()))
+    print(
+        f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear; padded: batches of {a.batch_size} examples "
+        f"(longest {longest} tokens); packed: bfd rows of {pack_length} tokens, 1 row per step; best of {a.repeats}"
+    )
+    print("  summed completion loss at the same weights: " + ", ".join(f"{name} {v:.3f}" for name, v in nll.items()))
     return {name: (len(data[name]), *waste(data[name]), best[name]) for name, _, _ in ARMS}
 
 
@@ -166,9 +178,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8, help="Padded batch size (examples).")
-    parser.add_argument("--pack-length", type=int, default=0,
-                        help="Packed row length (default: batch-size x the mean example length, so both arms "
-                             "take about the same number of optimiser steps).")
+    parser.add_argument(
+        "--pack-length",
+        type=int,
+        default=0,
+        help="Packed row length (default: batch-size x the mean example length, so both arms "
+        "take about the same number of optimiser steps).",
+    )
     parser.add_argument("--hidden", default="64,256", help="Tiny model widths to measure (64: the test model).")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
@@ -186,10 +202,13 @@ def main() -> None:
         tps = {}
         for name, (steps, processed, real, seconds) in results.items():
             tps[name] = real / seconds
-            print(f"  {name:13s} steps={steps:4d} processed={processed:7d} real={real:7d} "
-                  f"padding waste={100 * (processed - real) / processed:5.1f}%  "
-                  f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x")
+            print(
+                f"  {name:13s} steps={steps:4d} processed={processed:7d} real={real:7d} "
+                f"padding waste={100 * (processed - real) / processed:5.1f}%  "
+                f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x"
+            )
         print("  targets: packed waste <= 5%, real tokens/s packed/padded >= 1.5x")
+
 
 if __name__ == "__main__":
     main()

@@ -39,7 +39,9 @@ def bench_numeric() -> float:
         agree = sum(suite.score(spec, r["doc"], r["generation"]).correct == r["reference_correct"] for r in rows)
         best = min(best, time.perf_counter() - t)
     rate = len(rows) / best
-    print(f"numeric: {len(rows)} GSM8K generations in {best:.3f} s = {rate:,.0f} generations/s; agreement with is_correct {agree}/{len(rows)} = {agree / len(rows):.4%}")
+    print(
+        f"numeric: {len(rows)} GSM8K generations in {best:.3f} s = {rate:,.0f} generations/s; agreement with is_correct {agree}/{len(rows)} = {agree / len(rows):.4%}"
+    )
     return rate
 
 
@@ -51,7 +53,9 @@ def percentiles(latencies: list[float]) -> str:
 def bench_math() -> None:
     golds: dict[str, list[str]] = {}
     for path in sorted((SHARED / "data" / "EleutherAI__hendrycks_math").glob("*/test.jsonl")):
-        golds[path.parent.name] = [latex.reference_answer(json.loads(line)["solution"]) for line in open(path, encoding="utf-8")]
+        golds[path.parent.name] = [
+            latex.reference_answer(json.loads(line)["solution"]) for line in open(path, encoding="utf-8")
+        ]
     symbolic.warm_up()  # worker start-up is paid once per run, not per item
     symbolic_calls: list[float] = []
     check = symbolic.equivalent
@@ -73,10 +77,13 @@ def bench_math() -> None:
                 t = time.perf_counter()
                 n_true += latex.is_correct(pred, Item("q", gold))
                 latencies.append(time.perf_counter() - t)
-        print(f"MATH checker, gold vs {name} gold: n={len(latencies)} equal={n_true}  {percentiles(latencies)}  total {sum(latencies):.1f} s  workers killed {symbolic._CHECKER.kills - kills}")
+        print(
+            f"MATH checker, gold vs {name} gold: n={len(latencies)} equal={n_true}  {percentiles(latencies)}  total {sum(latencies):.1f} s  workers killed {symbolic._CHECKER.kills - kills}"
+        )
         if len(symbolic_calls) > 1:
             print(f"  of which symbolic (worker) checks: n={len(symbolic_calls)}  {percentiles(symbolic_calls)}")
     symbolic.equivalent = check
+
 
 if __name__ == "__main__":
     if not (SHARED / "data").is_dir():

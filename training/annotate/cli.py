@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import load_rows
+from training import atomic
 from training.annotate.backends import BACKENDS, load_backend
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
 from training.cli import Command
 from training.errors import UserError
-from training.suite_cli import write_jsonl_atomic
 
 #: Teacher temperature: greedy for one answer (Fine-tune-CoT), diverse for K > 1 (its "diverse reasoning").
 SINGLE_SAMPLE_TEMPERATURE = 0.0
@@ -28,7 +29,7 @@ NO_KEY = "EMPTY"
 def export(store: Store) -> Path:
     """Write ``DIR/annotations.jsonl`` from the store (atomically) and return its path."""
     path = store.dir / EXPORT_NAME
-    write_jsonl_atomic(path, [r.export() for r in store.records()])
+    atomic.write_jsonl(path, [r.export() for r in store.records()])
     return path
 
 
@@ -39,25 +40,61 @@ def summary(totals: Totals, wall: float) -> str:
     'done 3, failed 1, correct 2/3 (0.6667), truncated 1, tokens 30 prompt + 90 completion, wall 2.0s'
     """
     rate = totals.correct / totals.done if totals.done else 0.0
-    return (f"done {totals.done}, failed {totals.failed}, correct {totals.correct}/{totals.done} ({rate:.4f}), "
-            f"truncated {totals.truncated}, tokens {totals.prompt_tokens} prompt + {totals.completion_tokens} completion, "
-            f"wall {wall:.1f}s")
+    return (
+        f"done {totals.done}, failed {totals.failed}, correct {totals.correct}/{totals.done} ({rate:.4f}), "
+        f"truncated {totals.truncated}, tokens {totals.prompt_tokens} prompt + {totals.completion_tokens} completion, "
+        f"wall {wall:.1f}s"
+    )
 
 
-def backend_options(backend: str, model: str, base_url: str | None, api_key_env: str, concurrency: int,
-                    timeout: float, max_attempts: int, batch_size: int, seed: int | None) -> dict:
-    """Keyword arguments for the chosen backend; the API key comes from the environment only."""
-    if backend == "hf":
-        return {"model": model, "batch_size": batch_size}
-    if backend == "vllm":
-        return {"model": model}
-    key = os.environ.get(api_key_env)
-    if not key:
-        if base_url is None:
-            raise UserError(f"set ${api_key_env} to the API key (or pass --base-url for a local server)")
-        key = NO_KEY
-    return {"model": model, "base_url": base_url, "api_key": key, "concurrency": concurrency, "timeout": timeout,
-            "max_attempts": max_attempts, "seed": seed or 0}
+@dataclass(frozen=True)
+class AnnotateOptions:
+    """Everything ``aligncot annotate`` was asked to do (one field per command-line option)."""
+
+    task: str | None
+    split: str | None
+    limit: int | None
+    backend: str
+    base_url: str | None
+    model: str | None
+    api_key_env: str
+    chat: bool
+    prefill: str
+    concurrency: int
+    samples: int
+    temperature: float | None
+    max_tokens: int
+    seed: int
+    timeout: float
+    max_attempts: int
+    batch_size: int
+    out_dir: Path
+    export_only: bool
+    quiet: bool
+
+    def missing(self) -> list[str]:
+        """Required options not given (none are needed with ``--export``)."""
+        return [] if self.export_only else [f"--{n}" for n in ("task", "model") if not getattr(self, n)]
+
+    def backend_options(self) -> dict:
+        """Keyword arguments for the chosen backend; the API key comes from the environment only."""
+        if self.backend == "hf":
+            return {"model": self.model, "batch_size": self.batch_size}
+        if self.backend == "vllm":
+            return {"model": self.model}
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            if self.base_url is None:
+                raise UserError(f"set ${self.api_key_env} to the API key (or pass --base-url for a local server)")
+            key = NO_KEY
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "api_key": key,
+            "concurrency": self.concurrency,
+            "timeout": self.timeout,
+            "max_attempts": self.max_attempts,
+        }
 
 
 @click.command(cls=Command)
@@ -67,59 +104,91 @@ def backend_options(backend: str, model: str, base_url: str | None, api_key_env:
 @click.option("--backend", type=click.Choice(sorted(BACKENDS)), default="openai", show_default=True)
 @click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: OpenAI).")
 @click.option("--model", help="Model name (openai) or model directory / hub id (hf, vllm).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="Environment variable holding the API key.")
-@click.option("--chat/--completions", default=False, show_default=True, help="Chat messages, or the raw plain-text prompt.")
-@click.option("--prefill", type=click.Choice(PREFILL_MODES), default="user", show_default=True,
-              help="Chat + cot: trigger inside the user turn (any server), or an open assistant turn to continue (vLLM).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight (openai).")
+@click.option(
+    "--api-key-env", default="OPENAI_API_KEY", show_default=True, help="Environment variable holding the API key."
+)
+@click.option(
+    "--chat/--completions", default=False, show_default=True, help="Chat messages, or the raw plain-text prompt."
+)
+@click.option(
+    "--prefill",
+    type=click.Choice(PREFILL_MODES),
+    default="user",
+    show_default=True,
+    help="Chat + cot: trigger inside the user turn (any server), or an open assistant turn to continue (vLLM).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight (openai)."
+)
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Answers per question (K).")
 @click.option("--temperature", type=click.FloatRange(min=0), help="Default: 0 with one sample, 0.7 with K > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True, help="Completion budget.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sample i is generated with seed + i.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True, help="Seconds per request (openai).")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True, help="Attempts per request (openai).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds per request (openai).",
+)
+@click.option(
+    "--max-attempts", type=click.IntRange(min=1), default=6, show_default=True, help="Attempts per request (openai)."
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts per batch (hf).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Annotation directory.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Annotation directory."
+)
 @click.option("--export", "export_only", is_flag=True, help="Only write DIR/annotations.jsonl from the store and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def annotate(task, split, limit, backend, base_url, model, api_key_env, chat, prefill, concurrency, samples,
-             temperature, max_tokens, seed, timeout, max_attempts, batch_size, out_dir, export_only, quiet) -> None:
+def annotate(**options) -> None:
     """Have a teacher answer a task's training questions; every answer is committed at once.
 
     Rerunning with the same arguments resumes: stored answers are never requested again.
     Writes DIR/annotations.db (SQLite) and DIR/annotations.jsonl.
     """
-    if export_only:
-        if not (out_dir / "annotations.db").is_file():
-            raise UserError(f"{out_dir} holds no annotations.db")
-        with Store(out_dir) as store:
+    o = AnnotateOptions(**options)
+    if o.export_only:
+        if not (o.out_dir / "annotations.db").is_file():
+            raise UserError(f"{o.out_dir} holds no annotations.db")
+        with Store(o.out_dir) as store:
             click.echo(f"wrote {export(store)}: {summary(store.totals(), 0.0).split(', wall')[0]}")
         return
-    if not task or not model:
-        raise UserError("--task and --model are required (unless --export)")
-    spec = suite.generative_task(task)
-    split = split or spec.benchmark.train_split
+    if o.missing():
+        raise UserError(
+            f"missing {' and '.join(o.missing())} (needed unless --export): e.g. "
+            "--task aligncot_csqa_cot --model gpt-4o-mini"
+        )
+    run(o)
+
+
+def run(o: AnnotateOptions) -> None:
+    """Annotate, store and export as ``o`` says (the body of ``aligncot annotate``)."""
+    spec = suite.generative_task(o.task)
+    split = o.split or spec.benchmark.train_split
     if split is None:
         raise UserError(f"{spec.benchmark.title} has no training split; name one with --split")
-    rows = load_rows(spec.benchmark.hub_id, spec.dataset_config, split)[:limit]
+    rows = load_rows(spec.benchmark.hub_id, spec.dataset_config, split)[: o.limit]
     if not rows:
-        raise UserError(f"{task}: split {split!r} has no rows")
+        raise UserError(f"{o.task}: split {split!r} has no rows")
+    temperature = o.temperature
     if temperature is None:
-        temperature = SINGLE_SAMPLE_TEMPERATURE if samples == 1 else MULTI_SAMPLE_TEMPERATURE
-    params = GenParams(temperature, max_tokens, seed, chat, prefill)
-    opts = backend_options(backend, model, base_url, api_key_env, concurrency, timeout, max_attempts, batch_size, seed)
-    teacher = load_backend(backend, **opts)
-    jobs = build_jobs(spec, rows, split, params, samples, backend, model)
+        temperature = SINGLE_SAMPLE_TEMPERATURE if o.samples == 1 else MULTI_SAMPLE_TEMPERATURE
+    params = GenParams(temperature, o.max_tokens, o.seed, o.chat, o.prefill)
+    teacher = load_backend(o.backend, **o.backend_options())
+    jobs = build_jobs(spec, rows, split, params, o.samples, o.backend, o.model)
     start = time.time()
-    with Store(out_dir) as store:
+    with Store(o.out_dir) as store:
         try:
-            totals = run_annotation(jobs, teacher, store, progress=not quiet)
+            totals = run_annotation(jobs, teacher, store, progress=not o.quiet)
         except KeyboardInterrupt:
-            click.echo(f"interrupted: {len(store.keys())} answers are stored in {out_dir}; rerun to resume", err=True)
+            click.echo(f"interrupted: {len(store.keys())} answers are stored in {o.out_dir}; rerun to resume", err=True)
             raise SystemExit(130) from None
         path = export(store)
         failures = [f for f in store.failures() if f["key"] in {j.key for j in jobs}]
-    click.echo(f"{task} [{split}, {len(rows)} questions x {samples}] -> {path}")
+    click.echo(f"{o.task} [{split}, {len(rows)} questions x {o.samples}] -> {path}")
     click.echo(summary(totals, time.time() - start))
     if failures:
-        click.echo(f"{len(failures)} requests failed after retries (rerun to retry them); first: {failures[0]['error']}", err=True)
+        click.echo(
+            f"{len(failures)} requests failed after retries (rerun to retry them); first: {failures[0]['error']}",
+            err=True,
+        )

@@ -86,18 +86,6 @@ class Job:
         return isinstance(self.prompt, list) and self.prompt[-1]["role"] == "assistant"
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
-    r"""``text`` up to the first stop sequence, and whether one was found.
-
-    >>> cut_at_stop("So (B).\nQuestion: next", ["\nQuestion:"])
-    ('So (B).', True)
-    >>> cut_at_stop("So (B).", ["\nQuestion:"])
-    ('So (B).', False)
-    """
-    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
-
-
 def doc_id(split: str, index: int, doc: dict) -> str:
     """Stable row id: split, position and a hash of the row's content.
 

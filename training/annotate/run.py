@@ -10,8 +10,9 @@ from tqdm import tqdm
 
 from aligncot_tasks import suite
 from training.annotate.backends import Backend, Result
-from training.annotate.jobs import Job, cut_at_stop
+from training.annotate.jobs import Job
 from training.annotate.store import Record, Store, Totals
+from training.generation.stops import cut_at_stop
 
 
 def pending_jobs(jobs: Sequence[Job], stored: set[str]) -> list[Job]:
@@ -34,12 +35,24 @@ def to_record(job: Job, result: Result, backend: Backend) -> Record:
     verdict = suite.score(job.task, job.doc, text)
     prompt = job.prompt if isinstance(job.prompt, str) else json.dumps(job.prompt, ensure_ascii=False)
     return Record(
-        key=job.key, task=job.task, doc_id=job.doc_id, sample=job.sample,
-        doc=json.dumps(job.doc, ensure_ascii=False, sort_keys=True), prompt=prompt, completion=text,
-        finish_reason="stop" if stopped else result.finish_reason, prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens, extracted=verdict.extracted,
-        gold=suite.item(job.task, job.doc).gold, correct=verdict.correct, backend=backend.name,
-        model=backend.model, attempts=result.attempts, started_at=result.started_at, finished_at=result.finished_at,
+        key=job.key,
+        task=job.task,
+        doc_id=job.doc_id,
+        sample=job.sample,
+        doc=json.dumps(job.doc, ensure_ascii=False, sort_keys=True),
+        prompt=prompt,
+        completion=text,
+        finish_reason="stop" if stopped else result.finish_reason,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        extracted=verdict.extracted,
+        gold=suite.item(job.task, job.doc).gold,
+        correct=verdict.correct,
+        backend=backend.name,
+        model=backend.model,
+        attempts=result.attempts,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
     )
 
 
@@ -57,8 +70,14 @@ def annotate(jobs: Sequence[Job], backend: Backend, store: Store, progress: bool
     """
     todo = pending_jobs(jobs, store.keys())
     skipped = len({j.key for j in jobs}) - len(todo)
-    bar = tqdm(total=len(todo), desc=f"annotate ({skipped} stored)", unit="req", file=sys.stderr,
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo),
+        desc=f"annotate ({skipped} stored)",
+        unit="req",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
 
     def on_result(job: Job, result: Result) -> None:
         if result.error is None:

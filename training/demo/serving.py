@@ -38,8 +38,19 @@ def free_port() -> int:
 def serve_command(model_dir: str | os.PathLike, port: int) -> list[str]:
     """``transformers serve`` pinned to one model, run by this interpreter (so the same
     environment, whatever is first on PATH)."""
-    return [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", HOST,
-            "--port", str(port), "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        str(model_dir),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 def _healthy(url: str) -> bool:

@@ -77,8 +77,9 @@ def teach(model_dir: Path, pairs: list[tuple[str, str]], steps: int, seed: int =
     model.save_pretrained(model_dir)
 
 
-def build_demo_models(out_dir: str | Path, train_tasks: list[str], eval_tasks: list[str], limit: int | None,
-                      steps: int) -> tuple[Path, Path]:
+def build_demo_models(
+    out_dir: str | Path, train_tasks: list[str], eval_tasks: list[str], limit: int | None, steps: int
+) -> tuple[Path, Path]:
     """Build ``out_dir/teacher`` (taught the training questions) and ``out_dir/student`` (untouched).
 
     Returns:

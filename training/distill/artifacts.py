@@ -9,11 +9,9 @@ leaves checkpoints to resume from, but never an ``output_dir`` that looks finish
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from training import atomic
 from training.distill.checkpoints import last_checkpoint
 from training.distill.model_loading import META_FILE
 from training.errors import UserError
@@ -39,28 +37,6 @@ def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
     return checkpoint
 
 
-def publish(output_dir: Path, write) -> Path:
-    """Write a directory atomically: ``write(tmp_dir)`` fills a temp sibling, then rename.
-
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp()) / "adapter"
-    >>> publish(d, lambda tmp: (tmp / "x").write_text("1")).name, (d / "x").read_text()
-    ('adapter', '1')
-    """
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=output_dir.parent, prefix=f".{output_dir.name}.", suffix=".partial"))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the result from other users
-    try:
-        write(tmp)
-        os.rename(tmp, output_dir)  # fails, rather than merging, if output_dir appeared meanwhile
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return output_dir
-
-
 def model_card(meta: dict) -> str:
     """README.md of an adapter: YAML front matter for the hub, then what produced it.
 
@@ -84,10 +60,22 @@ def model_card(meta: dict) -> str:
     for key in ("precision", "world_size", "train_steps", "pair_stats", "final_metrics"):
         if key in meta:
             lines.append(f"- {key.replace('_', ' ').capitalize()}: {meta[key]}")
-    lines += ["", "## Hyper-parameters (recipe)", "", "```json", json.dumps(meta["recipe"], indent=2), "```", "",
-              "Evaluate with:", "",
-              "```", "lm_eval --model hf --model_args pretrained=BASE,peft=THIS_DIR "
-              "--include_path $(aligncot tasks --path) --tasks aligncot_zs", "```", ""]
+    lines += [
+        "",
+        "## Hyper-parameters (recipe)",
+        "",
+        "```json",
+        json.dumps(meta["recipe"], indent=2),
+        "```",
+        "",
+        "Evaluate with:",
+        "",
+        "```",
+        "lm_eval --model hf --model_args pretrained=BASE,peft=THIS_DIR "
+        "--include_path $(aligncot tasks --path) --tasks aligncot_zs",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -119,7 +107,8 @@ def save_adapter(trainer, tokenizer, output_dir: Path, meta: dict) -> Path | Non
         (tmp / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1), encoding="utf-8")
         write_card(tmp, meta)
 
-    return publish(output_dir, write)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    return atomic.publish_dir(output_dir, write)
 
 
 def aligncot_version() -> str:

@@ -25,12 +25,10 @@ it, any such question is refused: MultiArith's shared split repeats 5 test probl
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
 import random
-import re
 import shutil
 import tempfile
 from collections import Counter, defaultdict
@@ -38,95 +36,18 @@ from pathlib import Path
 
 import click
 
-from aligncot_tasks import prompts, scoring, suite
+from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
-from aligncot_tasks.scoring._match import SOLUTION_CUE_RE, before_ramble, commitments
+from training import atomic
 from training.annotate.store import EXPORT_NAME
 from training.cli import Command
+from training.distill.demonstration import demonstration, normalise_question
 from training.errors import UserError
-from training.suite_cli import write_jsonl_atomic
 
 KINDS = ("all", "truthful", "misleading")
 STYLES = ("cot", "answer")
 #: Ranaldi & Freitas train on 4000 class-balanced demonstrations per multiple-choice task.
 MC_BALANCE = 4000
-#: A sentence ends at ., ! or ? before whitespace, or at a line break.
-SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\n")
-#: Anything but letters and digits, for comparing questions.
-NON_WORD_RE = re.compile(r"[\W_]+")
-
-
-def normalise_question(text: str) -> str:
-    """Lower case, punctuation and spacing removed: how questions are compared.
-
-    >>> normalise_question("  What's 2+2?\\n") == normalise_question("what s 2 2")
-    True
-    """
-    return NON_WORD_RE.sub(" ", text.lower()).strip()
-
-
-def rationale(completion: str) -> str:
-    r"""The teacher's reasoning without its own final answer statement.
-
-    Cuts before the sentence that holds the last commitment the scorer would read (an
-    answer cue, a ``\boxed{}``, a solution line ``A: 18``), and drops a made-up next
-    question, so the demonstration ends in exactly one (canonical) answer sentence; text
-    without a commitment is kept whole.
-
-    >>> rationale(" 2 apples plus 1. Therefore, among A through E, the answer is (B). Done.")
-    '2 apples plus 1.'
-    >>> rationale("The answer is (A).")
-    ''
-    >>> rationale("3*10=30 ounces\nSo 900/10=90 bags\nA: 90")
-    '3*10=30 ounces\nSo 900/10=90 bags'
-    >>> rationale("No cue, just text.")
-    'No cue, just text.'
-
-    A chat teacher that restates the trigger (the prompt already ends with it) loses the echo:
-
-    >>> rationale(" Let's think step by step. First, 2. So the answer is (A).")
-    'First, 2.'
-    """
-    text = before_ramble(completion)
-    found = commitments(text, SOLUTION_CUE_RE)
-    if found:
-        ends = [m.end() for m in SENTENCE_END_RE.finditer(text, 0, found[-1].start)]
-        text = text[: ends[-1] if ends else 0]
-    text = text.strip()
-    return text[len(prompts.COT_TRIGGER):].strip() if text.startswith(prompts.COT_TRIGGER) else text
-
-
-def student_task(task: str, style: str) -> suite.TaskSpec:
-    """The task the student is evaluated on: the cot or zs sibling of the annotated task."""
-    spec = suite.get_task(task)
-    return suite.get_task(suite.task_name(spec.benchmark.key, "cot" if style == "cot" else "zs", spec.config))
-
-
-def stated_answer(spec: suite.TaskSpec, doc: dict, row: dict) -> str | None:
-    """The canonical sentence for the answer the teacher committed to (None: it stated none)."""
-    if row["correct"]:
-        return suite.answer_sentence(spec, doc)
-    if row.get("extracted") is None:
-        return None
-    return scoring.answer_sentence(spec.answer_type, dataclasses.replace(suite.item(spec, doc), gold=row["extracted"]))
-
-
-def demonstration(row: dict, style: str) -> dict | None:
-    """One annotation row -> one training row (None when it cannot be one)."""
-    spec = student_task(row["task"], style)
-    doc = row["doc"]
-    sentence = stated_answer(spec, doc, row)
-    if sentence is None or (style == "cot" and row.get("finish_reason") == "length"):
-        return None
-    reasoning = rationale(row["completion"]) if style == "cot" else ""
-    if reasoning:  # a rationale cut after a line without a full stop keeps its line break
-        reasoning += " " if reasoning.endswith((".", "!", "?")) else "\n"
-    return {
-        "prompt": suite.render_prompt(spec, doc),
-        "completion": " " + reasoning + sentence,
-        "task": spec.name, "doc": json.dumps(doc, ensure_ascii=False, sort_keys=True), "doc_id": row["doc_id"],
-        "sample": row["sample"], "correct": bool(row["correct"]), "source": row["source"],
-    }
 
 
 def load_annotations(dirs: list[Path]) -> list[dict]:
@@ -187,15 +108,25 @@ def balanced_order(demos: list[dict], seed: int) -> list[dict]:
 
 def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
     """Hold out ``ceil(val_fraction * questions)`` whole questions (all their samples), seeded."""
-    questions = sorted({(d["task"], d["doc_id"]) for d in demos},
-                       key=lambda q: hashlib.sha256(f"{seed}:{q[0]}:{q[1]}".encode()).hexdigest())
+    questions = sorted(
+        {(d["task"], d["doc_id"]) for d in demos},
+        key=lambda q: hashlib.sha256(f"{seed}:{q[0]}:{q[1]}".encode()).hexdigest(),
+    )
     held = set(questions[: math.ceil(val_fraction * len(questions))])
     train = [d for d in demos if (d["task"], d["doc_id"]) not in held]
     return train, [d for d in demos if (d["task"], d["doc_id"]) in held]
 
 
-def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction: float, val_fraction: float,
-          seed: int, drop_contaminated: bool = False) -> tuple[list[dict], list[dict], dict]:
+def build(
+    dirs: list[Path],
+    kind: str,
+    style: str,
+    balance: int | None,
+    fraction: float,
+    val_fraction: float,
+    seed: int,
+    drop_contaminated: bool = False,
+) -> tuple[list[dict], list[dict], dict]:
     """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input."""
     rows = load_annotations(dirs)
     keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
@@ -203,12 +134,16 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
     demos = [d for d in (demonstration(r, style) for r in kept) if d is not None]
     stats = {"annotations": len(rows), "kind_kept": len(kept), "dropped_no_answer_or_truncated": len(kept) - len(demos)}
     if not demos:
-        raise UserError(f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
-                                   f"({len(rows)} annotations, {len(kept)} of kind {kind})")
+        raise UserError(
+            f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
+            f"({len(rows)} annotations, {len(kept)} of kind {kind})"
+        )
     flags = contaminated(demos)
     if any(flags) and not drop_contaminated:
-        raise UserError(f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
-                                   "evaluation split (pass --drop-contaminated to leave them out)")
+        raise UserError(
+            f"{sum(flags)} of {len(demos)} demonstrations ask a question of their task's "
+            "evaluation split (pass --drop-contaminated to leave them out)"
+        )
     demos = [d for d, bad in zip(demos, flags) if not bad]
     stats["dropped_contaminated"] = sum(flags)
     if not demos:
@@ -222,8 +157,12 @@ def build(dirs: list[Path], kind: str, style: str, balance: int | None, fraction
     train = ordered[: round(fraction * len(ordered))]
     if not train:
         raise UserError(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
-    stats.update(balance=balance, train=len(train), validation=len(validation),
-                 train_labels=dict(sorted(Counter(suite.item(d["task"], json.loads(d["doc"])).gold for d in train).items())))
+    stats.update(
+        balance=balance,
+        train=len(train),
+        validation=len(validation),
+        train_labels=dict(sorted(Counter(suite.item(d["task"], json.loads(d["doc"])).gold for d in train).items())),
+    )
     return train, validation, stats
 
 
@@ -235,12 +174,14 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".demos-"))
     try:
         columns = list(train[0])
-        splits = {name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
-                  for name, rows in (("train", train), ("validation", validation))}
+        splits = {
+            name: datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in columns})
+            for name, rows in (("train", train), ("validation", validation))
+        }
         datasets.DatasetDict(splits).save_to_disk(str(tmp / "dataset"))
-        write_jsonl_atomic(tmp / "train.jsonl", train)
-        write_jsonl_atomic(tmp / "validation.jsonl", validation)
-        (tmp / "demos.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        atomic.write_jsonl(tmp / "train.jsonl", train)
+        atomic.write_jsonl(tmp / "validation.jsonl", validation)
+        atomic.write_json(tmp / "demos.json", manifest, indent=2)
         if (out / "dataset").exists():
             shutil.rmtree(out / "dataset")
         for name in ("dataset", "train.jsonl", "validation.jsonl", "demos.json"):
@@ -252,18 +193,45 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
 @click.command(cls=Command)
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
-@click.option("--kind", type=click.Choice(KINDS), default="truthful", show_default=True,
-              help="All answers, only correct ones, or only incorrect ones.")
-@click.option("--style", type=click.Choice(STYLES), default="cot", show_default=True,
-              help="Rationale + answer, or the answer alone (vanilla fine-tuning).")
-@click.option("--balance", type=click.IntRange(min=0), help=f"Class-balanced sample of N rows (default {MC_BALANCE} for multiple choice; 0: all).")
-@click.option("--fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
-              help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True,
-              help="Questions held out for validation.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="truthful",
+    show_default=True,
+    help="All answers, only correct ones, or only incorrect ones.",
+)
+@click.option(
+    "--style",
+    type=click.Choice(STYLES),
+    default="cot",
+    show_default=True,
+    help="Rationale + answer, or the answer alone (vanilla fine-tuning).",
+)
+@click.option(
+    "--balance",
+    type=click.IntRange(min=0),
+    help=f"Class-balanced sample of N rows (default {MC_BALANCE} for multiple choice; 0: all).",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Questions held out for validation.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--drop-contaminated", is_flag=True,
-              help="Leave out questions found in the evaluation split (and count them) instead of refusing.")
+@click.option(
+    "--drop-contaminated",
+    is_flag=True,
+    help="Leave out questions found in the evaluation split (and count them) instead of refusing.",
+)
 def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated) -> None:
     """Build the students' training set from annotation directories DIRS.
 
@@ -271,7 +239,16 @@ def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_co
     task's evaluation split.
     """
     train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated)
-    manifest = {"sources": [str(d) for d in dirs], "kind": kind, "style": style, "fraction": fraction,
-                "val_fraction": val_fraction, "seed": seed, **stats}
+    manifest = {
+        "sources": [str(d) for d in dirs],
+        "kind": kind,
+        "style": style,
+        "fraction": fraction,
+        "val_fraction": val_fraction,
+        "seed": seed,
+        **stats,
+    }
     save(out, train, validation, manifest)
-    click.echo(f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); labels {stats['train_labels']}")
+    click.echo(
+        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); labels {stats['train_labels']}"
+    )

@@ -19,8 +19,14 @@ log = logging.getLogger(__name__)
 
 #: Config fields that must agree between the base an adapter was trained on and the base
 #: it is loaded onto (a moved directory is fine, another model is not).
-FINGERPRINT_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                    "intermediate_size", "vocab_size")
+FINGERPRINT_KEYS = (
+    "model_type",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "vocab_size",
+)
 #: File in an adapter directory recording what it was trained from (see training.distill.artifacts).
 META_FILE = "aligncot_meta.json"
 
@@ -57,8 +63,22 @@ def choose_precision(quantization: str, cpu_dtype: str, cuda: bool) -> Precision
     if cuda:
         return Precision(False, "bfloat16", "LoRA over a bf16 base (quantization: none)")
     why = "CUDA is not available" if quantization == "auto" else "quantization: none"
-    return Precision(False, cpu_dtype, f"{why}: LoRA over an unquantized {cpu_dtype} base "
-                                      "(set quantization=4bit to quantize on CPU)")
+    return Precision(
+        False, cpu_dtype, f"{why}: LoRA over an unquantized {cpu_dtype} base (set quantization=4bit to quantize on CPU)"
+    )
+
+
+#: Deprecation warnings raised inside libraries on our behalf, with nothing for a user to change:
+#: peft (PeftModel, get_peft_model) reads transformers' deprecated ``is_gradient_checkpointing``.
+LIBRARY_DEPRECATIONS = (r"`is_gradient_checkpointing` is deprecated",)
+
+
+def silence_library_deprecations() -> None:
+    """Keep :data:`LIBRARY_DEPRECATIONS` off the console (they would repeat for every model load)."""
+    import warnings
+
+    for message in LIBRARY_DEPRECATIONS:
+        warnings.filterwarnings("ignore", message=message, category=FutureWarning)
 
 
 def cuda_available() -> bool:
@@ -102,8 +122,7 @@ def base_config(base: str, trust_remote_code: bool = False):
         raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
 
 
-def load_base(base: str, precision: Precision, trust_remote_code: bool = False,
-              attn_implementation: str | None = None):
+def load_base(base: str, precision: Precision, trust_remote_code: bool = False, attn_implementation: str | None = None):
     """Load the base causal LM with the chosen precision, ready for (Q)LoRA training."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
@@ -115,7 +134,9 @@ def load_base(base: str, precision: Precision, trust_remote_code: bool = False,
         kwargs["attn_implementation"] = attn_implementation
     if precision.load_in_4bit:
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
         if torch.cuda.is_available():
@@ -139,8 +160,12 @@ def lora_config(recipe):
     from peft import LoraConfig
 
     return LoraConfig(
-        task_type="CAUSAL_LM", r=recipe.lora_r, lora_alpha=recipe.lora_alpha,
-        lora_dropout=recipe.lora_dropout, target_modules=recipe.lora_target_modules, bias="none",
+        task_type="CAUSAL_LM",
+        r=recipe.lora_r,
+        lora_alpha=recipe.lora_alpha,
+        lora_dropout=recipe.lora_dropout,
+        target_modules=recipe.lora_target_modules,
+        bias="none",
         modules_to_save=recipe.lora_modules_to_save,
     )
 

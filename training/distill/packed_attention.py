@@ -36,8 +36,15 @@ def segment_bounds(position_ids: torch.Tensor) -> list[int]:
     return [0, *starts.tolist(), int(position_ids.numel())]
 
 
-def varlen_mask(*, attention_mask: torch.Tensor | None = None, q_length: int, kv_length: int,
-                q_offset: int = 0, kv_offset: int = 0, **kwargs) -> torch.Tensor | None:
+def varlen_mask(
+    *,
+    attention_mask: torch.Tensor | None = None,
+    q_length: int,
+    kv_length: int,
+    q_offset: int = 0,
+    kv_offset: int = 0,
+    **kwargs,
+) -> torch.Tensor | None:
     """No mask where :func:`varlen_attention` applies causality per example itself, else SDPA's mask.
 
     Without a padding mask and with queries = keys (training, a cache-less forward) the only
@@ -47,24 +54,43 @@ def varlen_mask(*, attention_mask: torch.Tensor | None = None, q_length: int, kv
     """
     config = kwargs.get("config")
     plain_causal = not kwargs.get("use_vmap") and not any(
-        getattr(config, name, None) for name in ("sliding_window", "attention_chunk_size"))
+        getattr(config, name, None) for name in ("sliding_window", "attention_chunk_size")
+    )
     if plain_causal and attention_mask is None and q_length == kv_length and q_offset == 0 and kv_offset == 0:
         return None
-    return sdpa_mask(attention_mask=attention_mask, q_length=q_length, kv_length=kv_length,
-                     q_offset=q_offset, kv_offset=kv_offset, **kwargs)
+    return sdpa_mask(
+        attention_mask=attention_mask,
+        q_length=q_length,
+        kv_length=kv_length,
+        q_offset=q_offset,
+        kv_offset=kv_offset,
+        **kwargs,
+    )
 
 
-def varlen_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                     attention_mask: torch.Tensor | None, position_ids: torch.Tensor | None = None,
-                     cu_seq_lens_q: torch.Tensor | None = None, **kwargs) -> tuple[torch.Tensor, None]:
+def varlen_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    position_ids: torch.Tensor | None = None,
+    cu_seq_lens_q: torch.Tensor | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, None]:
     """Causal SDPA over each packed example separately; plain ``sdpa`` for anything else.
 
     Shapes as transformers' attention functions: ``query`` ``(batch, heads, L, dim)``, output
     ``(batch, L, heads, dim)``.
     """
     length = query.shape[2]
-    if (attention_mask is not None or key.shape[2] != length or length <= 1
-            or not getattr(module, "is_causal", True) or kwargs.get("is_causal") is False):
+    if (
+        attention_mask is not None
+        or key.shape[2] != length
+        or length <= 1
+        or not getattr(module, "is_causal", True)
+        or kwargs.get("is_causal") is False
+    ):
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     kwargs.pop("is_causal", None)
     rows = []
@@ -75,10 +101,12 @@ def varlen_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Te
             bounds = segment_bounds(position_ids[min(b, position_ids.shape[0] - 1)])
         else:
             bounds = [0, length]
-        q, k, v = query[b:b + 1], key[b:b + 1], value[b:b + 1]
-        parts = [sdpa_attention_forward(module, q[:, :, s:e], k[:, :, s:e], v[:, :, s:e], None,
-                                        is_causal=True, **kwargs)[0]
-                 for s, e in zip(bounds[:-1], bounds[1:]) if e > s]
+        q, k, v = query[b : b + 1], key[b : b + 1], value[b : b + 1]
+        parts = [
+            sdpa_attention_forward(module, q[:, :, s:e], k[:, :, s:e], v[:, :, s:e], None, is_causal=True, **kwargs)[0]
+            for s, e in zip(bounds[:-1], bounds[1:])
+            if e > s
+        ]
         rows.append(parts[0] if len(parts) == 1 else torch.cat(parts, dim=1))
     return (rows[0] if len(rows) == 1 else torch.cat(rows, dim=0)), None
 

@@ -91,7 +91,7 @@ def cot_continuation(q: Question, generation: str) -> str:
     zs, cot = q.zs_prompt, q.cot_prompt
     if not cot.startswith(zs):  # a suite invariant: the CoT prompt extends the zero-shot one
         raise AssertionError(f"{q.cot_task} prompt does not extend the {q.zs_task} prompt")
-    return cot[len(zs):] + generation
+    return cot[len(zs) :] + generation
 
 
 def make_pair(q: Question, zs_generation: str, cot_generation: str) -> dict:
@@ -125,8 +125,9 @@ def keep(pair: dict, keep_correct_only: bool) -> bool:
 Generate = Callable[[Sequence[str], Sequence[int], str], list[str]]
 
 
-def build_pairs(qs: Sequence[Question], generate: Generate, keep_correct_only: bool,
-                max_new_tokens: int | None = None) -> tuple[list[dict], dict]:
+def build_pairs(
+    qs: Sequence[Question], generate: Generate, keep_correct_only: bool, max_new_tokens: int | None = None
+) -> tuple[list[dict], dict]:
     """Ask the student every question twice and build the kept pairs.
 
     Args:
@@ -139,6 +140,7 @@ def build_pairs(qs: Sequence[Question], generate: Generate, keep_correct_only: b
         The kept pairs and counts: ``questions``, ``kept``, ``chosen_correct``,
         ``rejected_correct``, ``identical``.
     """
+
     def budgets(variant: str) -> list[int]:
         return [max_new_tokens or q.budget(variant) for q in qs]
 

@@ -80,8 +80,15 @@ class TrainRecipe:
         _choice(self, "quantization", QUANTIZATION)
         _choice(self, "cpu_dtype", CPU_DTYPES)
         _choice(self, "lr_scheduler_type", SCHEDULERS)
-        for name in ("max_length", "per_device_train_batch_size", "per_device_eval_batch_size",
-                     "gradient_accumulation_steps", "logging_steps", "num_train_epochs", "learning_rate"):
+        for name in (
+            "max_length",
+            "per_device_train_batch_size",
+            "per_device_eval_batch_size",
+            "gradient_accumulation_steps",
+            "logging_steps",
+            "num_train_epochs",
+            "learning_rate",
+        ):
             _positive(self, name)
         if not 0 <= self.warmup_ratio < 1:
             raise UserError(f"recipe key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
@@ -245,8 +252,11 @@ def load_recipe(cls: type[RecipeT], path: str | Path | None, overrides: typing.S
     for key in values:
         if key not in names:
             raise UserError(f"{where}: unknown recipe key {key!r} for {cls.__name__} (known: {', '.join(names)})")
-    missing = [f.name for f in dataclasses.fields(cls)
-               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values]
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values
+    ]
     if missing:
         raise UserError(f"{where}: missing required recipe key(s): {', '.join(missing)}")
     return cls(**values)
@@ -297,9 +307,8 @@ def _coerce(name: str, value: object, hint: object) -> object:
             else:
                 if math.isfinite(number):
                     return number
-    elif hint is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
+    elif hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
     raise UserError(f"recipe key {name!r} must be {getattr(hint, '__name__', hint)}, got {value!r}")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from training import atomic
 from training.distill import artifacts, model_loading, preference_pairs, train_data
 from training.distill.recipes import DPORecipe, load_recipe, to_dict
 from training.distill.sft import recipe_command, trainer_arguments
@@ -55,13 +56,15 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
 
     def generate(prompts, budgets, desc):
         if backend == "vllm":
-            return student_generation.generate_vllm(recipe.base_model, recipe.sft_adapter, prompts, budgets,
-                                                    max_lora_rank=lora_rank(recipe.sft_adapter))
+            return student_generation.generate_vllm(
+                recipe.base_model, recipe.sft_adapter, prompts, budgets, max_lora_rank=lora_rank(recipe.sft_adapter)
+            )
         out = [""] * len(prompts)
         for budget in sorted(set(budgets)):  # one generate() call per token budget
             idx = [i for i, b in enumerate(budgets) if b == budget]
-            texts = student_generation.generate_hf(model, tokenizer, [prompts[i] for i in idx], budget,
-                                                   recipe.generation_batch_size, desc)
+            texts = student_generation.generate_hf(
+                model, tokenizer, [prompts[i] for i in idx], budget, recipe.generation_batch_size, desc
+            )
             for i, text in zip(idx, texts):
                 out[i] = text
         return out
@@ -73,8 +76,10 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
         log.warning("%s pairs: %s", split, stats)
         all_stats[split] = stats
         if not pairs:
-            raise UserError(f"no {split} preference pairs survive ({stats}); "
-                            "set keep_correct_only=false or train the SFT student longer")
+            raise UserError(
+                f"no {split} preference pairs survive ({stats}); "
+                "set keep_correct_only=false or train the SFT student longer"
+            )
         splits[split] = datasets.Dataset.from_list(pairs)
     if backend == "vllm":
         student_generation.release_vllm()
@@ -84,7 +89,8 @@ def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
         ds.save_to_disk(str(tmp))
         (tmp / PAIR_STATS).write_text(json.dumps(all_stats, indent=1), encoding="utf-8")
 
-    artifacts.publish(recipe.pairs_path, write)
+    recipe.pairs_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.publish_dir(recipe.pairs_path, write)
     return ds
 
 
@@ -114,6 +120,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     """
     from trl import DPOTrainer
 
+    model_loading.silence_library_deprecations()
     output_dir = Path(recipe.output_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
@@ -121,8 +128,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
-    base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code,
-                                   recipe.attn_implementation)
+    base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code, recipe.attn_implementation)
     model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
     state = model_loading.init_distributed()
     with state.main_process_first():  # the main process generates; the others then read its pairs

@@ -35,26 +35,26 @@ def warmup(recipe: TrainRecipe) -> float:
 
 def trainer_arguments(recipe: TrainRecipe, precision: model_loading.Precision) -> dict:
     """Keyword arguments shared by ``SFTConfig`` and ``DPOConfig``."""
-    return dict(
-        output_dir=str(recipe.run_dir),
-        num_train_epochs=recipe.num_train_epochs,
-        max_steps=recipe.max_steps,
-        learning_rate=recipe.learning_rate,
-        weight_decay=recipe.weight_decay,
-        lr_scheduler_type=recipe.lr_scheduler_type,
-        warmup_steps=warmup(recipe),
-        per_device_train_batch_size=recipe.per_device_train_batch_size,
-        per_device_eval_batch_size=recipe.per_device_eval_batch_size,
-        gradient_accumulation_steps=recipe.gradient_accumulation_steps,
-        gradient_checkpointing=recipe.gradient_checkpointing,
-        max_length=recipe.max_length,
-        logging_steps=recipe.logging_steps,
-        save_total_limit=recipe.save_total_limit,
-        report_to=recipe.report_to,
-        seed=recipe.seed,
-        use_cpu=not model_loading.cuda_available(),
-        bf16=precision.dtype == "bfloat16" and (precision.load_in_4bit or model_loading.cuda_available()),
-    )
+    return {
+        "output_dir": str(recipe.run_dir),
+        "num_train_epochs": recipe.num_train_epochs,
+        "max_steps": recipe.max_steps,
+        "learning_rate": recipe.learning_rate,
+        "weight_decay": recipe.weight_decay,
+        "lr_scheduler_type": recipe.lr_scheduler_type,
+        "warmup_steps": warmup(recipe),
+        "per_device_train_batch_size": recipe.per_device_train_batch_size,
+        "per_device_eval_batch_size": recipe.per_device_eval_batch_size,
+        "gradient_accumulation_steps": recipe.gradient_accumulation_steps,
+        "gradient_checkpointing": recipe.gradient_checkpointing,
+        "max_length": recipe.max_length,
+        "logging_steps": recipe.logging_steps,
+        "save_total_limit": recipe.save_total_limit,
+        "report_to": recipe.report_to,
+        "seed": recipe.seed,
+        "use_cpu": not model_loading.cuda_available(),
+        "bf16": precision.dtype == "bfloat16" and (precision.load_in_4bit or model_loading.cuda_available()),
+    }
 
 
 def attention(recipe: SFTRecipe, cuda: bool) -> str | None:
@@ -106,6 +106,7 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
     """
     from trl import SFTTrainer
 
+    model_loading.silence_library_deprecations()
     output_dir = Path(recipe.output_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
     model_loading.init_distributed()
@@ -149,13 +150,24 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
 
 def recipe_command(help_text: str):
     """Decorate a click command with ``--recipe``, ``--set`` and positional ``KEY=VALUE`` overrides."""
+
     def decorate(fn):
         fn = click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")(fn)
-        fn = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                          help="Override a recipe field (repeatable); same as a positional KEY=VALUE.")(fn)
-        fn = click.option("--recipe", type=click.Path(path_type=Path), default=None,
-                          help="YAML recipe (harness_configs/recipes/...); omit to give every field as KEY=VALUE.")(fn)
+        fn = click.option(
+            "--set",
+            "sets",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override a recipe field (repeatable); same as a positional KEY=VALUE.",
+        )(fn)
+        fn = click.option(
+            "--recipe",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="YAML recipe (harness_configs/recipes/...); omit to give every field as KEY=VALUE.",
+        )(fn)
         return click.command(cls=Command, help=help_text)(fn)
+
     return decorate
 
 

@@ -62,8 +62,10 @@ def load_demos(data: str | Path, columns: tuple[str, ...] = SFT_COLUMNS):
             raise UserError(f"{root}: split {split!r} is missing (have: {', '.join(ds)})")
         missing = [c for c in columns if c not in ds[split].column_names]
         if missing:
-            raise UserError(f"{root}: split {split!r} lacks column(s) {', '.join(missing)} "
-                            f"(have: {', '.join(ds[split].column_names)})")
+            raise UserError(
+                f"{root}: split {split!r} lacks column(s) {', '.join(missing)} "
+                f"(have: {', '.join(ds[split].column_names)})"
+            )
         if len(ds[split]) == 0:
             raise UserError(f"{root}: split {split!r} is empty")
     return datasets.DatasetDict({s: ds[s] for s in SPLITS})

@@ -58,8 +58,10 @@ def load_run(path: Path) -> Run:
                     found[leaf] = (date, file)
     if not found:
         raise ResultsError(f"{path}: no samples_*.jsonl beside its results files (run lm-eval with --log_samples)")
-    return Run(labels[0] if len(set(labels)) == 1 else f"{labels[0]} (+{len(set(labels)) - 1} more)",
-               {task: file for task, (_, file) in sorted(found.items())})
+    return Run(
+        labels[0] if len(set(labels)) == 1 else f"{labels[0]} (+{len(set(labels)) - 1} more)",
+        {task: file for task, (_, file) in sorted(found.items())},
+    )
 
 
 def benchmark_of(task: str) -> str:
@@ -81,8 +83,9 @@ class Line:
     unpaired: int
 
 
-def compare_runs(a: Run, b: Run, tasks: list[str] | None = None, resamples: int = paired.RESAMPLES,
-                 seed: int = paired.SEED) -> tuple[list[Line], list[Line]]:
+def compare_runs(
+    a: Run, b: Run, tasks: list[str] | None = None, resamples: int = paired.RESAMPLES, seed: int = paired.SEED
+) -> tuple[list[Line], list[Line]]:
     """Per-task and per-benchmark comparisons of the tasks both runs have.
 
     Raises:
@@ -90,8 +93,10 @@ def compare_runs(a: Run, b: Run, tasks: list[str] | None = None, resamples: int 
     """
     common = [t for t in a.tasks if t in b.tasks and (not tasks or t in tasks or benchmark_of(t) in tasks)]
     if not common:
-        raise ResultsError(f"no task with samples in both runs{' among ' + ', '.join(tasks) if tasks else ''}; "
-                           f"A has {', '.join(a.tasks)}; B has {', '.join(b.tasks)}")
+        raise ResultsError(
+            f"no task with samples in both runs{' among ' + ', '.join(tasks) if tasks else ''}; "
+            f"A has {', '.join(a.tasks)}; B has {', '.join(b.tasks)}"
+        )
     per_task, pooled = [], {}
     for task in common:
         xa, xb = read_samples(a.tasks[task], task), read_samples(b.tasks[task], task)
@@ -108,12 +113,16 @@ def compare_runs(a: Run, b: Run, tasks: list[str] | None = None, resamples: int 
 def format_lines(title: str, lines: list[Line]) -> list[str]:
     """A fixed-width table: n, both accuracies, Δ, its CI and p in percent / points."""
     width = max(len(title), *(len(line.name) for line in lines))
-    out = [f"{title:<{width}}  {'n':>6}  {'acc A':>6}  {'acc B':>6}  {'Δ A-B':>6}  {'95% CI':>15}  {'p':>8}  sig  unpaired"]
+    out = [
+        f"{title:<{width}}  {'n':>6}  {'acc A':>6}  {'acc B':>6}  {'Δ A-B':>6}  {'95% CI':>15}  {'p':>8}  sig  unpaired"
+    ]
     for line in lines:
         r = line.result
         ci = f"[{100 * r.ci[0]:+.1f}, {100 * r.ci[1]:+.1f}]"
-        out.append(f"{line.name:<{width}}  {r.n:>6}  {100 * r.acc_a:>6.1f}  {100 * r.acc_b:>6.1f}  {100 * r.delta:>+6.1f}  "
-                   f"{ci:>15}  {r.p:>8.2g}  {'*' if r.significant else ' ':^3}  {line.unpaired:>8}")
+        out.append(
+            f"{line.name:<{width}}  {r.n:>6}  {100 * r.acc_a:>6.1f}  {100 * r.acc_b:>6.1f}  {100 * r.delta:>+6.1f}  "
+            f"{ci:>15}  {r.p:>8.2g}  {'*' if r.significant else ' ':^3}  {line.unpaired:>8}"
+        )
     return out
 
 
@@ -121,7 +130,9 @@ def format_lines(title: str, lines: list[Line]) -> list[str]:
 @click.argument("results_a", type=click.Path(exists=True, path_type=Path))
 @click.argument("results_b", type=click.Path(exists=True, path_type=Path))
 @click.option("--tasks", help="Comma-separated tasks or benchmark-level names to compare (default: all in common).")
-@click.option("--resamples", default=paired.RESAMPLES, show_default=True, type=click.IntRange(100), help="Bootstrap resamples.")
+@click.option(
+    "--resamples", default=paired.RESAMPLES, show_default=True, type=click.IntRange(100), help="Bootstrap resamples."
+)
 @click.option("--seed", default=paired.SEED, show_default=True, type=int, help="Bootstrap seed.")
 def compare_command(results_a: Path, results_b: Path, tasks: str | None, resamples: int, seed: int) -> None:
     """Paired comparison of two runs on the questions both answered: Δ accuracy, its CI and p.
@@ -135,5 +146,7 @@ def compare_command(results_a: Path, results_b: Path, tasks: str | None, resampl
     click.echo("\n".join(format_lines("task", per_task)))
     click.echo("")
     click.echo("\n".join(format_lines("benchmark (pooled)", per_bench)))
-    click.echo(f"\nΔ and CI in percentage points; CI: {paired.CI_NAME}, {resamples} resamples, seed {seed}; "
-               f"p: {paired.TEST_NAME}; * p < {1 - paired.LEVEL:.2g} (no correction for multiple comparisons).")
+    click.echo(
+        f"\nΔ and CI in percentage points; CI: {paired.CI_NAME}, {resamples} resamples, seed {seed}; "
+        f"p: {paired.TEST_NAME}; * p < {1 - paired.LEVEL:.2g} (no correction for multiple comparisons)."
+    )

@@ -73,7 +73,9 @@ class ModelSpec:
         if api and self.peft:
             raise ConfigError(f"model {self.name!r}: peft adapters apply to hf models only")
         if self.backend == "local-chat-completions" and not self.chat_template:
-            raise ConfigError(f"model {self.name!r}: local-chat-completions sends chat messages; set chat_template: true")
+            raise ConfigError(
+                f"model {self.name!r}: local-chat-completions sends chat messages; set chat_template: true"
+            )
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "model") -> ModelSpec:
@@ -108,11 +110,20 @@ class ModelSpec:
             args["dtype"] = self.dtype or ("float32" if device == "cpu" else "auto")
             args["device"] = device
         elif self.tokenizer:
-            args = {"model": self.pretrained, "base_url": self.base_url, "tokenizer_backend": "huggingface",
-                    "tokenizer": self.tokenizer, "tokenized_requests": False}
+            args = {
+                "model": self.pretrained,
+                "base_url": self.base_url,
+                "tokenizer_backend": "huggingface",
+                "tokenizer": self.tokenizer,
+                "tokenized_requests": False,
+            }
         else:  # no tokenizer: text in, text out (generation tasks need nothing more)
-            args = {"model": self.pretrained, "base_url": self.base_url, "tokenizer_backend": "none",
-                    "tokenized_requests": False}
+            args = {
+                "model": self.pretrained,
+                "base_url": self.base_url,
+                "tokenizer_backend": "none",
+                "tokenized_requests": False,
+            }
         args.update(self.model_args)
         return ",".join(f"{k}={v}" for k, v in args.items() if v is not None)
 
@@ -154,8 +165,10 @@ class EvalConfig:
         ranked = [t for t in leaf_tasks(self.tasks) if suite.get_task(t).variant == suite.LL]
         for m in self.models:
             if ranked and m.backend != "hf" and (m.backend == "local-chat-completions" or not m.tokenizer):
-                raise ConfigError(f"model {m.name!r}: {ranked[0]} ranks options by log-likelihood, which needs prompt "
-                                  "logprobs: an API row needs local-completions, a `tokenizer` and a server that echoes logprobs")
+                raise ConfigError(
+                    f"model {m.name!r}: {ranked[0]} ranks options by log-likelihood, which needs prompt "
+                    "logprobs: an API row needs local-completions, a `tokenizer` and a server that echoes logprobs"
+                )
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "eval config") -> EvalConfig:

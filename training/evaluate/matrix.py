@@ -20,8 +20,12 @@ import click
 
 from aligncot_tasks.data import DATA_DIR_ENV
 from training.cli import Command
+from training.distill.model_loading import silence_library_deprecations
 from training.evaluate.config import EvalConfig, ModelSpec, load_config
+from training.evaluate.lm_eval_log import lm_eval_log_to
 
+#: lm-eval's log, in the output directory.
+LOG_NAME = "lm_eval.log"
 #: Top-level key added to each results file: what cell (model spec, task, limit) it holds.
 CELL_KEY = "aligncot_cell"
 
@@ -37,8 +41,13 @@ def resolve_device(device: str | None) -> str:
 
 def cell_key(spec: ModelSpec, task: str, cfg: EvalConfig, device: str) -> dict:
     """What identifies a finished cell (compared as a whole on re-run)."""
-    return {"model": asdict(spec), "task": task, "limit": cfg.limit, "gen_kwargs": cfg.gen_kwargs,
-            "model_args": spec.lm_eval_args(device)}
+    return {
+        "model": asdict(spec),
+        "task": task,
+        "limit": cfg.limit,
+        "gen_kwargs": cfg.gen_kwargs,
+        "model_args": spec.lm_eval_args(device),
+    }
 
 
 def model_dir(output_dir: str | os.PathLike, name: str) -> Path:
@@ -84,9 +93,16 @@ def evaluate_cell(lm, spec: ModelSpec, task: str, cfg: EvalConfig, device: str, 
 
     tracker = EvaluationTracker(output_path=str(cfg.output_dir))
     results = lm_eval.simple_evaluate(
-        model=lm, model_args=spec.lm_eval_args(device), tasks=[task], task_manager=task_manager,
-        limit=cfg.limit, gen_kwargs=cfg.gen_kwargs, log_samples=True, evaluation_tracker=tracker,
-        apply_chat_template=spec.chat_template, device=device,
+        model=lm,
+        model_args=spec.lm_eval_args(device),
+        tasks=[task],
+        task_manager=task_manager,
+        limit=cfg.limit,
+        gen_kwargs=cfg.gen_kwargs,
+        log_samples=True,
+        evaluation_tracker=tracker,
+        apply_chat_template=spec.chat_template,
+        device=device,
     )
     samples = results.pop("samples")
     results["config"]["model"] = spec.backend  # a pre-built LM is logged by class; record the backend name
@@ -108,8 +124,10 @@ def lm_eval_command(spec: ModelSpec, task: str, cfg: EvalConfig, device: str) ->
     'lm_eval run --model hf --model_args pretrained=/m,dtype=float32,device=cpu --tasks aligncot_cot
      --include_path $(aligncot tasks --path) --output_path out --log_samples --limit 5 --apply_chat_template'
     """
-    parts = [f"lm_eval run --model {spec.backend} --model_args {spec.lm_eval_args(device)} --tasks {task}",
-             f"--include_path $(aligncot tasks --path) --output_path {cfg.output_dir} --log_samples"]
+    parts = [
+        f"lm_eval run --model {spec.backend} --model_args {spec.lm_eval_args(device)} --tasks {task}",
+        f"--include_path $(aligncot tasks --path) --output_path {cfg.output_dir} --log_samples",
+    ]
     parts += [f"--limit {cfg.limit}"] if cfg.limit is not None else []
     parts += [f"--gen_kwargs {cfg.gen_kwargs}"] if cfg.gen_kwargs else []
     parts += ["--apply_chat_template"] if spec.chat_template else []
@@ -131,7 +149,15 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
     """Evaluate every pending cell of the matrix; return the results files written.
 
     Cells already finished with the same key are skipped, so an interrupted run resumes.
+    lm-eval's own log goes to ``OUT/lm_eval.log``, not the console.
     """
+    silence_library_deprecations()
+    with lm_eval_log_to(Path(cfg.output_dir) / LOG_NAME) as log:
+        echo(f"lm-eval's log: {log}")
+        return _run_cells(cfg, echo)
+
+
+def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
     from lm_eval.tasks import TaskManager
 
     import aligncot_tasks
@@ -164,16 +190,24 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
 
 @click.command("eval", cls=Command)
 @click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--model", "model_flags", multiple=True, metavar="SPEC",
-              help="Add a row: name=N,pretrained=DIR[,peft=ADAPTER][,chat_template=true]"
-                   "[,backend=local-completions,base_url=URL]. Repeatable.")
+@click.option(
+    "--model",
+    "model_flags",
+    multiple=True,
+    metavar="SPEC",
+    help="Add a row: name=N,pretrained=DIR[,peft=ADAPTER][,chat_template=true]"
+    "[,backend=local-completions,base_url=URL]. Repeatable.",
+)
 @click.option("--tasks", help="Comma-separated suite tasks or groups (replaces the config's).")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Results directory (lm-eval layout).")
 @click.option("--limit", type=float, help="Rows per task, for smoke runs (<1: a fraction).")
 @click.option("--gen-kwargs", help="lm-eval generation overrides, e.g. max_gen_toks=64.")
 @click.option("--device", help="cpu or cuda (default: cuda when available).")
-@click.option("--data-dir", type=click.Path(exists=True, file_okay=False),
-              help=f"Read datasets from local JSON Lines (sets {DATA_DIR_ENV}).")
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help=f"Read datasets from local JSON Lines (sets {DATA_DIR_ENV}).",
+)
 def eval_command(config, model_flags, tasks, output_dir, limit, gen_kwargs, device, data_dir) -> None:
     """Evaluate models x tasks with lm-eval; finished cells are skipped on re-run.
 
@@ -182,8 +216,13 @@ def eval_command(config, model_flags, tasks, output_dir, limit, gen_kwargs, devi
     raw = load_config(config) if config else {}
     raw.setdefault("models", [])
     raw["models"] = list(raw["models"]) + [asdict(ModelSpec.from_flag(m)) for m in model_flags]
-    overrides = {"tasks": tasks and tasks.split(","), "output_dir": output_dir, "gen_kwargs": gen_kwargs,
-                 "device": device, "limit": limit if limit is None or limit < 1 else int(limit)}
+    overrides = {
+        "tasks": tasks and tasks.split(","),
+        "output_dir": output_dir,
+        "gen_kwargs": gen_kwargs,
+        "device": device,
+        "limit": limit if limit is None or limit < 1 else int(limit),
+    }
     raw.update({k: v for k, v in overrides.items() if v is not None})
     cfg = EvalConfig.from_dict(raw, str(config or "flags"))
     if data_dir:

@@ -88,8 +88,9 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return min(1.0, 2 * tail / 2**n)
 
 
-def bootstrap_ci(only_a: int, only_b: int, n: int, resamples: int = RESAMPLES, seed: int = SEED,
-                 level: float = LEVEL) -> tuple[float, float]:
+def bootstrap_ci(
+    only_a: int, only_b: int, n: int, resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL
+) -> tuple[float, float]:
     """Paired bootstrap percentile interval of the accuracy difference.
 
     Args:
@@ -128,5 +129,12 @@ def compare(a: Sequence[bool], b: Sequence[bool], resamples: int = RESAMPLES, se
         raise ValueError(f"verdict vectors differ in shape: {x.shape} vs {y.shape}")
     n = int(x.size)
     only_a, only_b = int(np.sum(x & ~y)), int(np.sum(~x & y))
-    return Paired(n, float(x.mean()) if n else 0.0, float(y.mean()) if n else 0.0, only_a, only_b,
-                  bootstrap_ci(only_a, only_b, n, resamples, seed), mcnemar_exact(only_a, only_b))
+    return Paired(
+        n,
+        float(x.mean()) if n else 0.0,
+        float(y.mean()) if n else 0.0,
+        only_a,
+        only_b,
+        bootstrap_ci(only_a, only_b, n, resamples, seed),
+        mcnemar_exact(only_a, only_b),
+    )

@@ -13,7 +13,6 @@ Each question gets lm-eval's own ``doc_id`` (its index in the task's evaluation 
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +22,7 @@ from lm_eval.api.metrics import mean_stderr
 from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows
 from aligncot_tasks.scoring import Score
+from training import atomic
 from training.errors import UserError
 from training.evaluate.samples import doc_hash
 
@@ -60,39 +60,52 @@ def sample_line(spec: suite.TaskSpec, doc_id: int, row: dict, generation: str, r
     prompt = row.get("prompt") or suite.prompt_text(spec, row["doc"])
     target = suite.item(spec, row["doc"]).gold
     return {
-        "doc_id": doc_id, "doc": row["doc"], "target": target,
+        "doc_id": doc_id,
+        "doc": row["doc"],
+        "target": target,
         "arguments": {"gen_args_0": {"arg_0": prompt, "arg_1": {}}},
-        "resps": [[generation]], "filtered_resps": [generation], "filter": "none",
-        "metrics": ["acc", "invalid"], "doc_hash": doc_hash(row["doc"]),
-        "acc": float(result.correct), "invalid": float(result.extracted is None),
+        "resps": [[generation]],
+        "filtered_resps": [generation],
+        "filter": "none",
+        "metrics": ["acc", "invalid"],
+        "doc_hash": doc_hash(row["doc"]),
+        "acc": float(result.correct),
+        "invalid": float(result.extracted is None),
     }
 
 
-def write_run(results_dir: Path, spec: suite.TaskSpec, label: str, lines: list[dict], source: Path,
-              prompt_note: str | None, write) -> list[Path]:
-    """Write ``results_<stamp>.json`` and the task's samples file under ``results_dir/<label>``.
-
-    Args:
-        write: The atomic text writer ``(path, text) -> path``.
-    """
+def write_run(
+    results_dir: Path, spec: suite.TaskSpec, label: str, lines: list[dict], source: Path, prompt_note: str | None
+) -> list[Path]:
+    """Write ``results_<stamp>.json`` and the task's samples file under ``results_dir/<label>``
+    (samples first: a results file is only ever seen beside its samples)."""
     lines = sorted(lines, key=lambda s: s["doc_id"])  # lm-eval's order
     now = time.time()
     stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")
     accs, invalids = [s["acc"] for s in lines], [s["invalid"] for s in lines]
     n = len(lines)
-    entry = {"alias": spec.name, "acc,none": sum(accs) / n, "acc_stderr,none": stderr(accs),
-             "invalid,none": sum(invalids) / n, "invalid_stderr,none": stderr(invalids)}
+    entry = {
+        "alias": spec.name,
+        "acc,none": sum(accs) / n,
+        "acc_stderr,none": stderr(accs),
+        "invalid,none": sum(invalids) / n,
+        "invalid_stderr,none": stderr(invalids),
+    }
     data = {
-        "results": {spec.name: entry}, "group_subtasks": {spec.name: []},
+        "results": {spec.name: entry},
+        "group_subtasks": {spec.name: []},
         "n-samples": {spec.name: {"original": n, "effective": n}},
         "config": {"model": "recorded", "model_args": "", "limit": None},
-        "model_name": label, "date": now,
+        "model_name": label,
+        "date": now,
         RECORDED_KEY: {"input": str(source), "prompt": prompt_note or SUITE_PROMPT},
     }
     out = results_dir / "".join(c if c.isalnum() or c in "-._" else "_" for c in label)
-    samples = "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in lines)
-    return [write(out / f"samples_{spec.name}_{stamp}.jsonl", samples),
-            write(out / f"results_{stamp}.json", json.dumps(data, indent=2, ensure_ascii=False))]
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        atomic.write_jsonl(out / f"samples_{spec.name}_{stamp}.jsonl", lines),
+        atomic.write_json(out / f"results_{stamp}.json", data, indent=2),
+    ]
 
 
 def doc_ids(spec: suite.TaskSpec, rows: list[dict], source: Path) -> list[int]:
@@ -107,7 +120,9 @@ def doc_ids(spec: suite.TaskSpec, rows: list[dict], source: Path) -> list[int]:
     out = []
     for n, row in enumerate(rows, 1):
         if (i := index.get(doc_hash(row["doc"]))) is None:
-            raise UserError(f"{source}: row {n}: doc is not in {spec.name}'s evaluation split "
-                            f"({spec.benchmark.eval_split}); give each row a `doc_id`")
+            raise UserError(
+                f"{source}: row {n}: doc is not in {spec.name}'s evaluation split "
+                f"({spec.benchmark.eval_split}); give each row a `doc_id`"
+            )
         out.append(i)
     return out

@@ -154,10 +154,19 @@ def parse_sample(task: str, row: dict) -> Sample:
     if isinstance(filtered, list) and len(filtered) == 1:
         filtered = filtered[0]
     truncated = row.get("truncated", filtered.get("truncated") if isinstance(filtered, dict) else None)
-    return Sample(task, int(row["doc_id"]), str(row.get("doc_hash") or doc_hash(row["doc"])),
-                  bool(float(row[verdict_metric(task)])), _flag(row.get("invalid")), _flag(truncated),
-                  _extracted(task, row, generations), str(row.get("target", "")), _prompt(row.get("arguments")),
-                  generations, row["doc"])
+    return Sample(
+        task,
+        int(row["doc_id"]),
+        str(row.get("doc_hash") or doc_hash(row["doc"])),
+        bool(float(row[verdict_metric(task)])),
+        _flag(row.get("invalid")),
+        _flag(truncated),
+        _extracted(task, row, generations),
+        str(row.get("target", "")),
+        _prompt(row.get("arguments")),
+        generations,
+        row["doc"],
+    )
 
 
 def read_samples(path: Path, task: str) -> list[Sample]:
@@ -230,8 +239,10 @@ def pair(a: list[Sample], b: list[Sample]) -> tuple[list[bool], list[bool], int]
         other = by_key.get((s.task, *s.key))
         if other is None:
             if hashes.get((s.task, s.doc_id), s.doc_hash) != s.doc_hash:
-                raise ResultsError(f"{s.task} doc_id {s.doc_id}: the two runs hold different documents "
-                                   "(doc_hash differs); were they evaluated on the same data?")
+                raise ResultsError(
+                    f"{s.task} doc_id {s.doc_id}: the two runs hold different documents "
+                    "(doc_hash differs); were they evaluated on the same data?"
+                )
             continue
         x.append(s.correct)
         y.append(other.correct)

@@ -15,18 +15,7 @@ from collections.abc import Sequence
 
 from aligncot_tasks.prompts import STOP_SEQUENCES
 from training.errors import UserError
-
-
-def truncate_at_stop(text: str, stops: Sequence[str] = tuple(STOP_SEQUENCES)) -> str:
-    """Cut a generation at the first stop sequence, as lm-eval's ``until`` does.
-
-    >>> truncate_at_stop(" The answer is (B).\\nQuestion: next")
-    ' The answer is (B).'
-    >>> truncate_at_stop(" 42")
-    ' 42'
-    """
-    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
-    return text[:cut]
+from training.generation.stops import cut_at_stop
 
 
 def choose_backend(requested: str, cuda: bool) -> str:
@@ -52,11 +41,12 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     [[2, 0], [3, 1]]
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def generate_hf(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int,
-                desc: str = "generating") -> list[str]:
+def generate_hf(
+    model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int, desc: str = "generating"
+) -> list[str]:
     """Greedy continuations of ``prompts`` with a (PEFT) HF model, in input order."""
     import torch
     from tqdm.auto import tqdm
@@ -71,11 +61,12 @@ def generate_hf(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, b
         for batch in tqdm(length_batches([len(e) for e in encoded], batch_size), desc=desc):
             padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt").to(device)
             with torch.no_grad():
-                ids = model.generate(**padded, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
-            texts = tokenizer.batch_decode(ids[:, padded["input_ids"].shape[1]:], skip_special_tokens=True)
+                ids = model.generate(
+                    **padded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+                )
+            texts = tokenizer.batch_decode(ids[:, padded["input_ids"].shape[1] :], skip_special_tokens=True)
             for i, text in zip(batch, texts):
-                out[i] = truncate_at_stop(text)
+                out[i] = cut_at_stop(text)[0]
     finally:
         model.train(was_training)
     return out  # type: ignore[return-value]
@@ -89,8 +80,9 @@ def _vllm_engine(base_model: str, max_lora_rank: int):
     return LLM(model=base_model, enable_lora=True, max_lora_rank=max_lora_rank)
 
 
-def generate_vllm(base_model: str, adapter_dir: str, prompts: Sequence[str], budgets: Sequence[int],
-                  max_lora_rank: int) -> list[str]:
+def generate_vllm(
+    base_model: str, adapter_dir: str, prompts: Sequence[str], budgets: Sequence[int], max_lora_rank: int
+) -> list[str]:
     """Greedy continuations with vLLM serving the base and the LoRA adapter (GPU machines).
 
     Args:
@@ -102,7 +94,7 @@ def generate_vllm(base_model: str, adapter_dir: str, prompts: Sequence[str], bud
     params = [SamplingParams(temperature=0.0, max_tokens=b, stop=list(STOP_SEQUENCES)) for b in budgets]
     engine = _vllm_engine(base_model, max_lora_rank)
     results = engine.generate(list(prompts), params, lora_request=LoRARequest("student", 1, adapter_dir))
-    return [truncate_at_stop(r.outputs[0].text) for r in results]
+    return [cut_at_stop(r.outputs[0].text)[0] for r in results]
 
 
 def release_vllm() -> None:

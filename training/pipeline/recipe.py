@@ -24,7 +24,7 @@ from training.errors import RecipeError
 from training.validation import STRICT, build
 
 #: Bare recipe names are looked up here (a checkout), then in the package (the demo).
-RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[1] / "harness_configs" / "pipeline")
+RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[2] / "harness_configs" / "pipeline")
 #: The demo ships inside the package with the data slice it runs on.
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: ``data_dir`` value that means the data slice shipped with the package.

@@ -4,7 +4,7 @@ Stages: [models ->] annotate -> demos -> sft -> self-refine -> eval -> leaderboa
 stage is its own ``python -m training <command>`` process (the same command a user would
 type; its output goes to ``RUN/logs/<stage>.log``), and is skipped when its inputs are
 unchanged and its outputs exist (:mod:`training.pipeline.stages`). The one place that maps a recipe
-to each command's arguments is the ``*_args`` functions below.
+to each command's arguments is :mod:`training.pipeline.arguments`.
 
 Layout of RUN: ``models/`` (demo only), ``annotate/<task>/``, ``demos/``, ``sft/``,
 ``dpo/``, ``eval/config.yaml`` + ``eval/results/``, ``leaderboard/``, ``logs/``, ``.stages/``.
@@ -13,9 +13,7 @@ Layout of RUN: ``models/`` (demo only), ``annotate/<task>/``, ``demos/``, ``sft/
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,20 +22,13 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
-from training.cli import Command
+from training import atomic
 from training.distill import checkpoints
 from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
-from training.pipeline.recipe import PipelineRecipe, load_recipe
-from training.pipeline.stages import Stage, run_stages, timing_table
-
-#: Printed by every run that builds its own tiny models.
-DEMO_NOTE = ("Tiny models built on the spot: this run exercises the machinery end to end "
-             "(teacher -> annotations -> SFT -> self-refine -> lm-eval -> leaderboard); the numbers are not a result.")
-#: Leaderboard rows.
-TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
-#: lm-eval base URL of OpenAI itself, for an API teacher without ``base_url``.
-OPENAI_URL = "https://api.openai.com/v1"
+from training.pipeline.arguments import StageArguments
+from training.pipeline.console import run_logged
+from training.pipeline.stages import Stage
 
 
 @contextlib.contextmanager
@@ -62,31 +53,14 @@ def output_to(log: Path):
             os.close(fd)
 
 
-class Pipeline:
+class Pipeline(StageArguments):
     """A recipe bound to a run directory: builds the stages and runs their commands."""
-
-    def __init__(self, recipe: PipelineRecipe, run_dir: Path):
-        self.r, self.run_dir = recipe, run_dir.resolve()
-        self.models = self.run_dir / "models"
-        self.data_dir = recipe.resolved_data_dir()
-
-    # ----- paths -----
-    @property
-    def teacher_model(self) -> str:
-        return str(self.models / "teacher") if self.r.teacher.tiny else self.r.teacher.model
-
-    @property
-    def student_model(self) -> str:
-        return str(self.models / "student") if self.r.student.tiny else self.r.student.base_model
-
-    def annotation_dir(self, task: str) -> Path:
-        return self.run_dir / "annotate" / task
 
     # ----- running commands -----
     def env(self) -> dict[str, str]:
         """Child environment: the data directory, this checkout importable, offline for the demo."""
         env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         if self.data_dir:
             env[DATA_DIR_ENV] = self.data_dir
@@ -95,14 +69,16 @@ class Pipeline:
         return env
 
     def command(self, stage: str, args: list[str]) -> None:
-        """Run ``python -m training ARGS``, appending its output to ``logs/<stage>.log``."""
+        """Run ``python -m training ARGS``, appending its output to ``logs/<stage>.log``.
+
+        The console gets the log's path and, on a terminal, the log's live last line.
+        """
         log = self.run_dir / "logs" / f"{stage}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"$ aligncot {' '.join(args)}\n")
-            f.flush()
-            rc = subprocess.call([sys.executable, "-m", "training", *args], stdout=f, stderr=subprocess.STDOUT,
-                                 env=self.env(), cwd=self.run_dir)
+        click.echo(f"  aligncot {args[0]} ... log: {log}")
+        rc = run_logged([sys.executable, "-m", "training", *args], log, stage, self.env(), self.run_dir)
         if rc:
             tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
             raise StageFailed(f"stage {stage}: `aligncot {args[0]}` exited with {rc}; log {log}:\n{tail}")
@@ -118,65 +94,22 @@ class Pipeline:
         else:
             yield self.r.teacher.base_url
 
-    # ----- recipe -> command arguments (the one place) -----
-    def annotate_args(self, task: str, base_url: str | None) -> list[str]:
-        t = self.r.teacher
-        args = ["annotate", "--task", task, "--out", str(self.annotation_dir(task)), "--backend", t.backend,
-                "--model", self.teacher_model, "--chat" if t.chat else "--completions",
-                "--max-tokens", str(t.max_tokens), "--samples", str(t.samples), "--quiet"]
-        args += ["--base-url", base_url] if base_url else []
-        return args + (["--limit", str(self.r.annotate.limit)] if self.r.annotate.limit else [])
-
-    def demos_args(self) -> list[str]:
-        d = self.r.demos
-        args = ["demos", *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks), "--out", str(self.run_dir / "demos"),
-                "--kind", d.kind, "--style", d.style, "--fraction", str(d.fraction), "--val-fraction", str(d.val_fraction)]
-        return args + (["--balance", str(d.balance)] if d.balance is not None else [])
-
-    @staticmethod
-    def _overrides(fields: dict) -> list[str]:
-        return [f"{k}={json.dumps(v)}" if not isinstance(v, str) else f"{k}={v}" for k, v in fields.items()]
-
-    def sft_args(self) -> list[str]:
-        fields = {**self.r.sft, "base_model": self.student_model, "data": str(self.run_dir / "demos"),
-                  "output_dir": str(self.run_dir / "sft")}
-        return ["sft", *self._overrides(fields)]
-
-    def self_refine_args(self) -> list[str]:
-        fields = {**self.r.self_refine, "base_model": self.student_model, "data": str(self.run_dir / "demos"),
-                  "sft_adapter": str(self.run_dir / "sft"), "output_dir": str(self.run_dir / "dpo")}
-        return ["self-refine", *self._overrides(fields)]
-
-    def eval_config(self, teacher_url: str | None) -> dict:
-        """The ``aligncot eval`` config: base, SFT, SFT+DPO students (+ the API teacher)."""
-        e, s, t = self.r.eval, self.r.student, self.r.teacher
-        student = {"pretrained": self.student_model, "chat_template": s.chat_template}
-        models = [{"name": BASE, **student}, {"name": SFT, **student, "peft": str(self.run_dir / "sft")},
-                  {"name": DPO, **student, "peft": str(self.run_dir / "dpo")}]
-        if t.evaluated:
-            root = (teacher_url or OPENAI_URL).rstrip("/")
-            endpoint = ("local-chat-completions", "chat/completions") if t.chat else ("local-completions", "completions")
-            models.insert(0, {"name": TEACHER, "pretrained": self.teacher_model, "backend": endpoint[0],
-                              "base_url": f"{root}/{endpoint[1]}", "chat_template": t.chat})
-        return {"models": models, "tasks": list(e.tasks), "limit": e.limit, "gen_kwargs": e.gen_kwargs,
-                "output_dir": str(self.run_dir / "eval" / "results")}
-
-    def leaderboard_args(self) -> list[str]:
-        note = self.r.note or (DEMO_NOTE if self.r.tiny else None)
-        args = ["leaderboard", str(self.run_dir / "eval" / "results"), "--out-dir", str(self.run_dir / "leaderboard"),
-                "--baseline", BASE, "--title", f"aligncot run {self.r.name}"]
-        args += ["--teacher", TEACHER] if self.r.teacher.evaluated else []
-        return args + (["--note", note] if note else [])
-
     # ----- stage actions -----
     def build_models(self) -> None:
         from training.demo.teacher import build_demo_models
 
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir
-        with output_to(self.run_dir / "logs" / "models.log"):
-            build_demo_models(self.models, list(self.r.annotate.tasks), leaf_tasks(self.r.eval.tasks),
-                              self.r.annotate.limit, self.r.demo_teacher_steps)
+        log = self.run_dir / "logs" / "models.log"
+        click.echo(f"  building the tiny teacher and student ... log: {log}")
+        with output_to(log):
+            build_demo_models(
+                self.models,
+                list(self.r.annotate.tasks),
+                leaf_tasks(self.r.eval.tasks),
+                self.r.annotate.limit,
+                self.r.demo_teacher_steps,
+            )
 
     def train(self, stage: str, args: list[str], output: Path) -> None:
         """Run a trainer (``sft``/``self-refine``) after a kill as well as fresh.
@@ -201,7 +134,7 @@ class Pipeline:
         with self.teacher_endpoint() if needs_server else contextlib.nullcontext(self.r.teacher.base_url) as url:
             path = self.run_dir / "eval" / "config.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump(self.eval_config(url), sort_keys=False), encoding="utf-8")
+            atomic.write_text(path, yaml.safe_dump(self.eval_config(url), sort_keys=False))
             self.command("eval", ["eval", str(path)])
 
     def train_split_files(self) -> list[Path]:
@@ -209,7 +142,22 @@ class Pipeline:
         if not self.data_dir:
             return []
         specs = [suite.get_task(t) for t in self.r.annotate.tasks]
-        return [local_split_path(self.data_dir, s.benchmark.hub_id, s.dataset_config, s.benchmark.train_split) for s in specs]
+        return [
+            local_split_path(self.data_dir, s.benchmark.hub_id, s.dataset_config, s.benchmark.train_split)
+            for s in specs
+        ]
+
+    def models_stage(self) -> Stage:
+        """The demo's first stage: build the tiny teacher and student."""
+        r = self.r
+        return Stage(
+            "models",
+            {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo_teacher_steps},
+            self.train_split_files(),
+            [self.models / "teacher" / "config.json", self.models / "student" / "config.json"],
+            self.build_models,
+            clear=[self.models],
+        )
 
     def stages(self) -> list[Stage]:
         """The pipeline's stages for this recipe."""
@@ -217,59 +165,55 @@ class Pipeline:
         teacher_in = [self.models / "teacher"] if r.teacher.tiny else []
         adapters = [run / "sft", run / "dpo"]
         common = {"data_dir": self.data_dir, "student": self.student_model}
-        out = []
-        if r.tiny:
-            out.append(Stage("models", {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo_teacher_steps},
-                             self.train_split_files(), [self.models / "teacher" / "config.json",
-                                                        self.models / "student" / "config.json"],
-                             self.build_models, clear=[self.models]))
+        out = [self.models_stage()] if r.tiny else []
         out += [
-            Stage("annotate", {"teacher": r.teacher, "annotate": r.annotate, "model": self.teacher_model, **common},
-                  self.train_split_files() + teacher_in,
-                  [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks], self.annotate,
-                  clear=[run / "annotate"]),
-            Stage("demos", {"demos": r.demos, "args": self.demos_args()},
-                  [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
-                  [run / "demos" / "train.jsonl", run / "demos" / "dataset"], lambda: self.command("demos", self.demos_args()),
-                  clear=[run / "demos"]),
-            Stage("sft", {"args": self.sft_args()}, [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
-                  [run / "sft" / "adapter_config.json"], lambda: self.train("sft", self.sft_args(), run / "sft"),
-                  clear=[run / "sft", checkpoints.run_dir(run / "sft")]),
-            Stage("self-refine", {"args": self.self_refine_args()}, [run / "demos" / "train.jsonl", run / "sft"],
-                  [run / "dpo" / "adapter_config.json"],
-                  lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
-                  clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")]),
-            Stage("eval", {"eval": r.eval, "teacher": r.teacher, **common}, adapters + teacher_in,
-                  [run / "eval" / "results"], self.evaluate, clear=[run / "eval"]),
-            Stage("leaderboard", {"args": self.leaderboard_args()}, [run / "eval" / "results"],
-                  [run / "leaderboard" / "leaderboard.html"], lambda: self.command("leaderboard", self.leaderboard_args()),
-                  clear=[run / "leaderboard"]),
+            Stage(
+                "annotate",
+                {"teacher": r.teacher, "annotate": r.annotate, "model": self.teacher_model, **common},
+                self.train_split_files() + teacher_in,
+                [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
+                self.annotate,
+                clear=[run / "annotate"],
+            ),
+            Stage(
+                "demos",
+                {"demos": r.demos, "args": self.demos_args()},
+                [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
+                [run / "demos" / "train.jsonl", run / "demos" / "dataset"],
+                lambda: self.command("demos", self.demos_args()),
+                clear=[run / "demos"],
+            ),
+            Stage(
+                "sft",
+                {"args": self.sft_args()},
+                [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
+                [run / "sft" / "adapter_config.json"],
+                lambda: self.train("sft", self.sft_args(), run / "sft"),
+                clear=[run / "sft", checkpoints.run_dir(run / "sft")],
+            ),
+            Stage(
+                "self-refine",
+                {"args": self.self_refine_args()},
+                [run / "demos" / "train.jsonl", run / "sft"],
+                [run / "dpo" / "adapter_config.json"],
+                lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
+                clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")],
+            ),
+            Stage(
+                "eval",
+                {"eval": r.eval, "teacher": r.teacher, **common},
+                adapters + teacher_in,
+                [run / "eval" / "results"],
+                self.evaluate,
+                clear=[run / "eval"],
+            ),
+            Stage(
+                "leaderboard",
+                {"args": self.leaderboard_args()},
+                [run / "eval" / "results"],
+                [run / "leaderboard" / "leaderboard.html"],
+                lambda: self.command("leaderboard", self.leaderboard_args()),
+                clear=[run / "leaderboard"],
+            ),
         ]
         return out
-
-
-@click.command(cls=Command)
-@click.argument("recipe")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>).")
-@click.option("--from", "start_from", metavar="STAGE",
-              help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable.")
-def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[str, ...]) -> None:
-    """Run a pipeline recipe: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
-
-    RECIPE is a YAML path or a name in harness_configs/pipeline/ (`demo` is built in: tiny
-    models, shipped data, offline). Finished stages with unchanged inputs are skipped, so an
-    interrupted run continues where it stopped.
-    """
-    r, path = load_recipe(recipe, sets)
-    pipeline = Pipeline(r, run_dir or Path("runs") / r.name)
-    click.echo(f"recipe {path} -> run directory {pipeline.run_dir}")
-    if r.tiny:
-        click.echo(DEMO_NOTE)
-    outcomes = run_stages(pipeline.stages(), pipeline.run_dir / ".stages", start_from, click.echo)
-    click.echo(timing_table(outcomes))
-    board = pipeline.run_dir / "leaderboard"
-    click.echo(f"leaderboard: {board / 'leaderboard.md'}\n             {board / 'leaderboard.csv'}\n"
-               f"             {board / 'leaderboard.html'}\n             {board / 'charts'}/")
-    if r.tiny:
-        click.echo(DEMO_NOTE)

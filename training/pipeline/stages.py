@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from training import atomic
+from training.errors import UserError
 
 #: Read size when hashing files.
 CHUNK = 1 << 20
@@ -75,10 +76,7 @@ def inputs_hash(stage: Stage) -> str:
 
 def _write_state(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=1)
-    os.replace(tmp, path)
+    atomic.write_json(path, state)
 
 
 def read_state(path: Path) -> dict:
@@ -106,8 +104,9 @@ class Outcome:
     seconds: float
 
 
-def run_stages(stages: list[Stage], state_dir: Path, start_from: str | None = None,
-               echo: Callable[[str], None] = print) -> list[Outcome]:
+def run_stages(
+    stages: list[Stage], state_dir: Path, start_from: str | None = None, echo: Callable[[str], None] = print
+) -> list[Outcome]:
     """Run ``stages`` in order, skipping those already done with the same inputs.
 
     Args:
@@ -117,21 +116,25 @@ def run_stages(stages: list[Stage], state_dir: Path, start_from: str | None = No
         echo: Progress output.
 
     Raises:
-        ValueError: ``start_from`` names no stage.
+        UserError: ``start_from`` names no stage.
         Exception: Whatever a stage's action raises (its state stays ``running``).
     """
     names = [s.name for s in stages]
     if start_from is not None and start_from not in names:
-        raise ValueError(f"--from {start_from!r}: stages are {', '.join(names)}")
-    forced = set(names[names.index(start_from):]) if start_from else set()
+        raise UserError(f"--from {start_from!r}: stages are {', '.join(names)}")
+    forced = set(names[names.index(start_from) :]) if start_from else set()
     outcomes = []
     for i, stage in enumerate(stages, 1):
         state_path = state_dir / f"{stage.name}.json"
         state = read_state(state_path)
         digest = inputs_hash(stage)
         label = f"[{i}/{len(stages)}] {stage.name}"
-        if (stage.name not in forced and state.get("status") == "done" and state.get("hash") == digest
-                and all(p.exists() for p in stage.outputs)):
+        if (
+            stage.name not in forced
+            and state.get("status") == "done"
+            and state.get("hash") == digest
+            and all(p.exists() for p in stage.outputs)
+        ):
             echo(f"{label}: inputs unchanged, outputs present -> skipped")
             outcomes.append(Outcome(stage.name, "skipped", 0.0))
             continue

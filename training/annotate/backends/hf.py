@@ -19,7 +19,10 @@ from training.annotate.jobs import Job
 def chat_text(tokenizer, job: Job) -> str:
     """A chat prompt rendered by the model's template; an open assistant turn is continued."""
     return tokenizer.apply_chat_template(
-        job.prompt, tokenize=False, continue_final_message=job.continue_final, add_generation_prompt=not job.continue_final
+        job.prompt,
+        tokenize=False,
+        continue_final_message=job.continue_final,
+        add_generation_prompt=not job.continue_final,
     )
 
 
@@ -51,7 +54,9 @@ class HFBackend:
                 import torch
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError:
-                raise BackendUnavailable("the hf backend needs torch and transformers: pip install 'aligncot[train]'") from None
+                raise BackendUnavailable(
+                    "the hf backend needs torch and transformers: pip install 'aligncot[train]'"
+                ) from None
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
             tokenizer = AutoTokenizer.from_pretrained(self.model)
             tokenizer.padding_side = "left"  # generated tokens must directly follow every prompt
@@ -72,23 +77,39 @@ class HFBackend:
             batch = ordered[start : start + self.batch_size]
             started = time.time()
             chat = isinstance(batch[0].prompt, list)  # a chat template already placed special tokens
-            enc = tokenizer([texts[j.key] for j in batch], return_tensors="pt", padding=True,
-                            add_special_tokens=not chat).to(model.device)
+            enc = tokenizer(
+                [texts[j.key] for j in batch], return_tensors="pt", padding=True, add_special_tokens=not chat
+            ).to(model.device)
             params = batch[0].params
-            sampling = {"do_sample": True, "temperature": params.temperature} if params.temperature > 0 else {"do_sample": False}
+            sampling = (
+                {"do_sample": True, "temperature": params.temperature}
+                if params.temperature > 0
+                else {"do_sample": False}
+            )
             if params.seed is not None:
                 torch.manual_seed(params.seed + start)
             with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=params.max_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
-            new = out[:, enc["input_ids"].shape[1]:]
+                out = model.generate(
+                    **enc, max_new_tokens=params.max_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
+                )
+            new = out[:, enc["input_ids"].shape[1] :]
             finished = time.time()
             for job, row, mask in zip(batch, new.tolist(), enc["attention_mask"]):
                 eos = tokenizer.eos_token_id
                 stop = row.index(eos) + 1 if eos in row else None
                 tokens = row[:stop] if stop else [t for t in row if t != tokenizer.pad_token_id]
                 text = tokenizer.decode(tokens, skip_special_tokens=True)
-                on_result(job, Result(text, "stop" if stop else "length", int(mask.sum()), len(tokens),
-                                      started_at=started, finished_at=finished))
+                on_result(
+                    job,
+                    Result(
+                        text,
+                        "stop" if stop else "length",
+                        int(mask.sum()),
+                        len(tokens),
+                        started_at=started,
+                        finished_at=finished,
+                    ),
+                )
 
 
 def make_backend(**options) -> HFBackend:

@@ -1,13 +1,14 @@
 """Teacher behind any OpenAI-compatible endpoint (OpenAI, a vLLM server, ``transformers serve``).
 
 ``C`` asyncio workers share one iterator of jobs, so at most ``C`` requests are in flight
-and a new one starts the moment one finishes. The client's own retries are off: this
-module retries itself so that every attempt is counted and each policy below is explicit.
+and a new one starts the moment one finishes. Retries are tenacity's (the library lm-eval's
+API models use), not the client's, so that every attempt is counted and the policy below,
+which also covers replies the client would accept, is explicit.
 
 - Retried: 408, 409, 429 (waiting at least ``Retry-After``), every 5xx, timeouts (the
   per-request timeout bounds the whole request), dropped connections, and 2xx replies that
   are not a valid completion (malformed JSON, no choices). Waits grow exponentially from
-  ``backoff_base`` with jitter, up to ``backoff_cap``.
+  ``backoff_base`` with full jitter, up to ``backoff_cap``.
 - Not retried: every other 4xx (bad request, auth, unknown model) -- it would fail again.
 - After the last attempt, or a non-retryable error, the job's outcome is a failure with
   the error text (the API key redacted), never an exception out of the run.
@@ -28,25 +29,6 @@ from training.annotate.jobs import Job
 RETRY_STATUS = frozenset({408, 409, 429})
 #: Request field vLLM's server reads to continue the last (assistant) message.
 CONTINUE_FIELDS = {"continue_final_message": True, "add_generation_prompt": False}
-
-
-def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None, rng: random.Random) -> float:
-    """Seconds to wait before retry number ``attempt`` (1 = first retry).
-
-    Exponential ``base * 2**(attempt-1)`` capped at ``cap``, with "equal jitter" (a random
-    point in its upper half) so that workers throttled together do not return together.
-    A server's ``Retry-After`` is a floor, plus jitter of up to ``base``.
-
-    >>> rng = random.Random(0)
-    >>> [0.5 <= backoff_delay(1, 1.0, 30, None, rng) <= 1.0, backoff_delay(20, 1.0, 30, None, rng) <= 30]
-    [True, True]
-    >>> 5.0 <= backoff_delay(1, 1.0, 30, 5.0, rng) <= 6.0
-    True
-    """
-    if retry_after is not None:
-        return min(cap, retry_after) + rng.uniform(0, base)
-    ceiling = min(cap, base * 2 ** (attempt - 1))
-    return rng.uniform(ceiling / 2, ceiling)
 
 
 def parse_retry_after(headers) -> float | None:
@@ -77,8 +59,19 @@ def classify(exc: BaseException) -> tuple[bool, float | None]:
         return retry, parse_retry_after(exc.response.headers) if retry else None
     # Timeouts, dropped connections, unparsable replies (APIResponseValidationError and the
     # JSON errors the client lets through), our own checks of the reply.
-    return isinstance(exc, (openai.APIConnectionError, openai.APIResponseValidationError, asyncio.TimeoutError,
-                            ValueError, TypeError, KeyError, IndexError, AttributeError)), None
+    return isinstance(
+        exc,
+        (
+            openai.APIConnectionError,
+            openai.APIResponseValidationError,
+            asyncio.TimeoutError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+        ),
+    ), None
 
 
 def http_client(timeout: float):
@@ -111,7 +104,6 @@ class OpenAIBackend:
         max_attempts: Attempts per job before it is recorded as failed.
         backoff_base: First retry waits about this long (seconds).
         backoff_cap: No wait is longer (seconds).
-        seed: Seed of the jitter.
     """
 
     model: str
@@ -122,11 +114,11 @@ class OpenAIBackend:
     max_attempts: int = 6
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
-    seed: int = 0
     name: str = "openai"
 
     def __post_init__(self) -> None:
         require("openai", "pip install 'aligncot[api]'")
+        require("tenacity", "pip install 'aligncot[api]'")
         if self.concurrency < 1 or self.max_attempts < 1 or self.timeout <= 0:
             raise ValueError("concurrency and max_attempts must be >= 1, timeout > 0")
 
@@ -141,34 +133,52 @@ class OpenAIBackend:
     async def _run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
         import openai
 
-        client = openai.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout,
-                                    http_client=http_client(self.timeout))
-        rng = random.Random(self.seed)
+        client = openai.AsyncOpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout,
+            http_client=http_client(self.timeout),
+        )
         shared: Iterator[Job] = iter(jobs)
 
         async def worker() -> None:
             for job in shared:  # one iterator shared by all workers: each job is taken once
-                on_result(job, await self._answer(client, job, rng))
+                on_result(job, await self._answer(client, job))
 
         async with client:
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(jobs)))))
 
-    async def _answer(self, client, job: Job, rng: random.Random) -> Result:
-        started = time.time()
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                result = await asyncio.wait_for(self._request(client, job), self.timeout)
-                return Result(**result, attempts=attempt, started_at=started, finished_at=time.time())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 -- classified below, never escapes
-                retry, retry_after = classify(exc)
-                detail = f"no reply within {self.timeout:g}s" if isinstance(exc, asyncio.TimeoutError) else exc
-                error = self.redact(f"{type(exc).__name__}: {detail}")[:500]
-                if not retry or attempt == self.max_attempts:
-                    return Result(None, error=error, attempts=attempt, started_at=started, finished_at=time.time())
-                await asyncio.sleep(backoff_delay(attempt, self.backoff_base, self.backoff_cap, retry_after, rng))
-        raise AssertionError("unreachable")
+    def wait(self, state) -> float:
+        """Seconds before the next attempt (tenacity ``wait``): the server's ``Retry-After`` as a
+        floor (plus jitter of up to ``backoff_base``), else exponential backoff with full jitter."""
+        import tenacity
+
+        hint = classify(state.outcome.exception())[1]
+        if hint is not None:
+            return min(self.backoff_cap, hint) + random.uniform(0, self.backoff_base)
+        return tenacity.wait_random_exponential(multiplier=self.backoff_base, max=self.backoff_cap)(state)
+
+    async def _answer(self, client, job: Job) -> Result:
+        import tenacity
+
+        started, attempt = time.time(), 0
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=self.wait,
+            retry=tenacity.retry_if_exception(lambda e: classify(e)[0]),
+            reraise=True,
+        )
+        try:
+            async for attempt_manager in retrying:
+                with attempt_manager:
+                    attempt = attempt_manager.retry_state.attempt_number
+                    result = await asyncio.wait_for(self._request(client, job), self.timeout)
+        except Exception as exc:  # noqa: BLE001 -- the job's outcome, never an exception out of the run
+            detail = f"no reply within {self.timeout:g}s" if isinstance(exc, asyncio.TimeoutError) else exc
+            error = self.redact(f"{type(exc).__name__}: {detail}")[:500]
+            return Result(None, error=error, attempts=attempt, started_at=started, finished_at=time.time())
+        return Result(**result, attempts=attempt, started_at=started, finished_at=time.time())
 
     async def _request(self, client, job: Job) -> dict:
         p = job.params

@@ -42,19 +42,35 @@ class VLLMBackend:
         for start in range(0, len(jobs), self.chunk_size):
             chunk = jobs[start : start + self.chunk_size]
             p = chunk[0].params
-            sampling = [vllm.SamplingParams(temperature=p.temperature, max_tokens=p.max_tokens, seed=j.seed,
-                                            stop=list(p.stop)) for j in chunk]
+            sampling = [
+                vllm.SamplingParams(temperature=p.temperature, max_tokens=p.max_tokens, seed=j.seed, stop=list(p.stop))
+                for j in chunk
+            ]
             started = time.time()
             if isinstance(chunk[0].prompt, list):
                 cont = chunk[0].continue_final
-                outs = llm.chat([j.prompt for j in chunk], sampling, use_tqdm=False,
-                                continue_final_message=cont, add_generation_prompt=not cont)
+                outs = llm.chat(
+                    [j.prompt for j in chunk],
+                    sampling,
+                    use_tqdm=False,
+                    continue_final_message=cont,
+                    add_generation_prompt=not cont,
+                )
             else:
                 outs = llm.generate([j.prompt for j in chunk], sampling, use_tqdm=False)
             for job, out in zip(chunk, outs):
                 c = out.outputs[0]
-                on_result(job, Result(c.text, c.finish_reason, len(out.prompt_token_ids), len(c.token_ids),
-                                      started_at=started, finished_at=time.time()))
+                on_result(
+                    job,
+                    Result(
+                        c.text,
+                        c.finish_reason,
+                        len(out.prompt_token_ids),
+                        len(c.token_ids),
+                        started_at=started,
+                        finished_at=time.time(),
+                    ),
+                )
 
 
 def make_backend(**options) -> VLLMBackend:

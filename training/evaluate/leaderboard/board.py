@@ -59,8 +59,9 @@ class Board:
         """Columns present, in suite order: benchmark-major, so a benchmark's zs and cot sit side by side."""
         present = {c for _, c in self.scores}
         order = list(suite.BENCHMARKS)
-        return sorted(present, key=lambda c: (variant_rank(c[1])[0] == len(VARIANT_ORDER), order.index(c[0]),
-                                              variant_rank(c[1])))
+        return sorted(
+            present, key=lambda c: (variant_rank(c[1])[0] == len(VARIANT_ORDER), order.index(c[0]), variant_rank(c[1]))
+        )
 
     @property
     def variants(self) -> list[str]:
@@ -160,6 +161,8 @@ def build_board(paths: list[str | os.PathLike], renames: dict[str, str] | None =
         if scores and (note := recorded_note(path)) is not None:
             board.recorded[label] = note
     if not board.scores:
-        raise ResultsError("none of the results files has a benchmark-level aligncot_* entry "
-                           "(e.g. aligncot_csqa_cot, or a group like aligncot_mmlu_cot)")
+        raise ResultsError(
+            "none of the results files has a benchmark-level aligncot_* entry "
+            "(e.g. aligncot_csqa_cot, or a group like aligncot_mmlu_cot)"
+        )
     return board

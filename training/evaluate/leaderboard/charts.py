@@ -39,16 +39,32 @@ def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = N
                 xs.append(j - GROUP_WIDTH / 2 + (i + 0.5) * width)
                 ys.append(100 * s.acc)
                 errs.append(100 * (s.stderr or 0.0))
-        bars = ax.bar(xs, [max(y, ZERO_STUB) for y in ys], width=width, label=row, yerr=errs, capsize=2,
-                      error_kw={"elinewidth": 0.8})
+        bars = ax.bar(
+            xs,
+            [max(y, ZERO_STUB) for y in ys],
+            width=width,
+            label=row,
+            yerr=errs,
+            capsize=2,
+            error_kw={"elinewidth": 0.8},
+        )
         for x, y in zip(xs, ys):
             if y == 0:
-                ax.annotate("0", (x, ZERO_STUB), ha="center", va="bottom", fontsize="x-small", color=bars.patches[0].get_facecolor())
+                ax.annotate(
+                    "0",
+                    (x, ZERO_STUB),
+                    ha="center",
+                    va="bottom",
+                    fontsize="x-small",
+                    color=bars.patches[0].get_facecolor(),
+                )
     if teacher:
         label = teacher if "teacher" in teacher else f"{teacher} (teacher)"
         for j, b in enumerate(benches):
             if (s := board.get(teacher, (b, variant))) is not None:
-                ax.hlines(100 * s.acc, j - GROUP_WIDTH / 2, j + GROUP_WIDTH / 2, colors="black", linewidth=2, label=label)
+                ax.hlines(
+                    100 * s.acc, j - GROUP_WIDTH / 2, j + GROUP_WIDTH / 2, colors="black", linewidth=2, label=label
+                )
                 ax.errorbar(j, 100 * s.acc, yerr=100 * (s.stderr or 0.0), color="black", marker="D", capsize=3)
                 label = None  # one legend entry
     ax.set_xticks(range(len(benches)), [suite.BENCHMARKS[b].title for b in benches], rotation=20, ha="right")

@@ -13,18 +13,31 @@ from training.evaluate.leaderboard.board import build_board
 
 @click.command(cls=Command)
 @click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out-dir", default="leaderboard", show_default=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Where leaderboard.{md,csv,html} and charts/*.png go.")
+@click.option(
+    "--out-dir",
+    default="leaderboard",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where leaderboard.{md,csv,html} and charts/*.png go.",
+)
 @click.option("--baseline", help="Row to subtract from every other row (e.g. the base student).")
 @click.option("--teacher", help="Row drawn as a marker per benchmark beside the students' bars in the charts.")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help="Relabel a row. Repeatable.")
 @click.option("--title", default="aligncot leaderboard", show_default=True, help="Page and chart title.")
 @click.option("--note", help="A line shown above the tables (e.g. what the numbers are not).")
 @click.option("--charts/--no-charts", default=True, show_default=True, help="Draw PNG charts (needs matplotlib).")
-@click.option("--above-chance/--no-above-chance", default=False, show_default=True,
-              help="Add the chance-normalised table: (acc - chance) / (1 - chance), chance = 1 / options.")
-@click.option("--questions/--no-questions", default=True, show_default=True,
-              help="Write per-question drill-down pages (questions/) from the samples files, linked from the cells.")
+@click.option(
+    "--above-chance/--no-above-chance",
+    default=False,
+    show_default=True,
+    help="Add the chance-normalised table: (acc - chance) / (1 - chance), chance = 1 / options.",
+)
+@click.option(
+    "--questions/--no-questions",
+    default=True,
+    show_default=True,
+    help="Write per-question drill-down pages (questions/) from the samples files, linked from the cells.",
+)
 def leaderboard(results, out_dir, baseline, teacher, renames, title, note, charts, above_chance, questions) -> None:
     """Tabulate lm-eval results of aligncot_* tasks: Markdown, CSV, HTML and PNG charts.
 
@@ -50,8 +63,9 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
         from training.evaluate.leaderboard import drilldown
 
         pages, links = drilldown.write_pages(board, out_dir / drilldown.FOLDER, baseline=baseline)
-    written = render.write_all(board, out_dir, baseline=baseline, title=title, note=note, charts=pngs,
-                               above_chance=above_chance, links=links)
+    written = render.write_all(
+        board, out_dir, baseline=baseline, title=title, note=note, charts=pngs, above_chance=above_chance, links=links
+    )
     click.echo(render.markdown(board, baseline=baseline, note=note, above_chance=above_chance))
     for path in written + pngs + pages[:3]:
         click.echo(f"wrote {path}")

@@ -20,8 +20,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from training import atomic
 from training.evaluate.leaderboard.board import Board, Column
-from training.evaluate.leaderboard.render import write_text_atomic
 from training.evaluate.leaderboard.tables import col_id, col_title
 from training.evaluate.leaderboard.templating import PACKAGE, environment
 from training.evaluate.samples import Sample
@@ -63,7 +63,8 @@ def cell_index(samples: list[Sample], column: Column) -> dict:
     """The small per-question summary a page filters and pairs on."""
     prefix = f"aligncot_{column[0]}_{column[1]}"
     return {
-        "n": len(samples), "chunk": CHUNK,
+        "n": len(samples),
+        "chunk": CHUNK,
         "status": "".join(status(s) for s in samples),
         "trunc": "".join("-" if s.truncated is None else "1" if s.truncated else "0" for s in samples),
         "keys": [pair_key(s, prefix) for s in samples],
@@ -76,6 +77,12 @@ def chunk_rows(samples: list[Sample]) -> list[list]:
     return [[s.task, s.doc_id, s.prompt, sep.join(s.generations), s.extracted, s.target] for s in samples]
 
 
+def write(path: Path, text: str) -> Path:
+    """Write one page or data file atomically, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic.write_text(path, text)
+
+
 def js_data(key: str, data) -> str:
     """A data file: one call that hands the JSON to the page's loader."""
     return f"AC.put({json.dumps(key)},{json.dumps(data, ensure_ascii=False, separators=(',', ':'))});\n"
@@ -84,10 +91,10 @@ def js_data(key: str, data) -> str:
 def write_cell(root: Path, model: str, column: Column, samples: list[Sample]) -> list[Path]:
     """Write one cell's index and chunks under ``root/data/<model slug>/<column>/``."""
     base = f"data/{slug(model)}/{col_id(column)}"
-    out = [write_text_atomic(root / base / "index.js", js_data(f"{base}/index", cell_index(samples, column)))]
+    out = [write(root / base / "index.js", js_data(f"{base}/index", cell_index(samples, column)))]
     for i in range(0, len(samples), CHUNK):
         key = f"{base}/chunk-{i // CHUNK:04d}"
-        out.append(write_text_atomic(root / f"{key}.js", js_data(key, chunk_rows(samples[i:i + CHUNK]))))
+        out.append(write(root / f"{key}.js", js_data(key, chunk_rows(samples[i : i + CHUNK]))))
     return out
 
 
@@ -119,13 +126,14 @@ def write_pages(board: Board, root: Path, baseline: str | None = None) -> tuple[
             links[("accuracy", row, col_id(column))] = f"{FOLDER}/view.html#m={slug(row)}&col={col_id(column)}"
             if baseline and row != baseline and board.samples(baseline, column):
                 links[("delta", row, f"delta_{col_id(column)}")] = (
-                    f"{FOLDER}/compare.html#a={slug(row)}&b={slug(baseline)}&col={col_id(column)}")
+                    f"{FOLDER}/compare.html#a={slug(row)}&b={slug(baseline)}&col={col_id(column)}"
+                )
     if not cells:
         return [], {}
-    written.append(write_text_atomic(root / "data" / "manifest.js", js_data("manifest", manifest(board, cells))))
+    written.append(write(root / "data" / "manifest.js", js_data("manifest", manifest(board, cells))))
     for page in ("view.html", "compare.html"):
-        written.append(write_text_atomic(root / page, environment().get_template(f"{page}.j2").render()))
+        written.append(write(root / page, environment().get_template(f"{page}.j2").render()))
     assets = resources.files(PACKAGE) / "templates"
     for name in ASSETS:
-        written.append(write_text_atomic(root / name, (assets / name).read_text(encoding="utf-8")))
+        written.append(write(root / name, (assets / name).read_text(encoding="utf-8")))
     return written, links

@@ -14,9 +14,9 @@ import base64
 import csv
 import io
 import os
-import tempfile
 from pathlib import Path
 
+from training import atomic
 from training.evaluate.leaderboard.board import Board
 from training.evaluate.leaderboard.tables import Table, col_id, tables
 from training.evaluate.leaderboard.templating import environment
@@ -34,14 +34,19 @@ def notes(board: Board, note: str | None) -> list[str]:
     by_prompt: dict[str, list[str]] = {}
     for row, prompt in board.recorded.items():
         by_prompt.setdefault(prompt, []).append(row)
-    out += [f"{', '.join(rows)}: scored from recorded generations (prompt: {prompt})." for prompt, rows in by_prompt.items()]
+    out += [
+        f"{', '.join(rows)}: scored from recorded generations (prompt: {prompt})." for prompt, rows in by_prompt.items()
+    ]
     return out
 
 
 def markdown(board: Board, baseline: str | None = None, note: str | None = None, above_chance: bool = False) -> str:
     """The tables as GitHub-flavoured Markdown."""
-    return environment(markdown=True).get_template("leaderboard.md.j2").render(
-        notes=notes(board, note), tables=tables(board, baseline, above_chance))
+    return (
+        environment(markdown=True)
+        .get_template("leaderboard.md.j2")
+        .render(notes=notes(board, note), tables=tables(board, baseline, above_chance))
+    )
 
 
 def _num(x) -> str:
@@ -70,7 +75,11 @@ def csv_row(board: Board, row: str, baseline: str | None, above_chance: bool) ->
     line: list = [row]
     for c in board.columns:
         s = board.get(row, c)
-        line += [_num(s.acc), _num(s.stderr), "" if s.n is None else s.n, _num(s.invalid), _num(s.truncated)] if s else [""] * 5
+        line += (
+            [_num(s.acc), _num(s.stderr), "" if s.n is None else s.n, _num(s.invalid), _num(s.truncated)]
+            if s
+            else [""] * 5
+        )
         line += [_num(s.pass_k) if s else ""] if c[1].startswith("cot_maj") else []
         line += [_num(board.above_chance(row, c))] if above_chance else []
     avgs = [board.average(row, v) for v in board.variants]
@@ -92,44 +101,55 @@ def csv_text(board: Board, baseline: str | None = None, above_chance: bool = Fal
     return buf.getvalue()
 
 
-def html_page(board: Board, baseline: str | None = None, title: str = "aligncot leaderboard", note: str | None = None,
-              charts: list[Path] = (), above_chance: bool = False, links: dict | None = None) -> str:
+def html_page(
+    board: Board,
+    baseline: str | None = None,
+    title: str = "aligncot leaderboard",
+    note: str | None = None,
+    charts: list[Path] = (),
+    above_chance: bool = False,
+    links: dict | None = None,
+) -> str:
     """One self-contained HTML page: notes, tables (cells carry ``data-col``), embedded charts.
 
     Args:
         links: (table id, row, column id) -> relative URL of a drill-down page.
     """
     images = [(Path(p).stem, base64.b64encode(Path(p).read_bytes()).decode("ascii")) for p in charts]
-    return environment().get_template("leaderboard.html.j2").render(
-        title=title, notes=notes(board, note), tables=tables(board, baseline, above_chance), images=images,
-        links=links or {}, compare_link=bool(links))
+    return (
+        environment()
+        .get_template("leaderboard.html.j2")
+        .render(
+            title=title,
+            notes=notes(board, note),
+            tables=tables(board, baseline, above_chance),
+            images=images,
+            links=links or {},
+            compare_link=bool(links),
+        )
+    )
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write via a temporary file in the same directory, then rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are reports meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_all(board: Board, out_dir: str | os.PathLike, baseline: str | None = None, title: str = "aligncot leaderboard",
-              note: str | None = None, charts: list[Path] = (), above_chance: bool = False,
-              links: dict | None = None) -> list[Path]:
+def write_all(
+    board: Board,
+    out_dir: str | os.PathLike,
+    baseline: str | None = None,
+    title: str = "aligncot leaderboard",
+    note: str | None = None,
+    charts: list[Path] = (),
+    above_chance: bool = False,
+    links: dict | None = None,
+) -> list[Path]:
     """Write leaderboard.md, leaderboard.csv and leaderboard.html into ``out_dir``."""
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     return [
-        write_text_atomic(out / "leaderboard.md", f"# {title}\n\n" + markdown(board, baseline, note, above_chance)),
-        write_text_atomic(out / "leaderboard.csv", csv_text(board, baseline, above_chance)),
-        write_text_atomic(out / "leaderboard.html", html_page(board, baseline, title, note, charts, above_chance, links)),
+        atomic.write_text(out / "leaderboard.md", f"# {title}\n\n" + markdown(board, baseline, note, above_chance)),
+        atomic.write_text(out / "leaderboard.csv", csv_text(board, baseline, above_chance)),
+        atomic.write_text(
+            out / "leaderboard.html", html_page(board, baseline, title, note, charts, above_chance, links)
+        ),
     ]
 
 
-__all__ = ["Table", "csv_text", "html_page", "markdown", "write_all", "write_text_atomic"]
+__all__ = ["Table", "csv_text", "html_page", "markdown", "write_all"]

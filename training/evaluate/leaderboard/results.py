@@ -167,10 +167,18 @@ def read_results_file(path: str | os.PathLike) -> tuple[str, dict[Column, Score]
             continue
         k = found[1].removeprefix("maj@")
         scores[found[0]] = Score(
-            acc, _number(metrics.get(f"{found[1]}_stderr,none")), _effective_n(data, name), _number(config.get("limit")),
-            float(data.get("date") or 0), str(path), _number(metrics.get(INVALID)), _number(metrics.get(TRUNCATED)),
-            _number(metrics.get(f"pass@{k},none")) if k != found[1] else None, _number(metrics.get(ABOVE_CHANCE)),
-            entry_samples(Path(path), data, name))
+            acc,
+            _number(metrics.get(f"{found[1]}_stderr,none")),
+            _effective_n(data, name),
+            _number(config.get("limit")),
+            float(data.get("date") or 0),
+            str(path),
+            _number(metrics.get(INVALID)),
+            _number(metrics.get(TRUNCATED)),
+            _number(metrics.get(f"pass@{k},none")) if k != found[1] else None,
+            _number(metrics.get(ABOVE_CHANCE)),
+            entry_samples(Path(path), data, name),
+        )
     return model_label(data), scores
 
 
@@ -193,5 +201,3 @@ def find_results_files(paths: list[str | os.PathLike]) -> list[Path]:
         else:
             raise ResultsError(f"{p}: no such file or directory")
     return out
-
-

@@ -110,29 +110,72 @@ def tables(board: Board, baseline: str | None = None, above_chance: bool = False
     header = [model, *((col_id(c), col_title(c)) for c in cols), *((f"avg_{v}", f"Avg {v}") for v in variants)]
     rows = []
     for row in board.rows:
-        cells = [Cell(col_id(c), pct(s.acc, s.stderr) if (s := board.get(row, c)) else "", shares(board, row, c)) for c in cols]
+        cells = [
+            Cell(col_id(c), pct(s.acc, s.stderr) if (s := board.get(row, c)) else "", shares(board, row, c))
+            for c in cols
+        ]
         cells += [Cell(f"avg_{v}", pct(*a) if (a := board.average(row, v)) else "") for v in variants]
         rows.append((row, [model_cell(board, row), *cells]))
-    out = [Table("accuracy", "Accuracy (%), ± standard error; inv = share with no extractable answer, "
-                 "trunc = share cut off at the token cap without one", header, rows)]
+    out = [
+        Table(
+            "accuracy",
+            "Accuracy (%), ± standard error; inv = share with no extractable answer, "
+            "trunc = share cut off at the token cap without one",
+            header,
+            rows,
+        )
+    ]
     if gains:
         header = [model, *((f"gain_{b}", suite.BENCHMARKS[b].title) for b in gains)]
-        rows = [(row, [model_cell(board, row), *(Cell(f"gain_{b}", pct(*g, signed=True) if (g := board.gain(row, b)) else "")
-                                                 for b in gains)]) for row in board.rows]
+        rows = [
+            (
+                row,
+                [
+                    model_cell(board, row),
+                    *(Cell(f"gain_{b}", pct(*g, signed=True) if (g := board.gain(row, b)) else "") for b in gains),
+                ],
+            )
+            for row in board.rows
+        ]
         out.append(Table("cot_gain", "CoT gain: cot - zs (percentage points)", header, rows))
     if above_chance:
         header = [model, *((f"{col_id(c)}_above_chance", col_title(c)) for c in cols)]
-        rows = [(row, [model_cell(board, row), *(Cell(f"{col_id(c)}_above_chance", pct(board.above_chance(row, c)))
-                                                 for c in cols)]) for row in board.rows]
-        out.append(Table("above_chance", "Above chance: (acc - chance) / (1 - chance) per question (%), "
-                         "chance = 1 / number of options; blank for open-ended answers", header, rows))
+        rows = [
+            (
+                row,
+                [
+                    model_cell(board, row),
+                    *(Cell(f"{col_id(c)}_above_chance", pct(board.above_chance(row, c))) for c in cols),
+                ],
+            )
+            for row in board.rows
+        ]
+        out.append(
+            Table(
+                "above_chance",
+                "Above chance: (acc - chance) / (1 - chance) per question (%), "
+                "chance = 1 / number of options; blank for open-ended answers",
+                header,
+                rows,
+            )
+        )
     if baseline:
         header = [model, *((f"delta_{col_id(c)}", col_title(c)) for c in cols)]
-        rows = [(row, [model_cell(board, row), *(delta_cell(board, row, baseline, c) for c in cols)])
-                for row in board.rows if row != baseline]
-        out.append(Table("delta", f"Difference to {baseline} (percentage points)", header, rows,
-                         f"Δ [95% {paired.CI_NAME}, {paired.RESAMPLES} resamples, seed {paired.SEED}] p = "
-                         f"{paired.TEST_NAME}, on the questions both rows answered (matched by doc_id and doc_hash); "
-                         f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
-                         "no samples files (run lm-eval with --log_samples), so no paired test."))
+        rows = [
+            (row, [model_cell(board, row), *(delta_cell(board, row, baseline, c) for c in cols)])
+            for row in board.rows
+            if row != baseline
+        ]
+        out.append(
+            Table(
+                "delta",
+                f"Difference to {baseline} (percentage points)",
+                header,
+                rows,
+                f"Δ [95% {paired.CI_NAME}, {paired.RESAMPLES} resamples, seed {paired.SEED}] p = "
+                f"{paired.TEST_NAME}, on the questions both rows answered (matched by doc_id and doc_hash); "
+                f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
+                "no samples files (run lm-eval with --log_samples), so no paired test.",
+            )
+        )
     return out

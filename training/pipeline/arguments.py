@@ -1,0 +1,156 @@
+"""The one place that maps a pipeline recipe to each stage command's arguments.
+
+:class:`StageArguments` binds a recipe to a run directory and knows its layout (``models/``,
+``annotate/<task>/``, ``demos/``, ``sft/``, ``dpo/``, ``eval/``, ``leaderboard/``); each
+``*_args`` method is the argument list of one ``aligncot`` command, and :meth:`eval_config`
+the ``aligncot eval`` config. :class:`training.pipeline.run.Pipeline` runs them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.pipeline.recipe import PipelineRecipe
+
+#: Printed by every run that builds its own tiny models.
+DEMO_NOTE = (
+    "Tiny models built on the spot: this run exercises the machinery end to end "
+    "(teacher -> annotations -> SFT -> self-refine -> lm-eval -> leaderboard); the numbers are not a result."
+)
+#: Leaderboard rows.
+TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
+#: lm-eval base URL of OpenAI itself, for an API teacher without ``base_url``.
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class StageArguments:
+    """A recipe bound to a run directory: paths and command arguments."""
+
+    def __init__(self, recipe: PipelineRecipe, run_dir: Path):
+        self.r, self.run_dir = recipe, run_dir.resolve()
+        self.models = self.run_dir / "models"
+        self.data_dir = recipe.resolved_data_dir()
+
+    # ----- paths -----
+    @property
+    def teacher_model(self) -> str:
+        return str(self.models / "teacher") if self.r.teacher.tiny else self.r.teacher.model
+
+    @property
+    def student_model(self) -> str:
+        return str(self.models / "student") if self.r.student.tiny else self.r.student.base_model
+
+    def annotation_dir(self, task: str) -> Path:
+        return self.run_dir / "annotate" / task
+
+    # ----- recipe -> command arguments (the one place) -----
+    def annotate_args(self, task: str, base_url: str | None) -> list[str]:
+        t = self.r.teacher
+        args = [
+            "annotate",
+            "--task",
+            task,
+            "--out",
+            str(self.annotation_dir(task)),
+            "--backend",
+            t.backend,
+            "--model",
+            self.teacher_model,
+            "--chat" if t.chat else "--completions",
+            "--max-tokens",
+            str(t.max_tokens),
+            "--samples",
+            str(t.samples),
+            "--quiet",
+        ]
+        args += ["--base-url", base_url] if base_url else []
+        return args + (["--limit", str(self.r.annotate.limit)] if self.r.annotate.limit else [])
+
+    def demos_args(self) -> list[str]:
+        d = self.r.demos
+        args = [
+            "demos",
+            *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
+            "--out",
+            str(self.run_dir / "demos"),
+            "--kind",
+            d.kind,
+            "--style",
+            d.style,
+            "--fraction",
+            str(d.fraction),
+            "--val-fraction",
+            str(d.val_fraction),
+        ]
+        return args + (["--balance", str(d.balance)] if d.balance is not None else [])
+
+    @staticmethod
+    def _overrides(fields: dict) -> list[str]:
+        return [f"{k}={json.dumps(v)}" if not isinstance(v, str) else f"{k}={v}" for k, v in fields.items()]
+
+    def sft_args(self) -> list[str]:
+        fields = {
+            **self.r.sft,
+            "base_model": self.student_model,
+            "data": str(self.run_dir / "demos"),
+            "output_dir": str(self.run_dir / "sft"),
+        }
+        return ["sft", *self._overrides(fields)]
+
+    def self_refine_args(self) -> list[str]:
+        fields = {
+            **self.r.self_refine,
+            "base_model": self.student_model,
+            "data": str(self.run_dir / "demos"),
+            "sft_adapter": str(self.run_dir / "sft"),
+            "output_dir": str(self.run_dir / "dpo"),
+        }
+        return ["self-refine", *self._overrides(fields)]
+
+    def eval_config(self, teacher_url: str | None) -> dict:
+        """The ``aligncot eval`` config: base, SFT, SFT+DPO students (+ the API teacher)."""
+        e, s, t = self.r.eval, self.r.student, self.r.teacher
+        student = {"pretrained": self.student_model, "chat_template": s.chat_template}
+        models = [
+            {"name": BASE, **student},
+            {"name": SFT, **student, "peft": str(self.run_dir / "sft")},
+            {"name": DPO, **student, "peft": str(self.run_dir / "dpo")},
+        ]
+        if t.evaluated:
+            root = (teacher_url or OPENAI_URL).rstrip("/")
+            endpoint = (
+                ("local-chat-completions", "chat/completions") if t.chat else ("local-completions", "completions")
+            )
+            models.insert(
+                0,
+                {
+                    "name": TEACHER,
+                    "pretrained": self.teacher_model,
+                    "backend": endpoint[0],
+                    "base_url": f"{root}/{endpoint[1]}",
+                    "chat_template": t.chat,
+                },
+            )
+        return {
+            "models": models,
+            "tasks": list(e.tasks),
+            "limit": e.limit,
+            "gen_kwargs": e.gen_kwargs,
+            "output_dir": str(self.run_dir / "eval" / "results"),
+        }
+
+    def leaderboard_args(self) -> list[str]:
+        note = self.r.note or (DEMO_NOTE if self.r.tiny else None)
+        args = [
+            "leaderboard",
+            str(self.run_dir / "eval" / "results"),
+            "--out-dir",
+            str(self.run_dir / "leaderboard"),
+            "--baseline",
+            BASE,
+            "--title",
+            f"aligncot run {self.r.name}",
+        ]
+        args += ["--teacher", TEACHER] if self.r.teacher.evaluated else []
+        return args + (["--note", note] if note else [])

@@ -1,0 +1,50 @@
+"""``aligncot run RECIPE``: the command; the stages are :class:`training.pipeline.run.Pipeline`'s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from training.cli import Command
+from training.pipeline.arguments import DEMO_NOTE
+from training.pipeline.recipe import load_recipe
+from training.pipeline.run import Pipeline
+from training.pipeline.stages import run_stages, timing_table
+
+
+@click.command(cls=Command)
+@click.argument("recipe")
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<recipe name>)."
+)
+@click.option(
+    "--from",
+    "start_from",
+    metavar="STAGE",
+    help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.",
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable."
+)
+def run(recipe: str, run_dir: Path | None, start_from: str | None, sets: tuple[str, ...]) -> None:
+    """Run a pipeline recipe: annotate -> demos -> sft -> self-refine -> eval -> leaderboard.
+
+    RECIPE is a YAML path or a name in harness_configs/pipeline/ (`demo` is built in: tiny
+    models, shipped data, offline). Finished stages with unchanged inputs are skipped, so an
+    interrupted run continues where it stopped.
+    """
+    r, path = load_recipe(recipe, sets)
+    pipeline = Pipeline(r, run_dir or Path("runs") / r.name)
+    click.echo(f"recipe {path} -> run directory {pipeline.run_dir}")
+    if r.tiny:
+        click.echo(DEMO_NOTE)
+    outcomes = run_stages(pipeline.stages(), pipeline.run_dir / ".stages", start_from, click.echo)
+    click.echo(timing_table(outcomes))
+    board = pipeline.run_dir / "leaderboard"
+    click.echo(
+        f"leaderboard: {board / 'leaderboard.md'}\n             {board / 'leaderboard.csv'}\n"
+        f"             {board / 'leaderboard.html'}\n             {board / 'charts'}/"
+    )
+    if r.tiny:
+        click.echo(DEMO_NOTE)
