@@ -68,7 +68,7 @@ def test_score_errors_are_one_line(tmp_path, offline_data):
     for args, message in (
         (["--results-dir", str(tmp_path / "r")], "doc is not in aligncot_csqa_cot's evaluation split"),
         ([], "give --output, --results-dir or both"),
-        (["--output", str(tmp_path / "missing" / "o.jsonl")], "output folder does not exist"),
+        (["--output", str(tmp_path / "missing" / "o.jsonl")], "does not exist (create it first)"),
     ):
         result = CliRunner().invoke(score, ["--task", "aligncot_csqa_cot", "--input", str(src), *args])
         assert result.exit_code == 1 and message in result.output, result.output

@@ -43,8 +43,8 @@ def read_generations(path: Path, key: str = "generation") -> list[dict]:
     for n, row in iter_jsonl(path):
         if not isinstance(row.get("doc"), dict):
             raise UserError(f"{path}:{n}: line has no `doc` object (a dataset row in the hub schema)")
-        if not isinstance(row.get(key), str):
-            raise UserError(f"{path}:{n}: line has no `{key}` string")
+        if key not in row:  # any value is scored (null, numbers): the scorer never raises on them
+            raise UserError(f"{path}:{n}: line has no `{key}`")
         rows.append(row)
     return rows
 
