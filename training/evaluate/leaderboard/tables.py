@@ -103,79 +103,72 @@ def model_cell(board: Board, row: str) -> Cell:
     return Cell("model", row, "scored from recorded generations" if row in board.recorded else "")
 
 
+#: The first header cell of every table.
+MODEL = ("model", "Model")
+ACCURACY_CAPTION = (
+    "Accuracy (%), ± standard error; inv = share with no extractable answer, "
+    "trunc = share cut off at the token cap without one"
+)
+ABOVE_CHANCE_CAPTION = (
+    "Above chance: (acc - chance) / (1 - chance) per question (%), "
+    "chance = 1 / number of options; blank for open-ended answers"
+)
+DELTA_FOOTNOTE = (
+    f"Δ [95% {paired.CI_NAME}, {paired.RESAMPLES} resamples, seed {paired.SEED}] p = "
+    f"{paired.TEST_NAME}, on the questions both rows answered (matched by doc_id and doc_hash); "
+    f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
+    "no samples files (run lm-eval with --log_samples), so no paired test."
+)
+
+
+def per_row(board: Board, columns: list[tuple[str, str]], cell, rows: list[str] | None = None) -> tuple[list, list]:
+    """A table's header and rows: ``cell(row, key) -> Cell`` for each (key, title) column."""
+    header = [MODEL, *columns]
+    body = [(row, [model_cell(board, row), *(cell(row, key) for key, _ in columns)]) for row in (board.rows if rows is None else rows)]
+    return header, body
+
+
+def accuracy_cell(board: Board, row: str, column: Column) -> Cell:
+    """Accuracy ± stderr, with the invalid/truncated shares (and pass@k) beside it."""
+    s = board.get(row, column)
+    return Cell(col_id(column), pct(s.acc, s.stderr) if s else "", shares(board, row, column))
+
+
 def tables(board: Board, baseline: str | None = None, above_chance: bool = False) -> list[Table]:
     """The report's tables: accuracy, CoT gain, chance-normalised (optional), difference to baseline."""
-    cols, variants, gains = board.columns, board.variants, board.gain_benchmarks
-    model = ("model", "Model")
-    header = [model, *((col_id(c), col_title(c)) for c in cols), *((f"avg_{v}", f"Avg {v}") for v in variants)]
-    rows = []
-    for row in board.rows:
-        cells = [
-            Cell(col_id(c), pct(s.acc, s.stderr) if (s := board.get(row, c)) else "", shares(board, row, c))
-            for c in cols
-        ]
-        cells += [Cell(f"avg_{v}", pct(*a) if (a := board.average(row, v)) else "") for v in variants]
-        rows.append((row, [model_cell(board, row), *cells]))
-    out = [
-        Table(
-            "accuracy",
-            "Accuracy (%), ± standard error; inv = share with no extractable answer, "
-            "trunc = share cut off at the token cap without one",
-            header,
-            rows,
-        )
-    ]
-    if gains:
-        header = [model, *((f"gain_{b}", suite.BENCHMARKS[b].title) for b in gains)]
-        rows = [
-            (
-                row,
-                [
-                    model_cell(board, row),
-                    *(Cell(f"gain_{b}", pct(*g, signed=True) if (g := board.gain(row, b)) else "") for b in gains),
-                ],
-            )
-            for row in board.rows
-        ]
-        out.append(Table("cot_gain", "CoT gain: cot - zs (percentage points)", header, rows))
+    cols = {col_id(c): c for c in board.columns}
+
+    def average(row: str, key: str) -> Cell:
+        return Cell(key, pct(*a) if (a := board.average(row, key.removeprefix("avg_"))) else "")
+
+    def accuracy(row: str, key: str) -> Cell:
+        return accuracy_cell(board, row, cols[key]) if key in cols else average(row, key)
+
+    columns = [(col_id(c), col_title(c)) for c in board.columns]
+    columns += [(f"avg_{v}", f"Avg {v}") for v in board.variants]
+    out = [Table("accuracy", ACCURACY_CAPTION, *per_row(board, columns, accuracy))]
+    if gains := board.gain_benchmarks:
+
+        def gain(row: str, key: str) -> Cell:
+            g = board.gain(row, key.removeprefix("gain_"))
+            return Cell(key, pct(*g, signed=True) if g else "")
+
+        columns = [(f"gain_{b}", suite.BENCHMARKS[b].title) for b in gains]
+        out.append(Table("cot_gain", "CoT gain: cot - zs (percentage points)", *per_row(board, columns, gain)))
     if above_chance:
-        header = [model, *((f"{col_id(c)}_above_chance", col_title(c)) for c in cols)]
-        rows = [
-            (
-                row,
-                [
-                    model_cell(board, row),
-                    *(Cell(f"{col_id(c)}_above_chance", pct(board.above_chance(row, c))) for c in cols),
-                ],
-            )
-            for row in board.rows
-        ]
-        out.append(
-            Table(
-                "above_chance",
-                "Above chance: (acc - chance) / (1 - chance) per question (%), "
-                "chance = 1 / number of options; blank for open-ended answers",
-                header,
-                rows,
-            )
-        )
+
+        def chance(row: str, key: str) -> Cell:
+            return Cell(key, pct(board.above_chance(row, cols[key.removesuffix("_above_chance")])))
+
+        columns = [(f"{col_id(c)}_above_chance", col_title(c)) for c in board.columns]
+        out.append(Table("above_chance", ABOVE_CHANCE_CAPTION, *per_row(board, columns, chance)))
     if baseline:
-        header = [model, *((f"delta_{col_id(c)}", col_title(c)) for c in cols)]
-        rows = [
-            (row, [model_cell(board, row), *(delta_cell(board, row, baseline, c) for c in cols)])
-            for row in board.rows
-            if row != baseline
-        ]
-        out.append(
-            Table(
-                "delta",
-                f"Difference to {baseline} (percentage points)",
-                header,
-                rows,
-                f"Δ [95% {paired.CI_NAME}, {paired.RESAMPLES} resamples, seed {paired.SEED}] p = "
-                f"{paired.TEST_NAME}, on the questions both rows answered (matched by doc_id and doc_hash); "
-                f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
-                "no samples files (run lm-eval with --log_samples), so no paired test.",
-            )
-        )
+
+        def delta(row: str, key: str) -> Cell:
+            return delta_cell(board, row, baseline, cols[key.removeprefix("delta_")])
+
+        columns = [(f"delta_{col_id(c)}", col_title(c)) for c in board.columns]
+        others = [r for r in board.rows if r != baseline]
+        header, rows = per_row(board, columns, delta, others)
+        out.append(Table("delta", f"Difference to {baseline} (percentage points)", header, rows, DELTA_FOOTNOTE))
     return out
