@@ -124,7 +124,10 @@ DELTA_FOOTNOTE = (
 def per_row(board: Board, columns: list[tuple[str, str]], cell, rows: list[str] | None = None) -> tuple[list, list]:
     """A table's header and rows: ``cell(row, key) -> Cell`` for each (key, title) column."""
     header = [MODEL, *columns]
-    body = [(row, [model_cell(board, row), *(cell(row, key) for key, _ in columns)]) for row in (board.rows if rows is None else rows)]
+    body = [
+        (row, [model_cell(board, row), *(cell(row, key) for key, _ in columns)])
+        for row in (board.rows if rows is None else rows)
+    ]
     return header, body
 
 
