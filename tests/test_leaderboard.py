@@ -394,3 +394,33 @@ def test_difference_table_has_paired_ci_and_mcnemar_p(tmp_path):
     cell = cells.tables["delta"]["sft"]
     assert cell["delta_csqa_cot"].startswith("+70.0 [") and cell["delta_csqa_cot"].endswith(" *")
     assert cell["delta_csqa_cot/class"] == "sig" and "exact McNemar" in (out / "leaderboard.html").read_text()
+
+
+def test_chart_has_error_bars_visible_zero_bars_and_a_teacher_marker_per_benchmark(results_dir):
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.container import BarContainer, ErrorbarContainer
+
+    from training.evaluate.leaderboard.charts import ZERO_STUB, figure
+
+    write_results(results_dir, "silent", {"aligncot_csqa_cot": (0.0, 0.0, 100), "aligncot_gsm8k_cot": (0.0, 0.0, 50)})
+    fig = figure(build_board([results_dir]), "cot", teacher="teacher")
+    ax = fig.axes[0]
+    bars = {c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers if isinstance(c, BarContainer)}
+    assert set(bars) == {"student-base", "student-sft", "silent"}  # the teacher is no bar
+    assert bars["student-sft"] == pytest.approx([62.0, 25.0])
+    assert bars["silent"] == [ZERO_STUB, ZERO_STUB] and [t.get_text() for t in ax.texts] == ["0", "0"]
+    bar_errs = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bar_errs) == 3 + 2  # one per student series, one per teacher marker
+    ticks = [
+        c
+        for c in ax.collections
+        if isinstance(c, LineCollection)
+        and len(c.get_segments()) == 1
+        and c.get_segments()[0][0][1] == c.get_segments()[0][1][1]
+    ]
+    levels = sorted(round(seg[0][1], 6) for c in ticks for seg in c.get_segments())
+    assert levels == [60.0, 85.0]  # teacher's GSM8K and CSQA cot, each at its own benchmark
+    drawn = [line for line in ax.lines if line.get_linestyle() not in ("None", "") and len(line.get_xdata()) > 1]
+    assert not [line for line in drawn if max(line.get_xdata()) - min(line.get_xdata()) >= 1]  # none across benchmarks
+    plt.close(fig)

@@ -21,16 +21,8 @@ GROUP_WIDTH = 0.8
 ZERO_STUB = 0.6
 
 
-def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = None, title: str = "") -> Path:
-    """Draw one variant's chart to ``path`` (PNG) and return it."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    benches = [b for b, v in board.columns if v == variant]
-    students = [r for r in board.rows if r != teacher]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(benches) + 2), 4.0))
+def _students(ax, board: Board, variant: str, benches: list[str], students: list[str]) -> None:
+    """Grouped bars with stderr error bars; a measured 0% is a labelled stub, a missing cell no bar."""
     width = GROUP_WIDTH / max(1, len(students))
     for i, row in enumerate(students):
         xs, ys, errs = [], [], []
@@ -39,34 +31,37 @@ def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = N
                 xs.append(j - GROUP_WIDTH / 2 + (i + 0.5) * width)
                 ys.append(100 * s.acc)
                 errs.append(100 * (s.stderr or 0.0))
-        bars = ax.bar(
-            xs,
-            [max(y, ZERO_STUB) for y in ys],
-            width=width,
-            label=row,
-            yerr=errs,
-            capsize=2,
-            error_kw={"elinewidth": 0.8},
-        )
+        heights = [max(y, ZERO_STUB) for y in ys]
+        bars = ax.bar(xs, heights, width=width, label=row, yerr=errs, capsize=2, error_kw={"elinewidth": 0.8})
+        colour = bars.patches[0].get_facecolor() if bars.patches else "black"
         for x, y in zip(xs, ys):
             if y == 0:
-                ax.annotate(
-                    "0",
-                    (x, ZERO_STUB),
-                    ha="center",
-                    va="bottom",
-                    fontsize="x-small",
-                    color=bars.patches[0].get_facecolor(),
-                )
+                ax.annotate("0", (x, ZERO_STUB), ha="center", va="bottom", fontsize="x-small", color=colour)
+
+
+def _teacher(ax, board: Board, variant: str, benches: list[str], teacher: str) -> None:
+    """The teacher as one marker per benchmark: a tick across the group plus its error bar."""
+    label = teacher if "teacher" in teacher else f"{teacher} (teacher)"
+    for j, b in enumerate(benches):
+        if (s := board.get(teacher, (b, variant))) is not None:
+            y = 100 * s.acc
+            ax.hlines(y, j - GROUP_WIDTH / 2, j + GROUP_WIDTH / 2, colors="black", linewidth=2, label=label)
+            ax.errorbar(j, y, yerr=100 * (s.stderr or 0.0), color="black", marker="D", capsize=3)
+            label = None  # one legend entry
+
+
+def figure(board: Board, variant: str, teacher: str | None = None, title: str = ""):
+    """One variant's chart as a matplotlib figure (the caller saves and closes it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    benches = [b for b, v in board.columns if v == variant]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(benches) + 2), 4.0))
+    _students(ax, board, variant, benches, [r for r in board.rows if r != teacher])
     if teacher:
-        label = teacher if "teacher" in teacher else f"{teacher} (teacher)"
-        for j, b in enumerate(benches):
-            if (s := board.get(teacher, (b, variant))) is not None:
-                ax.hlines(
-                    100 * s.acc, j - GROUP_WIDTH / 2, j + GROUP_WIDTH / 2, colors="black", linewidth=2, label=label
-                )
-                ax.errorbar(j, 100 * s.acc, yerr=100 * (s.stderr or 0.0), color="black", marker="D", capsize=3)
-                label = None  # one legend entry
+        _teacher(ax, board, variant, benches, teacher)
     ax.set_xticks(range(len(benches)), [suite.BENCHMARKS[b].title for b in benches], rotation=20, ha="right")
     ax.set_xlim(-0.6, len(benches) - 0.4)
     ax.set_ylabel("accuracy (%)")
@@ -74,6 +69,14 @@ def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = N
     ax.set_title(f"{title} - {variant}" if title else variant)
     ax.legend(fontsize="small", loc="upper right")
     fig.tight_layout()
+    return fig
+
+
+def draw_variant(board: Board, variant: str, path: Path, teacher: str | None = None, title: str = "") -> Path:
+    """Draw one variant's chart to ``path`` (PNG) and return it."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(board, variant, teacher, title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
