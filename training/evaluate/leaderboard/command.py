@@ -63,9 +63,8 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
         from training.evaluate.leaderboard import drilldown
 
         pages, links = drilldown.write_pages(board, out_dir / drilldown.FOLDER, baseline=baseline)
-    written = render.write_all(
-        board, out_dir, baseline=baseline, title=title, note=note, charts=pngs, above_chance=above_chance, links=links
-    )
+    report = render.Report(baseline, title, note, tuple(pngs), above_chance, links)
+    written = render.write_all(board, out_dir, report)
     click.echo(render.markdown(board, baseline=baseline, note=note, above_chance=above_chance))
     for path in written + pngs + pages[:3]:
         click.echo(f"wrote {path}")

@@ -14,6 +14,7 @@ import base64
 import csv
 import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from training import atomic
@@ -101,55 +102,51 @@ def csv_text(board: Board, baseline: str | None = None, above_chance: bool = Fal
     return buf.getvalue()
 
 
-def html_page(
-    board: Board,
-    baseline: str | None = None,
-    title: str = "aligncot leaderboard",
-    note: str | None = None,
-    charts: list[Path] = (),
-    above_chance: bool = False,
-    links: dict | None = None,
-) -> str:
-    """One self-contained HTML page: notes, tables (cells carry ``data-col``), embedded charts.
+@dataclass(frozen=True)
+class Report:
+    """What the pages show besides the board.
 
-    Args:
+    Attributes:
+        baseline: Row the difference table subtracts (None: no difference table).
+        title: Page and file heading.
+        note: A line shown above the tables.
+        charts: PNG files embedded in the HTML page.
+        above_chance: Add the chance-normalised table.
         links: (table id, row, column id) -> relative URL of a drill-down page.
     """
-    images = [(Path(p).stem, base64.b64encode(Path(p).read_bytes()).decode("ascii")) for p in charts]
-    return (
-        environment()
-        .get_template("leaderboard.html.j2")
-        .render(
-            title=title,
-            notes=notes(board, note),
-            tables=tables(board, baseline, above_chance),
-            images=images,
-            links=links or {},
-            compare_link=bool(links),
-        )
+
+    baseline: str | None = None
+    title: str = "aligncot leaderboard"
+    note: str | None = None
+    charts: tuple[Path, ...] = ()
+    above_chance: bool = False
+    links: dict = field(default_factory=dict)
+
+
+def html_page(board: Board, report: Report = Report()) -> str:
+    """One self-contained HTML page: notes, tables (cells carry ``data-col``), embedded charts."""
+    images = [(Path(p).stem, base64.b64encode(Path(p).read_bytes()).decode("ascii")) for p in report.charts]
+    template = environment().get_template("leaderboard.html.j2")
+    return template.render(
+        title=report.title,
+        notes=notes(board, report.note),
+        tables=tables(board, report.baseline, report.above_chance),
+        images=images,
+        links=report.links,
+        compare_link=bool(report.links),
     )
 
 
-def write_all(
-    board: Board,
-    out_dir: str | os.PathLike,
-    baseline: str | None = None,
-    title: str = "aligncot leaderboard",
-    note: str | None = None,
-    charts: list[Path] = (),
-    above_chance: bool = False,
-    links: dict | None = None,
-) -> list[Path]:
+def write_all(board: Board, out_dir: str | os.PathLike, report: Report = Report()) -> list[Path]:
     """Write leaderboard.md, leaderboard.csv and leaderboard.html into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    md = markdown(board, report.baseline, report.note, report.above_chance)
     return [
-        atomic.write_text(out / "leaderboard.md", f"# {title}\n\n" + markdown(board, baseline, note, above_chance)),
-        atomic.write_text(out / "leaderboard.csv", csv_text(board, baseline, above_chance)),
-        atomic.write_text(
-            out / "leaderboard.html", html_page(board, baseline, title, note, charts, above_chance, links)
-        ),
+        atomic.write_text(out / "leaderboard.md", f"# {report.title}\n\n" + md),
+        atomic.write_text(out / "leaderboard.csv", csv_text(board, report.baseline, report.above_chance)),
+        atomic.write_text(out / "leaderboard.html", html_page(board, report)),
     ]
 
 
-__all__ = ["Table", "csv_text", "html_page", "markdown", "write_all"]
+__all__ = ["Report", "Table", "csv_text", "html_page", "markdown", "write_all"]
