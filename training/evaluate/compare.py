@@ -23,7 +23,7 @@ from training.cli import Command
 from training.errors import ResultsError
 from training.evaluate import paired
 from training.evaluate.leaderboard.results import find_results_files, model_label
-from training.evaluate.samples import leaf_tasks, pair, read_samples, samples_path
+from training.evaluate.samples import MAJ_TASK, leaf_tasks, pair, read_samples, samples_path
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,15 @@ def load_run(path: Path) -> Run:
 
 
 def benchmark_of(task: str) -> str:
-    """The benchmark-level name a leaf task is pooled under.
+    """The benchmark-level name a leaf task is pooled under (a maj@k task is its own).
 
-    >>> benchmark_of("aligncot_mmlu_cot_anatomy"), benchmark_of("aligncot_csqa_zs")
-    ('aligncot_mmlu_cot', 'aligncot_csqa_zs')
+    >>> benchmark_of("aligncot_mmlu_cot_anatomy"), benchmark_of("aligncot_csqa_zs"), benchmark_of("aligncot_gsm8k_cot_maj8")
+    ('aligncot_mmlu_cot', 'aligncot_csqa_zs', 'aligncot_gsm8k_cot_maj8')
     """
     spec = suite.all_tasks().get(task)
-    return suite.task_name(spec.benchmark.key, spec.variant) if spec is not None else task
+    if spec is None or MAJ_TASK.match(task):  # never pool k votes with single-sample cot
+        return task
+    return suite.task_name(spec.benchmark.key, spec.variant)
 
 
 @dataclass(frozen=True)
