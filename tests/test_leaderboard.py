@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -17,28 +18,52 @@ from click.testing import CliRunner
 
 from training.errors import ResultsError
 from training.evaluate.leaderboard import render
-from training.evaluate.leaderboard.board import build_board, leaderboard
+from training.evaluate.leaderboard.board import build_board
+from training.evaluate.leaderboard.command import leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.
 SCORES = {
-    "teacher": {"aligncot_csqa_zs": (0.80, 0.011, 100), "aligncot_csqa_cot": (0.85, 0.012, 100),
-                "aligncot_gsm8k_zs": (0.30, 0.013, 50), "aligncot_gsm8k_cot": (0.60, 0.014, 50)},
-    "student-base": {"aligncot_csqa_zs": (0.40, 0.021, 100), "aligncot_csqa_cot": (0.35, 0.022, 100),
-                     "aligncot_gsm8k_zs": (0.05, 0.023, 50), "aligncot_gsm8k_cot": (0.10, 0.024, 50)},
-    "student-sft": {"aligncot_csqa_zs": (0.55, 0.031, 100), "aligncot_csqa_cot": (0.62, 0.032, 100),
-                    "aligncot_gsm8k_zs": (0.08, 0.033, 50), "aligncot_gsm8k_cot": (0.25, 0.034, 50)},
+    "teacher": {
+        "aligncot_csqa_zs": (0.80, 0.011, 100),
+        "aligncot_csqa_cot": (0.85, 0.012, 100),
+        "aligncot_gsm8k_zs": (0.30, 0.013, 50),
+        "aligncot_gsm8k_cot": (0.60, 0.014, 50),
+    },
+    "student-base": {
+        "aligncot_csqa_zs": (0.40, 0.021, 100),
+        "aligncot_csqa_cot": (0.35, 0.022, 100),
+        "aligncot_gsm8k_zs": (0.05, 0.023, 50),
+        "aligncot_gsm8k_cot": (0.10, 0.024, 50),
+    },
+    "student-sft": {
+        "aligncot_csqa_zs": (0.55, 0.031, 100),
+        "aligncot_csqa_cot": (0.62, 0.032, 100),
+        "aligncot_gsm8k_zs": (0.08, 0.033, 50),
+        "aligncot_gsm8k_cot": (0.25, 0.034, 50),
+    },
 }
 
 
-def write_results(root: Path, model: str, entries: dict, date: float = 1.0, limit=None, stamp: str = "2026-01-01T00-00-00") -> Path:
+def write_results(
+    root: Path, model: str, entries: dict, date: float = 1.0, limit=None, stamp: str = "2026-01-01T00-00-00"
+) -> Path:
     """An lm-eval results file (the keys lm-eval 0.4 writes that the leaderboard reads)."""
     data = {
-        "results": {name: {"alias": name, "acc,none": acc, "acc_stderr,none": se, "invalid,none": 0.0,
-                           "invalid_stderr,none": 0.0} for name, (acc, se, _) in entries.items()},
+        "results": {
+            name: {
+                "alias": name,
+                "acc,none": acc,
+                "acc_stderr,none": se,
+                "invalid,none": 0.0,
+                "invalid_stderr,none": 0.0,
+            }
+            for name, (acc, se, _) in entries.items()
+        },
         "n-samples": {name: {"original": n, "effective": n} for name, (_, _, n) in entries.items()},
         "config": {"model": "hf", "model_args": f"pretrained={model}", "limit": limit},
-        "model_name": model, "date": date,
+        "model_name": model,
+        "date": date,
     }
     path = root / model / f"results_{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +93,9 @@ def test_board_numbers(results_dir):
 
 def test_missing_cell_blanks_the_average_and_newest_result_wins(results_dir):
     write_results(results_dir, "partial", {"aligncot_csqa_zs": (0.5, 0.01, 10)})
-    write_results(results_dir, "student-base", {"aligncot_csqa_zs": (0.45, 0.02, 100)}, date=2.0, stamp="2026-02-01T00-00-00")
+    write_results(
+        results_dir, "student-base", {"aligncot_csqa_zs": (0.45, 0.02, 100)}, date=2.0, stamp="2026-02-01T00-00-00"
+    )
     board = build_board([results_dir])
     assert board.average("partial", "zs") is None  # misses gsm8k zs: no mean over a different set
     assert board.get("student-base", ("csqa", "zs")).acc == 0.45
@@ -86,7 +113,9 @@ def test_group_entry_counts_rows_of_its_subtasks(tmp_path):
     assert (score.acc, score.stderr, score.n) == (0.5, None, 7)
 
 
-@pytest.mark.parametrize("content, message", [("{not json", "not readable as JSON"), ('{"a": 1}', "no `results` mapping")])
+@pytest.mark.parametrize(
+    "content, message", [("{not json", "not readable as JSON"), ('{"a": 1}', "no `results` mapping")]
+)
 def test_unreadable_results_file_is_named(tmp_path, content, message):
     bad = tmp_path / "results_x.json"
     bad.write_text(content)
@@ -111,8 +140,20 @@ def read_csv(path: Path) -> dict[str, dict[str, str]]:
 
 def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
     out_dir = tmp_path / "lb"
-    result = CliRunner().invoke(leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base",
-                                              "--teacher", "teacher", "--note", "not a result"])
+    result = CliRunner().invoke(
+        leaderboard,
+        [
+            str(results_dir),
+            "--out-dir",
+            str(out_dir),
+            "--baseline",
+            "student-base",
+            "--teacher",
+            "teacher",
+            "--note",
+            "not a result",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = read_csv(out_dir / "leaderboard.csv")
     for model, entries in SCORES.items():
@@ -124,22 +165,24 @@ def test_cli_writes_markdown_csv_html_and_charts(tmp_path, results_dir):
     assert float(rows["student-sft"]["gain_csqa"]) == pytest.approx(0.62 - 0.55)
     assert float(rows["student-sft"]["delta_gsm8k_cot"]) == pytest.approx(0.25 - 0.10)
     md = (out_dir / "leaderboard.md").read_text()
-    assert "not a result" in md and "| student-sft | 55.0 ± 3.1 | 62.0 ± 3.2 |" in md
+    assert "not a result" in md and "| student-sft | 55.0 ± 3.1 (inv 0.0%) | 62.0 ± 3.2 (inv 0.0%) |" in md
     assert "+7.0 ± 4.5" in md  # student-sft CSQA gain: 62 - 55, hypot(3.2, 3.1)
     for variant in ("zs", "cot"):
         png = out_dir / "charts" / f"accuracy_{variant}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out_dir / "leaderboard.html").read_text()
-    assert page.count("data:image/png;base64,") == 2 and "src=\"http" not in page  # self-contained
+    assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page  # self-contained
 
 
 class TableCells(HTMLParser):
-    """Collects ``table id -> model -> data-col -> text`` from rendered HTML."""
+    """Collects ``table id -> model -> data-col -> text`` from rendered HTML; a cell's
+    ``<small>`` note goes to ``data-col + "/note"``, its link to ``data-col + "/href"``."""
 
     def __init__(self):
         super().__init__()
         self.tables: dict[str, dict[str, dict[str, str]]] = {}
         self._table = self._col = None
+        self._key = None
         self._row: dict[str, str] = {}
 
     def handle_starttag(self, tag, attrs):
@@ -148,33 +191,54 @@ class TableCells(HTMLParser):
             self._table = attrs.get("id")
             self.tables[self._table] = {}
         elif tag == "td":
-            self._col = attrs.get("data-col")
+            self._col = self._key = attrs.get("data-col")
             self._row[self._col] = ""
+            self._row[self._col + "/class"] = attrs.get("class") or ""
+        elif tag == "small" and self._col:
+            self._key = self._col + "/note"
+            self._row[self._key] = ""
+        elif tag == "a" and self._col:
+            self._row[self._col + "/href"] = attrs.get("href")
         elif tag == "tr":
             self._row = {}
 
     def handle_endtag(self, tag):
         if tag == "td":
-            self._col = None
+            self._col = self._key = None
+        elif tag == "small":
+            self._key = self._col
         elif tag == "tr" and self._row.get("model"):
             self.tables[self._table][self._row["model"]] = self._row
 
     def handle_data(self, data):
-        if self._col:
-            self._row[self._col] += data
+        if self._key:
+            self._row[self._key] += data
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def rendered_dom(page: Path, profile: Path) -> str:
+def rendered_dom(page: Path | str, profile: Path) -> str:
     """The page's DOM after a real headless browser loaded and rendered it."""
     exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     if exe is None:
         pytest.skip("no chromium/chrome browser installed")
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           "--dump-dom", page.resolve().as_uri()]
+    url = page if isinstance(page, str) else page.resolve().as_uri()
+    # The virtual time budget lets the drill-down pages' on-demand <script> loads finish before the dump.
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -182,7 +246,9 @@ def rendered_dom(page: Path, profile: Path) -> str:
 
 def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, results_dir):
     out_dir = tmp_path / "lb"
-    result = CliRunner().invoke(leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base", "--no-charts"])
+    result = CliRunner().invoke(
+        leaderboard, [str(results_dir), "--out-dir", str(out_dir), "--baseline", "student-base", "--no-charts"]
+    )
     assert result.exit_code == 0, result.output
     parser = TableCells()
     parser.feed(rendered_dom(out_dir / "leaderboard.html", tmp_path / "profile"))
@@ -197,9 +263,12 @@ def test_html_page_renders_in_a_real_browser_with_the_csv_numbers(tmp_path, resu
             assert float(shown_se) == round(100 * float(row[f"{col}_stderr"]), 1)
             checked += 1
         for bench in ("csqa", "gsm8k"):
-            assert float(gains[model][f"gain_{bench}"].partition(" ± ")[0]) == round(100 * float(row[f"gain_{bench}"]), 1)
+            assert float(gains[model][f"gain_{bench}"].partition(" ± ")[0]) == round(
+                100 * float(row[f"gain_{bench}"]), 1
+            )
         if model != "student-base":
             assert float(deltas[model]["delta_csqa_cot"]) == round(100 * float(row["delta_csqa_cot"]), 1)
+        assert accuracy[model]["csqa_cot/note"] == "inv 0.0%" and float(row["csqa_cot_invalid"]) == 0.0
     assert checked == 3 * 6
 
 
@@ -210,9 +279,26 @@ def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline
     import aligncot_tasks
 
     out = tmp_path / "lm_eval_out"
-    argv = ["run", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir},dtype=float32", "--device", "cpu",
-            "--tasks", "aligncot_csqa_zs,aligncot_csqa_cot", "--include_path", str(aligncot_tasks.TASKS_DIR),
-            "--limit", "2", "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out), "--log_samples"]
+    argv = [
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model_dir},dtype=float32",
+        "--device",
+        "cpu",
+        "--tasks",
+        "aligncot_csqa_zs,aligncot_csqa_cot",
+        "--include_path",
+        str(aligncot_tasks.TASKS_DIR),
+        "--limit",
+        "2",
+        "--gen_kwargs",
+        "max_gen_toks=4",
+        "--output_path",
+        str(out),
+        "--log_samples",
+    ]
     parser = HarnessCLI()  # lm-eval's own command line, in process (`lm_eval run ...`)
     monkeypatch.setattr(sys, "argv", ["lm_eval", *argv])
     parser.execute(parser.parse_args())
@@ -225,3 +311,116 @@ def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline
         score = board.get(str(tiny_model_dir), ("csqa", variant))
         assert score.acc == raw[f"aligncot_csqa_{variant}"]["acc,none"] and score.n == 2 and score.limit == 2
     assert "Smoke run: lm-eval --limit 2" in render.markdown(board)
+    # The samples lm-eval logged are found beside its results: paired test and drill-down work.
+    assert len(board.samples(str(tiny_model_dir), ("csqa", "cot"))) == 2
+    from training.evaluate.compare import compare_command
+
+    result = CliRunner().invoke(compare_command, [str(out), str(results[0])])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"aligncot_csqa_cot\s+2\s+[\d.]+\s+[\d.]+\s+\+0\.0\s+\[\+0\.0, \+0\.0\]\s+1\s", result.output)
+
+
+def test_cells_show_invalid_and_truncated_shares_in_all_three(tmp_path):
+    from samples_support import csqa_lines, write_run
+
+    # The demo's symptom: 0.0 that is 100% "no answer", next to a model that answers wrongly.
+    write_run(tmp_path / "r", "silent", {"aligncot_csqa_cot": csqa_lines("iiii", truncated="1100")})
+    write_run(tmp_path / "r", "wrong", {"aligncot_csqa_cot": csqa_lines("wwwc", truncated="0000")})
+    out = tmp_path / "lb"
+    result = CliRunner().invoke(leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts"])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out / "leaderboard.csv")
+    assert (rows["silent"]["csqa_cot"], rows["silent"]["csqa_cot_invalid"], rows["silent"]["csqa_cot_truncated"]) == (
+        "0",
+        "1",
+        "0.5",
+    )
+    assert (rows["wrong"]["csqa_cot"], rows["wrong"]["csqa_cot_invalid"]) == ("0.25", "0")
+    md = (out / "leaderboard.md").read_text()
+    assert "| silent | 0.0 ± 0.0 (inv 100.0% · trunc 50.0%) |" in md
+    cells = TableCells()
+    cells.feed((out / "leaderboard.html").read_text())
+    assert cells.tables["accuracy"]["silent"]["csqa_cot/note"] == "inv 100.0% · trunc 50.0%"
+    assert cells.tables["accuracy"]["wrong"]["csqa_cot/note"] == "inv 0.0% · trunc 0.0%"
+
+
+def test_maj_at_k_is_its_own_column_family_and_chance_normalised_is_optional(tmp_path):
+    path = write_results(tmp_path, "m", {"aligncot_gsm8k_cot": (0.30, 0.02, 50), "aligncot_csqa_cot": (0.60, 0.05, 50)})
+    data = json.loads(path.read_text())
+    data["results"]["aligncot_gsm8k_cot_maj8"] = {
+        "maj@8,none": 0.40,
+        "maj@8_stderr,none": 0.03,
+        "pass@8,none": 0.70,
+        "pass@8_stderr,none": 0.03,
+    }
+    data["results"]["aligncot_csqa_cot"]["acc_norm_chance,none"] = 0.5
+    data["n-samples"]["aligncot_gsm8k_cot_maj8"] = {"original": 50, "effective": 50}
+    path.write_text(json.dumps(data))
+    board = build_board([path])
+    assert board.columns == [("csqa", "cot"), ("gsm8k", "cot"), ("gsm8k", "cot_maj8")]
+    assert board.variants == ["cot", "cot_maj8"]
+    assert board.get("m", ("gsm8k", "cot_maj8")).pass_k == 0.70
+    md = render.markdown(board, above_chance=True)
+    assert "GSM8K maj@8" in md and "Avg cot_maj8" in md and "40.0 ± 3.0 (pass@8 70.0)" in md
+    assert "Above chance" in md and "| m | 50.0 |  |  |" in md  # open-ended GSM8K: no chance level
+    assert "Above chance" not in render.markdown(board)
+    rows = read_csv_text(render.csv_text(board, above_chance=True))
+    assert rows["m"]["gsm8k_cot_maj8_pass_k"] == "0.7" and rows["m"]["csqa_cot_above_chance"] == "0.5"
+
+
+def read_csv_text(text: str) -> dict[str, dict[str, str]]:
+    return {row["model"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_difference_table_has_paired_ci_and_mcnemar_p(tmp_path):
+    from samples_support import csqa_lines, write_run
+
+    from training.evaluate.paired import mcnemar_exact
+
+    write_run(tmp_path / "r", "base", {"aligncot_csqa_cot": csqa_lines("wwwwwwwwwwwwwwwwwwcc")})
+    write_run(tmp_path / "r", "sft", {"aligncot_csqa_cot": csqa_lines("ccccccccccccccwwwwcc")})
+    out = tmp_path / "lb"
+    result = CliRunner().invoke(
+        leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "base"]
+    )
+    assert result.exit_code == 0, result.output
+    row = read_csv(out / "leaderboard.csv")["sft"]
+    assert float(row["delta_csqa_cot"]) == pytest.approx(0.7)
+    assert float(row["delta_csqa_cot_p"]) == pytest.approx(mcnemar_exact(14, 0), rel=1e-5)
+    assert (row["delta_csqa_cot_n_paired"], row["delta_csqa_cot_discordant"]) == ("20", "14")
+    assert float(row["delta_csqa_cot_ci_low"]) > 0.4
+    cells = TableCells()
+    cells.feed((out / "leaderboard.html").read_text())
+    cell = cells.tables["delta"]["sft"]
+    assert cell["delta_csqa_cot"].startswith("+70.0 [") and cell["delta_csqa_cot"].endswith(" *")
+    assert cell["delta_csqa_cot/class"] == "sig" and "exact McNemar" in (out / "leaderboard.html").read_text()
+
+
+def test_chart_has_error_bars_visible_zero_bars_and_a_teacher_marker_per_benchmark(results_dir):
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.container import BarContainer, ErrorbarContainer
+
+    from training.evaluate.leaderboard.charts import ZERO_STUB, figure
+
+    write_results(results_dir, "silent", {"aligncot_csqa_cot": (0.0, 0.0, 100), "aligncot_gsm8k_cot": (0.0, 0.0, 50)})
+    fig = figure(build_board([results_dir]), "cot", teacher="teacher")
+    ax = fig.axes[0]
+    bars = {c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers if isinstance(c, BarContainer)}
+    assert set(bars) == {"student-base", "student-sft", "silent"}  # the teacher is no bar
+    assert bars["student-sft"] == pytest.approx([62.0, 25.0])
+    assert bars["silent"] == [ZERO_STUB, ZERO_STUB] and [t.get_text() for t in ax.texts] == ["0", "0"]
+    bar_errs = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bar_errs) == 3 + 2  # one per student series, one per teacher marker
+    ticks = [
+        c
+        for c in ax.collections
+        if isinstance(c, LineCollection)
+        and len(c.get_segments()) == 1
+        and c.get_segments()[0][0][1] == c.get_segments()[0][1][1]
+    ]
+    levels = sorted(round(seg[0][1], 6) for c in ticks for seg in c.get_segments())
+    assert levels == [60.0, 85.0]  # teacher's GSM8K and CSQA cot, each at its own benchmark
+    drawn = [line for line in ax.lines if line.get_linestyle() not in ("None", "") and len(line.get_xdata()) > 1]
+    assert not [line for line in drawn if max(line.get_xdata()) - min(line.get_xdata()) >= 1]  # none across benchmarks
+    plt.close(fig)

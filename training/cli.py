@@ -30,7 +30,8 @@ COMMANDS: dict[str, str] = {
     "sft": "training.distill.sft:sft_command",
     "self-refine": "training.distill.self_refine:self_refine_command",
     "eval": "training.evaluate.matrix:eval_command",
-    "leaderboard": "training.evaluate.leaderboard.board:leaderboard",
+    "leaderboard": "training.evaluate.leaderboard.command:leaderboard",
+    "compare": "training.evaluate.compare:compare_command",
     "run": "training.pipeline.cli:run",
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -34,8 +33,8 @@ def tasks(show_path: bool) -> None:
         click.echo(f"{name}\t{spec.benchmark.hub_id}:{spec.dataset_config or 'default'}:{spec.benchmark.eval_split}")
 
 
-def read_generations(path: Path) -> list[dict]:
-    """Read ``aligncot score`` input: JSON lines with ``doc`` and ``generation``.
+def read_generations(path: Path, key: str = "generation") -> list[dict]:
+    """Read ``aligncot score`` input: JSON lines with ``doc`` and the generation under ``key``.
 
     Raises:
         UserError: With the offending line number.
@@ -44,19 +43,10 @@ def read_generations(path: Path) -> list[dict]:
     for n, row in iter_jsonl(path):
         if not isinstance(row.get("doc"), dict):
             raise UserError(f"{path}:{n}: line has no `doc` object (a dataset row in the hub schema)")
-        if "generation" not in row:
-            raise UserError(f"{path}:{n}: line has no `generation`")
+        if key not in row:  # any value is scored (null, numbers): the scorer never raises on them
+            raise UserError(f"{path}:{n}: line has no `{key}`")
         rows.append(row)
     return rows
-
-
-def stderr_of_mean(p: float, n: int) -> float:
-    """Standard error of a mean of 0/1 values (sample std / sqrt(n)), as lm-eval reports.
-
-    >>> round(stderr_of_mean(0.5, 4), 4)
-    0.2887
-    """
-    return math.sqrt(p * (1 - p) * n / (n - 1) / n) if n > 1 else 0.0
 
 
 @click.command(cls=Command)
@@ -69,39 +59,76 @@ def stderr_of_mean(p: float, n: int) -> float:
     help="JSONL: one {doc, generation} per line.",
 )
 @click.option(
-    "--output",
-    "output_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="JSONL: the input plus `extracted` and `correct`.",
+    "--output", "output_path", type=click.Path(path_type=Path), help="JSONL: the input plus `extracted` and `correct`."
 )
-def score(task: str, input_path: Path, output_path: Path) -> None:
-    """Score generations made anywhere (any model, any API) with the suite's scorer."""
+@click.option(
+    "--results-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write an lm-eval-shaped run (results + samples) under DIR/<label>: a leaderboard row "
+    "marked 'scored from recorded generations'.",
+)
+@click.option("--label", help="Row name of the --results-dir run (default: the rows' `teacher`/`model` field).")
+@click.option(
+    "--prompt-note",
+    help="What prompt made the generations, when it was not the suite's (e.g. 'PaLM paper few-shot CoT exemplars').",
+)
+@click.option(
+    "--generation-key",
+    default="generation",
+    show_default=True,
+    help="Field holding the generation (e.g. `completion` in ../shared/teachers files).",
+)
+def score(
+    task: str,
+    input_path: Path,
+    output_path: Path | None,
+    results_dir: Path | None,
+    label: str | None,
+    prompt_note: str | None,
+    generation_key: str,
+) -> None:
+    """Score generations made anywhere (any model, any API) with the suite's scorer.
+
+    With --results-dir the scored generations also become a leaderboard row (a recorded row).
+    """
+    from training.evaluate import recorded
+
     spec = suite.generative_task(task)
+    if output_path is None and results_dir is None:
+        raise UserError("give --output, --results-dir or both")
     if input_path.is_dir():
         raise UserError(f"--input {input_path} is a directory: give the JSONL file of {{doc, generation}} lines")
     if not input_path.is_file():
         raise UserError(f"input file not found: {input_path}")
-    if not output_path.parent.is_dir():
+    if output_path is not None and not output_path.parent.is_dir():
         raise UserError(f"--output {output_path}: directory {output_path.parent} does not exist (create it first)")
-    if output_path.is_dir():
+    if output_path is not None and output_path.is_dir():
         raise UserError(f"--output {output_path} is a directory: give a file path")
-    rows = read_generations(input_path)
+    rows = read_generations(input_path, generation_key)
     if not rows:
         raise UserError(f"{input_path}: no lines to score")
-    out, n_correct, n_invalid = [], 0, 0
-    with click.progressbar(rows, label=f"scoring {task}", file=sys.stderr) as bar:
-        for n, row in enumerate(bar, 1):
+    ids = recorded.doc_ids(spec, rows, input_path) if results_dir else range(len(rows))
+    out, lines = [], []
+    with click.progressbar(list(zip(ids, rows)), label=f"scoring {task}", file=sys.stderr) as bar:
+        for n, (doc_id, row) in enumerate(bar, 1):
+            generation = row[generation_key]
             try:
-                result = suite.score(spec, row["doc"], row["generation"])
+                result = suite.score(spec, row["doc"], generation)
+                line = recorded.sample_line(spec, doc_id, row, generation, result) if results_dir else None
             except (KeyError, TypeError, ValueError, IndexError) as e:  # the doc, not the generation
                 raise UserError(f"{input_path}: row {n}: doc does not fit {task}'s schema ({e!r})") from None
             out.append({**row, "extracted": result.extracted, "correct": result.correct})
-            n_correct += result.correct
-            n_invalid += result.extracted is None
-    atomic.write_jsonl(output_path, out)
+            lines.append(line)
+    if output_path is not None:
+        atomic.write_jsonl(output_path, out)
+    if results_dir is not None:
+        name = label or str(rows[0].get("teacher") or rows[0].get("model") or input_path.stem)
+        for path in recorded.write_run(results_dir, spec, name, lines, input_path, prompt_note):
+            click.echo(f"wrote {path}", err=True)
+    accs = [float(r["correct"]) for r in out]
+    invalids = [float(r["extracted"] is None) for r in out]
     n = len(out)
-    acc, inv = n_correct / n, n_invalid / n
     click.echo(
-        f"{task}: n={n} acc={acc:.4f} ± {stderr_of_mean(acc, n):.4f} invalid={inv:.4f} ± {stderr_of_mean(inv, n):.4f}"
+        f"{task}: n={n} acc={sum(accs) / n:.4f} ± {recorded.stderr(accs):.4f} "
+        f"invalid={sum(invalids) / n:.4f} ± {recorded.stderr(invalids):.4f}"
     )

@@ -1,0 +1,177 @@
+"""The leaderboard's tables as plain data, formatted once for every rendering.
+
+A :class:`Table` holds rows of :class:`Cell`: the main text (``45.3 ± 2.1``), a note shown
+beside it (``inv 12.0% · trunc 3.0%``), and whether it is a significant difference. The
+Markdown and HTML templates and the browser test read the same cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aligncot_tasks import suite
+from training.evaluate import paired
+from training.evaluate.leaderboard.board import Board, Column
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell.
+
+    Attributes:
+        col: Machine name of its column (the CSV header's).
+        text: The number(s) shown.
+        note: Shown beside the number in smaller type ('' for none).
+        significant: A difference whose paired test rejects "no difference".
+    """
+
+    col: str
+    text: str
+    note: str = ""
+    significant: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: ``id``, caption, header as (column id, title) pairs, rows (model, cells), footnote."""
+
+    id: str
+    caption: str
+    header: list[tuple[str, str]]
+    rows: list[tuple[str, list[Cell]]]
+    footnote: str = ""
+
+
+def col_id(column: Column) -> str:
+    """Machine name of a column, as in the CSV header.
+
+    >>> col_id(("csqa", "cot"))
+    'csqa_cot'
+    """
+    return f"{column[0]}_{column[1]}"
+
+
+def col_title(column: Column) -> str:
+    """Display name of a column.
+
+    >>> col_title(("gsm8k", "zs")), col_title(("gsm8k", "cot_maj8"))
+    ('GSM8K zs', 'GSM8K maj@8')
+    """
+    variant = column[1].replace("cot_maj", "maj@")
+    return f"{suite.BENCHMARKS[column[0]].title} {variant}"
+
+
+def pct(value: float | None, stderr: float | None = None, signed: bool = False) -> str:
+    """A fraction as percent with one decimal, optionally ``± stderr``; '' when missing.
+
+    >>> pct(0.4531, 0.0213), pct(-0.05, signed=True), pct(None)
+    ('45.3 ± 2.1', '-5.0', '')
+    """
+    if value is None:
+        return ""
+    text = f"{100 * value:+.1f}" if signed else f"{100 * value:.1f}"
+    return text + (f" ± {100 * stderr:.1f}" if stderr is not None else "")
+
+
+def shares(board: Board, row: str, column: Column) -> str:
+    """What an accuracy is made of: invalid share, truncated share, pass@k.
+
+    The invalid share is what tells "wrong answers" from "no answer at all": a 0.0 with
+    100% invalid means the model never produced an extractable answer.
+    """
+    s = board.get(row, column)
+    if s is None:
+        return ""
+    parts = [f"inv {100 * s.invalid:.1f}%"] if s.invalid is not None else []
+    parts += [f"trunc {100 * s.truncated:.1f}%"] if s.truncated is not None else []
+    parts += [f"pass@{column[1].rpartition('maj')[2]} {100 * s.pass_k:.1f}"] if s.pass_k is not None else []
+    return " · ".join(parts)
+
+
+def delta_cell(board: Board, row: str, baseline: str, column: Column) -> Cell:
+    """Δ to the baseline; with samples on both sides also its paired CI and McNemar p."""
+    cid = f"delta_{col_id(column)}"
+    r = board.paired(row, baseline, column)
+    if r is None:
+        return Cell(cid, pct(board.delta(row, baseline, column), signed=True))
+    text = f"{100 * r.delta:+.1f} [{100 * r.ci[0]:+.1f}, {100 * r.ci[1]:+.1f}] p={r.p:.2g}"
+    return Cell(cid, text + (" *" if r.significant else ""), f"n={r.n}", r.significant)
+
+
+def model_cell(board: Board, row: str) -> Cell:
+    """The row label, with the recorded-generations mark (the prompt is named in the notes)."""
+    return Cell("model", row, "scored from recorded generations" if row in board.recorded else "")
+
+
+#: The first header cell of every table.
+MODEL = ("model", "Model")
+ACCURACY_CAPTION = (
+    "Accuracy (%), ± standard error; inv = share with no extractable answer, "
+    "trunc = share cut off at the token cap without one"
+)
+ABOVE_CHANCE_CAPTION = (
+    "Above chance: (acc - chance) / (1 - chance) per question (%), "
+    "chance = 1 / number of options; blank for open-ended answers"
+)
+DELTA_FOOTNOTE = (
+    f"Δ [95% {paired.CI_NAME}, {paired.RESAMPLES} resamples, seed {paired.SEED}] p = "
+    f"{paired.TEST_NAME}, on the questions both rows answered (matched by doc_id and doc_hash); "
+    f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
+    "no samples files (run lm-eval with --log_samples), so no paired test."
+)
+
+
+def per_row(board: Board, columns: list[tuple[str, str]], cell, rows: list[str] | None = None) -> tuple[list, list]:
+    """A table's header and rows: ``cell(row, key) -> Cell`` for each (key, title) column."""
+    header = [MODEL, *columns]
+    body = [
+        (row, [model_cell(board, row), *(cell(row, key) for key, _ in columns)])
+        for row in (board.rows if rows is None else rows)
+    ]
+    return header, body
+
+
+def accuracy_cell(board: Board, row: str, column: Column) -> Cell:
+    """Accuracy ± stderr, with the invalid/truncated shares (and pass@k) beside it."""
+    s = board.get(row, column)
+    return Cell(col_id(column), pct(s.acc, s.stderr) if s else "", shares(board, row, column))
+
+
+def tables(board: Board, baseline: str | None = None, above_chance: bool = False) -> list[Table]:
+    """The report's tables: accuracy, CoT gain, chance-normalised (optional), difference to baseline."""
+    cols = {col_id(c): c for c in board.columns}
+
+    def average(row: str, key: str) -> Cell:
+        return Cell(key, pct(*a) if (a := board.average(row, key.removeprefix("avg_"))) else "")
+
+    def accuracy(row: str, key: str) -> Cell:
+        return accuracy_cell(board, row, cols[key]) if key in cols else average(row, key)
+
+    columns = [(col_id(c), col_title(c)) for c in board.columns]
+    columns += [(f"avg_{v}", f"Avg {v}") for v in board.variants]
+    out = [Table("accuracy", ACCURACY_CAPTION, *per_row(board, columns, accuracy))]
+    if gains := board.gain_benchmarks:
+
+        def gain(row: str, key: str) -> Cell:
+            g = board.gain(row, key.removeprefix("gain_"))
+            return Cell(key, pct(*g, signed=True) if g else "")
+
+        columns = [(f"gain_{b}", suite.BENCHMARKS[b].title) for b in gains]
+        out.append(Table("cot_gain", "CoT gain: cot - zs (percentage points)", *per_row(board, columns, gain)))
+    if above_chance:
+
+        def chance(row: str, key: str) -> Cell:
+            return Cell(key, pct(board.above_chance(row, cols[key.removesuffix("_above_chance")])))
+
+        columns = [(f"{col_id(c)}_above_chance", col_title(c)) for c in board.columns]
+        out.append(Table("above_chance", ABOVE_CHANCE_CAPTION, *per_row(board, columns, chance)))
+    if baseline:
+
+        def delta(row: str, key: str) -> Cell:
+            return delta_cell(board, row, baseline, cols[key.removeprefix("delta_")])
+
+        columns = [(f"delta_{col_id(c)}", col_title(c)) for c in board.columns]
+        others = [r for r in board.rows if r != baseline]
+        header, rows = per_row(board, columns, delta, others)
+        out.append(Table("delta", f"Difference to {baseline} (percentage points)", header, rows, DELTA_FOOTNOTE))
+    return out
