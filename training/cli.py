@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "eval": "training.evaluate:eval_command",
     "leaderboard": "training.leaderboard:leaderboard",
     "run": "training.pipeline:run",
+    "models": "training.models.cli:models",
 }
 
 

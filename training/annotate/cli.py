@@ -11,10 +11,12 @@ import click
 from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows
 from training.annotate.backends import BACKENDS, BackendUnavailable, load_backend
+from training.annotate.importer import export_rows, import_file, read_rows
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
 from training.cmd_tasks import write_jsonl_atomic
+from training.errors import UserError
 
 #: Teacher temperature: greedy for one answer (Fine-tune-CoT), diverse for K > 1 (its "diverse reasoning").
 SINGLE_SAMPLE_TEMPERATURE = 0.0
@@ -26,7 +28,7 @@ NO_KEY = "EMPTY"
 def export(store: Store) -> Path:
     """Write ``DIR/annotations.jsonl`` from the store (atomically) and return its path."""
     path = store.dir / EXPORT_NAME
-    write_jsonl_atomic(path, [r.export() for r in store.records()])
+    write_jsonl_atomic(path, export_rows(store))
     return path
 
 
@@ -58,6 +60,26 @@ def backend_options(backend: str, model: str, base_url: str | None, api_key_env:
             "max_attempts": max_attempts, "seed": seed or 0}
 
 
+def import_command(path: Path, task: str | None, split: str | None, out_dir: Path) -> None:
+    """``--import``: score and store a recorded teacher's rows, then export."""
+    if not task:
+        raise click.ClickException("--import needs --task (whose prompt and scorer the rows get)")
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no such file")
+    try:
+        read_rows(path, suite.generative_task(task))  # check every row before creating anything
+    except (suite.UnknownTask, suite.NotGenerative) as e:
+        raise click.ClickException(str(e)) from None
+    except UserError as e:
+        raise click.ClickException(str(e)) from None
+    with Store(out_dir) as store:
+        result = import_file(path, task, store, split or "train")
+        out = export(store)
+    click.echo(f"{task} [{path.name}: {result.read} rows] -> {out}")
+    click.echo(f"imported {result.added}, already stored {result.present}, correct {result.correct}/{result.read} "
+               f"({result.correct / result.read:.4f})")
+
+
 @click.command()
 @click.option("--task", help="Suite zs or cot task whose prompt and scorer to use, e.g. aligncot_csqa_cot.")
 @click.option("--split", help="Split to annotate (default: the benchmark's training split).")
@@ -78,15 +100,20 @@ def backend_options(backend: str, model: str, base_url: str | None, api_key_env:
 @click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True, help="Attempts per request (openai).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts per batch (hf).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Annotation directory.")
+@click.option("--import", "import_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Store a recorded teacher's answers (JSONL: doc, completion, teacher, source) instead of asking one.")
 @click.option("--export", "export_only", is_flag=True, help="Only write DIR/annotations.jsonl from the store and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def annotate(task, split, limit, backend, base_url, model, api_key_env, chat, prefill, concurrency, samples,
-             temperature, max_tokens, seed, timeout, max_attempts, batch_size, out_dir, export_only, quiet) -> None:
+             temperature, max_tokens, seed, timeout, max_attempts, batch_size, out_dir, import_path, export_only, quiet) -> None:
     """Have a teacher answer a task's training questions; every answer is committed at once.
 
     Rerunning with the same arguments resumes: stored answers are never requested again.
-    Writes DIR/annotations.db (SQLite) and DIR/annotations.jsonl.
+    Writes DIR/annotations.db (SQLite) and DIR/annotations.jsonl. With --import FILE, a
+    recorded teacher's answers are scored and stored instead (re-importing adds nothing).
     """
+    if import_path is not None:
+        return import_command(import_path, task, split, out_dir)
     if export_only:
         if not (out_dir / "annotations.db").is_file():
             raise click.ClickException(f"{out_dir} holds no annotations.db")
