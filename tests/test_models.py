@@ -133,7 +133,7 @@ def test_lm_eval_cli_scores_a_few_step_adapter(pulled, tmp_path):
            "--device", "cpu", "--include_path", str(aligncot_tasks.TASKS_DIR), "--tasks", "aligncot_csqa_cot",
            "--gen_kwargs", "max_gen_toks=48", "--batch_size", "4", "--apply_chat_template",
            "--output_path", str(tmp_path / "ev"), "--log_samples"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(next((tmp_path / "ev").rglob("results_*.json")).read_text())
     assert result["config"]["model_args"].endswith(f"peft={out},dtype=float32")
