@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aligncot_tasks import suite
 
+
 def maj_metrics(k: int) -> tuple[str, str]:
     """The majority-vote and any-correct metric names of a task sampling ``k`` generations.
 

@@ -36,7 +36,9 @@ def obqa_item(doc: dict) -> Item:
 
 def piqa_item(doc: dict) -> Item:
     """baber/piqa row -> Item (``label`` is 0 or 1)."""
-    return Item(question=doc["goal"].strip(), gold=OPTION_LETTERS[int(doc["label"])], options=(doc["sol1"], doc["sol2"]))
+    return Item(
+        question=doc["goal"].strip(), gold=OPTION_LETTERS[int(doc["label"])], options=(doc["sol1"], doc["sol2"])
+    )
 
 
 def siqa_item(doc: dict) -> Item:
@@ -48,7 +50,9 @@ def siqa_item(doc: dict) -> Item:
 
 def mmlu_item(doc: dict) -> Item:
     """cais/mmlu row -> Item (``answer`` is an index)."""
-    return Item(question=doc["question"].strip(), gold=OPTION_LETTERS[int(doc["answer"])], options=tuple(doc["choices"]))
+    return Item(
+        question=doc["question"].strip(), gold=OPTION_LETTERS[int(doc["answer"])], options=tuple(doc["choices"])
+    )
 
 
 #: GSM8K's reference solutions end in ``#### <number>``.

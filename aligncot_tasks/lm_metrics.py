@@ -22,7 +22,6 @@ from collections.abc import Sequence
 
 from aligncot_tasks.groups import CHANCE_METRIC, maj_metrics
 
-
 #: Metrics where lower is better; every other metric of the suite is an accuracy.
 LOWER_IS_BETTER = ("invalid", "truncated")
 

@@ -70,7 +70,9 @@ def token_counter(metadata: dict | None) -> Callable[[str], int] | None:
     def count(text: str) -> int:
         # A token that ended inside a multi-byte character decodes to U+FFFD, whose own
         # encoding is several byte tokens: count each as the one token it stands for.
-        return len(tok(text.replace(REPLACEMENT_CHAR, ""), add_special_tokens=False)["input_ids"]) + text.count(REPLACEMENT_CHAR)
+        return len(tok(text.replace(REPLACEMENT_CHAR, ""), add_special_tokens=False)["input_ids"]) + text.count(
+            REPLACEMENT_CHAR
+        )
 
     return count
 
@@ -84,7 +86,9 @@ class ScoreFilter(Filter):
         count_tokens: ``text -> tokens`` of the evaluated model (None: unknown).
     """
 
-    def __init__(self, spec: suite.TaskSpec, max_gen_toks: int | None = None, count_tokens: Callable[[str], int] | None = None) -> None:
+    def __init__(
+        self, spec: suite.TaskSpec, max_gen_toks: int | None = None, count_tokens: Callable[[str], int] | None = None
+    ) -> None:
         self.spec, self.max_gen_toks, self.count_tokens = spec, max_gen_toks, count_tokens
 
     def capped(self, text: str) -> bool | None:

@@ -22,26 +22,75 @@ MAJ_K = 8
 #: Sampling temperature of the self-consistency tasks (Wang et al. 2023 use 0.5-0.7).
 MAJ_TEMPERATURE = 0.7
 
-MMLU_SUBJECTS = (
-    "abstract_algebra anatomy astronomy business_ethics clinical_knowledge college_biology "
-    "college_chemistry college_computer_science college_mathematics college_medicine "
-    "college_physics computer_security conceptual_physics econometrics electrical_engineering "
-    "elementary_mathematics formal_logic global_facts high_school_biology high_school_chemistry "
-    "high_school_computer_science high_school_european_history high_school_geography "
-    "high_school_government_and_politics high_school_macroeconomics high_school_mathematics "
-    "high_school_microeconomics high_school_physics high_school_psychology high_school_statistics "
-    "high_school_us_history high_school_world_history human_aging human_sexuality "
-    "international_law jurisprudence logical_fallacies machine_learning management marketing "
-    "medical_genetics miscellaneous moral_disputes moral_scenarios nutrition philosophy "
-    "prehistory professional_accounting professional_law professional_medicine "
-    "professional_psychology public_relations security_studies sociology us_foreign_policy "
-    "virology world_religions"
-).split()
+MMLU_SUBJECTS = [
+    "abstract_algebra",
+    "anatomy",
+    "astronomy",
+    "business_ethics",
+    "clinical_knowledge",
+    "college_biology",
+    "college_chemistry",
+    "college_computer_science",
+    "college_mathematics",
+    "college_medicine",
+    "college_physics",
+    "computer_security",
+    "conceptual_physics",
+    "econometrics",
+    "electrical_engineering",
+    "elementary_mathematics",
+    "formal_logic",
+    "global_facts",
+    "high_school_biology",
+    "high_school_chemistry",
+    "high_school_computer_science",
+    "high_school_european_history",
+    "high_school_geography",
+    "high_school_government_and_politics",
+    "high_school_macroeconomics",
+    "high_school_mathematics",
+    "high_school_microeconomics",
+    "high_school_physics",
+    "high_school_psychology",
+    "high_school_statistics",
+    "high_school_us_history",
+    "high_school_world_history",
+    "human_aging",
+    "human_sexuality",
+    "international_law",
+    "jurisprudence",
+    "logical_fallacies",
+    "machine_learning",
+    "management",
+    "marketing",
+    "medical_genetics",
+    "miscellaneous",
+    "moral_disputes",
+    "moral_scenarios",
+    "nutrition",
+    "philosophy",
+    "prehistory",
+    "professional_accounting",
+    "professional_law",
+    "professional_medicine",
+    "professional_psychology",
+    "public_relations",
+    "security_studies",
+    "sociology",
+    "us_foreign_policy",
+    "virology",
+    "world_religions",
+]
 
-MATH_TYPES = (
-    "algebra counting_and_probability geometry intermediate_algebra number_theory "
-    "prealgebra precalculus"
-).split()
+MATH_TYPES = [
+    "algebra",
+    "counting_and_probability",
+    "geometry",
+    "intermediate_algebra",
+    "number_theory",
+    "prealgebra",
+    "precalculus",
+]
 
 #: BBH subtask -> answer type (see aligncot_tasks.scoring.ANSWER_TYPES).
 BBH_SUBTASKS: dict[str, str] = {
@@ -126,15 +175,70 @@ _MATH_WORD_TOKS = {"zs": 256, "cot": 512}
 BENCHMARKS: dict[str, Benchmark] = {
     b.key: b
     for b in (
-        Benchmark("csqa", "CommonsenseQA", "qa", "tau/commonsense_qa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K),
-        Benchmark("obqa", "OpenBookQA", "qa", "allenai/openbookqa", "test", "train", "choice", _QA_TOKS, config_name="main", maj_k=MAJ_K),
+        Benchmark(
+            "csqa", "CommonsenseQA", "qa", "tau/commonsense_qa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K
+        ),
+        Benchmark(
+            "obqa",
+            "OpenBookQA",
+            "qa",
+            "allenai/openbookqa",
+            "test",
+            "train",
+            "choice",
+            _QA_TOKS,
+            config_name="main",
+            maj_k=MAJ_K,
+        ),
         Benchmark("piqa", "PIQA", "qa", "baber/piqa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K),
         Benchmark("siqa", "Social IQa", "qa", "lighteval/siqa", "validation", "train", "choice", _QA_TOKS, maj_k=MAJ_K),
         Benchmark("mmlu", "MMLU", "qa", "cais/mmlu", "test", "dev", "choice", _QA_TOKS, configs=tuple(MMLU_SUBJECTS)),
-        Benchmark("gsm8k", "GSM8K", "math_word", "openai/gsm8k", "test", "train", "number", _MATH_WORD_TOKS, config_name="main", maj_k=MAJ_K),
-        Benchmark("multiarith", "MultiArith", "math_word", "ChilleD/MultiArith", "test", "train", "number", _MATH_WORD_TOKS, maj_k=MAJ_K),
-        Benchmark("math", "MATH", "math", "EleutherAI/hendrycks_math", "test", "train", "math", {"zs": 512, "cot": 1024}, configs=tuple(MATH_TYPES)),
-        Benchmark("bbh", "BIG-Bench Hard", "bbh", "SaylorTwift/bbh", "test", None, None, {"zs": 256, "cot": 512}, configs=tuple(BBH_SUBTASKS), weight_by_size=False),
+        Benchmark(
+            "gsm8k",
+            "GSM8K",
+            "math_word",
+            "openai/gsm8k",
+            "test",
+            "train",
+            "number",
+            _MATH_WORD_TOKS,
+            config_name="main",
+            maj_k=MAJ_K,
+        ),
+        Benchmark(
+            "multiarith",
+            "MultiArith",
+            "math_word",
+            "ChilleD/MultiArith",
+            "test",
+            "train",
+            "number",
+            _MATH_WORD_TOKS,
+            maj_k=MAJ_K,
+        ),
+        Benchmark(
+            "math",
+            "MATH",
+            "math",
+            "EleutherAI/hendrycks_math",
+            "test",
+            "train",
+            "math",
+            {"zs": 512, "cot": 1024},
+            configs=tuple(MATH_TYPES),
+        ),
+        Benchmark(
+            "bbh",
+            "BIG-Bench Hard",
+            "bbh",
+            "SaylorTwift/bbh",
+            "test",
+            None,
+            None,
+            {"zs": 256, "cot": 512},
+            configs=tuple(BBH_SUBTASKS),
+            weight_by_size=False,
+        ),
     )
 }
 

@@ -114,9 +114,30 @@ CASES = [
     ("object_counting", "How many objects?", "7", "cot", "1 + 2 + 4 = 7. The answer is 7.0", "7"),
     ("object_counting", "How many objects?", "7", "cot", "1 + 2 + 4 =", None),
     # word lists
-    ("word_sorting", "Sort: List: pear apple fig", "apple fig pear", "cot", "So the answer is apple fig pear.", "apple fig pear"),
-    ("word_sorting", "Sort: List: pear apple fig", "apple fig pear", "cot", 'The answer is: "apple", "fig", "pear".', "apple fig pear"),
-    ("word_sorting", "Sort: List: pear apple fig", "apple fig pear", "cot", "Answer:\n1. apple\n2. fig\n3. pear", "apple fig pear"),
+    (
+        "word_sorting",
+        "Sort: List: pear apple fig",
+        "apple fig pear",
+        "cot",
+        "So the answer is apple fig pear.",
+        "apple fig pear",
+    ),
+    (
+        "word_sorting",
+        "Sort: List: pear apple fig",
+        "apple fig pear",
+        "cot",
+        'The answer is: "apple", "fig", "pear".',
+        "apple fig pear",
+    ),
+    (
+        "word_sorting",
+        "Sort: List: pear apple fig",
+        "apple fig pear",
+        "cot",
+        "Answer:\n1. apple\n2. fig\n3. pear",
+        "apple fig pear",
+    ),
     ("word_sorting", "Sort: List: pear apple fig", "apple fig pear", "zs", "apple, fig and pear", "apple fig pear"),
     ("word_sorting", "Sort: List: pear apple fig", "apple fig pear", "zs", "Sorted: apple fig pear", "apple fig pear"),
     ("word_sorting", "Sort: List: pear apple fig", "apple fig pear", "zs", "fig apple pear", "fig apple pear"),
@@ -136,11 +157,16 @@ def test_answer_type_phrasings(subtask, question, target, variant, generation, e
     doc = {"input": question, "target": target}
     result = suite.score(task, doc, generation)
     assert result.extracted == expected
-    assert result.correct == (expected is not None and suite.score(task, doc, suite.answer_sentence(task, doc)).extracted == expected)
+    assert result.correct == (
+        expected is not None and suite.score(task, doc, suite.answer_sentence(task, doc)).extracted == expected
+    )
 
 
 def test_fixture_is_a_copy_of_shared(shared_dir):
-    shared = {json.dumps([r["doc"], r["variant"], r["generation"]]) for r in read_jsonl(shared_dir / "generations" / "bbh_code-davinci-002.jsonl")}
+    shared = {
+        json.dumps([r["doc"], r["variant"], r["generation"]])
+        for r in read_jsonl(shared_dir / "generations" / "bbh_code-davinci-002.jsonl")
+    }
     assert all(json.dumps([r["doc"], r["variant"], r["generation"]]) in shared for r in REAL)
 
 
@@ -149,16 +175,42 @@ UNCUED = [
     ("geometric_shapes", MC_INPUT, "(B)", "cot", "Four equal sides in pairs.\n\\boxed{B}", "(B)"),
     ("object_counting", "How many objects?", "7", "cot", "We count them: $\\boxed{7}$", "7"),
     ("object_counting", "How many objects?", "7", "cot", "First \\boxed{3}, then 4 more. So the answer is 7.", "7"),
-    ("tracking_shuffled_objects_three_objects", MC_INPUT, "(B)", "cot", "Swaps... Therefore, Alice ends with (B) kite.", "(B)"),
-    ("formal_fallacies", "Is the argument valid?", "valid", "cot", "Premise 1 ... Thus, the argument is deductively valid.", "valid"),
-    ("formal_fallacies", "Is the argument valid?", "valid", "cot", "Premise 1 ... Thus, the argument is deductively valid, since", None),
+    (
+        "tracking_shuffled_objects_three_objects",
+        MC_INPUT,
+        "(B)",
+        "cot",
+        "Swaps... Therefore, Alice ends with (B) kite.",
+        "(B)",
+    ),
+    (
+        "formal_fallacies",
+        "Is the argument valid?",
+        "valid",
+        "cot",
+        "Premise 1 ... Thus, the argument is deductively valid.",
+        "valid",
+    ),
+    (
+        "formal_fallacies",
+        "Is the argument valid?",
+        "valid",
+        "cot",
+        "Premise 1 ... Thus, the argument is deductively valid, since",
+        None,
+    ),
     ("navigate", "Options:\n- Yes\n- No", "No", "zs", "- No", "no"),
 ]
 
 
 @pytest.mark.parametrize(("subtask", "question", "target", "variant", "generation", "expected"), UNCUED)
 def test_uncued_commitments(subtask, question, target, variant, generation, expected):
-    assert suite.score(suite.task_name("bbh", variant, subtask), {"input": question, "target": target}, generation).extracted == expected
+    assert (
+        suite.score(
+            suite.task_name("bbh", variant, subtask), {"input": question, "target": target}, generation
+        ).extracted
+        == expected
+    )
 
 
 #: Other ways to state the committed answer of a chain of thought ({} is the answer).
@@ -184,7 +236,7 @@ def _restated(row: dict) -> list[str]:
     at = generation.rfind(CUE)
     if at < 0:
         return []
-    answer = generation[at + len(CUE):].strip().removesuffix(".")
+    answer = generation[at + len(CUE) :].strip().removesuffix(".")
     # a brace inside \boxed{} would end the box: no model can box "} >"
     phrasings = [c for c in COT_COMMITMENTS if "boxed" not in c or not set("{}") & set(answer)]
     return [generation[:at] + c.format(answer) for c in phrasings]

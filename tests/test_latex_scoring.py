@@ -95,7 +95,11 @@ def test_equivalence_table(gold, pred, equivalent):
 EXTRACTION = [
     # (generation, variant, expected)
     (r"So $x = \boxed{\frac{1}{2}}$.", "cot", r"\frac{1}{2}"),
-    (r"First $\boxed{3}$, corrected: $\boxed{\left(1, \frac{\sqrt{3}}{2}\right)}$", "cot", r"\left(1, \frac{\sqrt{3}}{2}\right)"),
+    (
+        r"First $\boxed{3}$, corrected: $\boxed{\left(1, \frac{\sqrt{3}}{2}\right)}$",
+        "cot",
+        r"\left(1, \frac{\sqrt{3}}{2}\right)",
+    ),
     (r"The area is \fbox{$12\pi$}.", "cot", r"$12\pi$"),
     (r"So \boxed{5}. Thus the answer is 5 apples.", "cot", "5"),
     (r"Unclosed \boxed{7 but the answer is $8$.", "cot", "8"),
@@ -121,7 +125,11 @@ def test_extracts_the_final_answer(generation, variant, expected):
 
 
 def _math_rows(root):
-    return [(p.parent.name, json.loads(line)) for p in sorted((root / "EleutherAI__hendrycks_math").glob("*/test.jsonl")) for line in p.read_text(encoding="utf-8").splitlines()]
+    return [
+        (p.parent.name, json.loads(line))
+        for p in sorted((root / "EleutherAI__hendrycks_math").glob("*/test.jsonl"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def _self_consistency_failures(rows) -> list[tuple]:
@@ -179,10 +187,57 @@ def test_checker_works_off_the_main_thread():
 #: Pieces of LaTeX that parsers and simplifiers find hard: deep nesting, towers of powers,
 #: factorials, unbalanced groups, environments, stray dollars and boxes.
 LATEX_PIECES = [
-    r"\frac{", "}{", "}", "{", r"\sqrt[", "]", r"\sqrt{", "^{", "_{", "^", "!", "9", "10", "x", "y", r"\pi",
-    r"\infty", r"\left(", r"\right)", "(", ")", "[", ",", "=", r"\cup", r"\in", r"\boxed{", r"\fbox{", "$", r"\$",
-    r"\text{", r"\begin{pmatrix}", r"\end{pmatrix}", r"\\", "&", r"\dfrac", r"\cdot", r"\times", r"\sin", r"\log",
-    "The answer is ", ". ", "\n", r"\%", r"^\circ", "-", "+", "/", ".", "0.5", "i",
+    r"\frac{",
+    "}{",
+    "}",
+    "{",
+    r"\sqrt[",
+    "]",
+    r"\sqrt{",
+    "^{",
+    "_{",
+    "^",
+    "!",
+    "9",
+    "10",
+    "x",
+    "y",
+    r"\pi",
+    r"\infty",
+    r"\left(",
+    r"\right)",
+    "(",
+    ")",
+    "[",
+    ",",
+    "=",
+    r"\cup",
+    r"\in",
+    r"\boxed{",
+    r"\fbox{",
+    "$",
+    r"\$",
+    r"\text{",
+    r"\begin{pmatrix}",
+    r"\end{pmatrix}",
+    r"\\",
+    "&",
+    r"\dfrac",
+    r"\cdot",
+    r"\times",
+    r"\sin",
+    r"\log",
+    "The answer is ",
+    ". ",
+    "\n",
+    r"\%",
+    r"^\circ",
+    "-",
+    "+",
+    "/",
+    ".",
+    "0.5",
+    "i",
 ]
 latex_text = st.lists(st.sampled_from(LATEX_PIECES), max_size=60).map("".join)
 

@@ -24,13 +24,28 @@ def evaluate_with_tokenizer(tiny_model_dir, offline_data):
     tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=args)
 
     def run(tasks: list, limit: int, gen_kwargs: dict | str = "max_gen_toks=8") -> dict:
-        return lm_eval.simple_evaluate(model="hf", model_args=args, tasks=tasks, task_manager=tm, limit=limit, gen_kwargs=gen_kwargs, bootstrap_iters=0, log_samples=True)
+        return lm_eval.simple_evaluate(
+            model="hf",
+            model_args=args,
+            tasks=tasks,
+            task_manager=tm,
+            limit=limit,
+            gen_kwargs=gen_kwargs,
+            bootstrap_iters=0,
+            log_samples=True,
+        )
 
     return run
 
 
 def test_every_generative_task_is_a_suite_task_with_its_metrics(task_manager, offline_data):
-    names = ["aligncot_csqa_cot", "aligncot_gsm8k_zs", "aligncot_bbh_cot_navigate", "aligncot_mmlu_ll_anatomy", "aligncot_piqa_cot_maj8"]
+    names = [
+        "aligncot_csqa_cot",
+        "aligncot_gsm8k_zs",
+        "aligncot_bbh_cot_navigate",
+        "aligncot_mmlu_ll_anatomy",
+        "aligncot_piqa_cot_maj8",
+    ]
     tasks = task_manager.load(names)["tasks"]
     for name in names:
         task = tasks[name]
@@ -63,7 +78,9 @@ def test_truncated_flags_exactly_the_generations_the_budget_cut(evaluate_with_to
     names = ["aligncot_gsm8k_zs", "aligncot_csqa_cot", "aligncot_siqa_zs"]
 
     def run(budget: int) -> dict:
-        return evaluate_with_tokenizer(names, 6, gen_kwargs={"max_gen_toks": budget, "until": ["\nQuestion:", "vear", "following"]})
+        return evaluate_with_tokenizer(
+            names, 6, gen_kwargs={"max_gen_toks": budget, "until": ["\nQuestion:", "vear", "following"]}
+        )
 
     full, shorter = run(8), run(7)
     seen = {True: 0, False: 0}
@@ -97,7 +114,10 @@ def test_majority_vote_over_extracted_answers_end_to_end(evaluate_with_tokenizer
             assert [v["extracted"] for v in s["filtered_resps"][0]] == [sc.extracted for sc in scores]
             votes = [sc.extracted for sc in scores if sc.extracted is not None]
             top = max(votes, key=votes.count) if votes else None
-            winner = next((sc for sc in scores if sc.extracted is not None and votes.count(sc.extracted) == votes.count(top)), None)
+            winner = next(
+                (sc for sc in scores if sc.extracted is not None and votes.count(sc.extracted) == votes.count(top)),
+                None,
+            )
             assert s[maj] == float(bool(winner and winner.correct))
             assert s[any_] == float(any(sc.correct for sc in scores))
             assert s["acc"] == pytest.approx(sum(sc.correct for sc in scores) / k)
@@ -123,11 +143,18 @@ def test_acc_norm_chance_is_the_mean_of_per_row_rescaled_accuracy(evaluate_tiny)
 def test_maj_groups_come_from_the_table():
     groups = suite.groups()
     k = suite.MAJ_K
-    assert groups[f"aligncot_qa_cot_maj{k}"]["task"] == [suite.maj_task_name(b, k) for b in ("csqa", "obqa", "piqa", "siqa")]
-    assert groups[f"aligncot_math_word_cot_maj{k}"]["task"] == [suite.maj_task_name(b, k) for b in ("gsm8k", "multiarith")]
+    assert groups[f"aligncot_qa_cot_maj{k}"]["task"] == [
+        suite.maj_task_name(b, k) for b in ("csqa", "obqa", "piqa", "siqa")
+    ]
+    assert groups[f"aligncot_math_word_cot_maj{k}"]["task"] == [
+        suite.maj_task_name(b, k) for b in ("gsm8k", "multiarith")
+    ]
     assert groups[f"aligncot_cot_maj{k}"]["metrics"][:2] == list(maj_metrics(k))
     assert "acc_norm_chance" in groups[f"aligncot_qa_cot_maj{k}"]["metrics"]
-    assert all(suite.get_task(suite.maj_task_name(b, k)).samples == k for b in ("csqa", "obqa", "piqa", "siqa", "gsm8k", "multiarith"))
+    assert all(
+        suite.get_task(suite.maj_task_name(b, k)).samples == k
+        for b in ("csqa", "obqa", "piqa", "siqa", "gsm8k", "multiarith")
+    )
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,12 @@ def test_lm_eval_renders_exactly_the_suite_prompt(key, task_manager, offline_dat
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
 
     def chat_template(history, add_generation_prompt=True):
-        return tok.apply_chat_template(history, tokenize=False, add_generation_prompt=add_generation_prompt, continue_final_message=not add_generation_prompt)
+        return tok.apply_chat_template(
+            history,
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+            continue_final_message=not add_generation_prompt,
+        )
 
     for name in names:
         task = tasks[name]
@@ -40,9 +45,14 @@ def test_lm_eval_renders_exactly_the_suite_prompt(key, task_manager, offline_dat
             prefix = task.doc_to_prefix(doc)
             plain = task.fewshot_context(doc, 0, gen_prefix=prefix)
             assert plain == suite.render_prompt(name, doc)
-            chat = task.fewshot_context(doc, 0, gen_prefix=prefix, apply_chat_template=True, chat_template=chat_template)
+            chat = task.fewshot_context(
+                doc, 0, gen_prefix=prefix, apply_chat_template=True, chat_template=chat_template
+            )
             expected = tok.apply_chat_template(
-                suite.chat_messages(name, doc), tokenize=False, add_generation_prompt=prefix is None, continue_final_message=prefix is not None
+                suite.chat_messages(name, doc),
+                tokenize=False,
+                add_generation_prompt=prefix is None,
+                continue_final_message=prefix is not None,
             )
             assert chat == expected
             if prefix:
@@ -79,7 +89,13 @@ def test_groups_produce_their_aggregates(evaluate_tiny):
 
 
 def test_real_lm_eval_cli_with_include_path_and_offline_data(tmp_path, tiny_model_dir):
-    env = {**os.environ, "ALIGNCOT_DATA_DIR": str(FIXTURE_DATA), "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "ALIGNCOT_DATA_DIR": str(FIXTURE_DATA),
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
     cmd = [
         sys.executable, "-m", "lm_eval", "run", "--model", "hf",
         "--model_args", f"pretrained={tiny_model_dir},dtype=float32", "--device", "cpu",
@@ -100,6 +116,15 @@ def test_real_lm_eval_cli_with_include_path_and_offline_data(tmp_path, tiny_mode
 
 def test_lm_eval_validate_accepts_the_groups():
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "lm_eval", "validate", "--tasks", "aligncot_qa_zs,aligncot_qa_cot,aligncot_ll,aligncot_zs,aligncot_cot,aligncot_cot_maj8", "--include_path", str(TASKS_DIR)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lm_eval",
+        "validate",
+        "--tasks",
+        "aligncot_qa_zs,aligncot_qa_cot,aligncot_ll,aligncot_zs,aligncot_cot,aligncot_cot_maj8",
+        "--include_path",
+        str(TASKS_DIR),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "valid" in proc.stdout + proc.stderr, proc.stderr[-2000:]

@@ -50,7 +50,9 @@ def test_lm_eval_filter_scores_the_gold_sentence_correct(key, offline_data):
             for (right, unknown), doc in zip(gold, docs):
                 assert right == {"extracted": right["extracted"], "correct": True, "truncated": False}, doc
                 assert unknown["correct"] is False
-                assert unknown["truncated"] is (None if unknown["extracted"] is None else False)  # no tokenizer: unmeasured
+                assert unknown["truncated"] is (
+                    None if unknown["extracted"] is None else False
+                )  # no tokenizer: unmeasured
 
 
 def test_math_cot_generation_budget_is_at_least_1024():

@@ -103,7 +103,11 @@ def test_aligncot_score_agrees_with_openai_is_correct_on_all_gpt3_solutions(shar
     result = CliRunner().invoke(score, ["--task", "aligncot_gsm8k_cot", "--input", str(src), "--output", str(out)])
     assert result.exit_code == 0, result.output
     rows = _gpt3_rows(out)
-    disagree = [(r["generation"][-80:], r["extracted"], r["reference_correct"]) for r in rows if r["correct"] != r["reference_correct"]]
+    disagree = [
+        (r["generation"][-80:], r["extracted"], r["reference_correct"])
+        for r in rows
+        if r["correct"] != r["reference_correct"]
+    ]
     agreement = 1 - len(disagree) / len(rows)
     print(f"agreement with is_correct: {len(rows) - len(disagree)}/{len(rows)} = {agreement:.4%}")
     assert len(rows) == 5276

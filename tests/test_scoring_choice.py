@@ -33,7 +33,9 @@ def bbh_verdict(generation: str, doc: dict, variant: str) -> bool:
 
 
 def test_real_fixture_covers_both_variants_and_verdicts():
-    assert {(r["variant"], r["reference_correct"]) for r in REAL} == {(v, c) for v in ("zs", "cot") for c in (True, False)}
+    assert {(r["variant"], r["reference_correct"]) for r in REAL} == {
+        (v, c) for v in ("zs", "cot") for c in (True, False)
+    }
 
 
 @pytest.mark.parametrize("row", REAL, ids=[f"{r['subtask']}-{r['variant']}-{i}" for i, r in enumerate(REAL)])
@@ -122,7 +124,11 @@ PHRASINGS = [
     ("Plants need light. Therefore, they need (C), since", "cot", None),  # cut off mid-sentence
     ("Therefore, among A through E, the answer is (A) or (D).", "cot", None),
     ("Therefore, among A through E, the answer is most likely C, sunlight, but it could also be A, lamp.", "cot", None),
-    ("Therefore, among A through E, the answer is (A) lamp, (B) dark, (C) sunlight, (D) rain, (E) the moon.", "cot", None),
+    (
+        "Therefore, among A through E, the answer is (A) lamp, (B) dark, (C) sunlight, (D) rain, (E) the moon.",
+        "cot",
+        None,
+    ),
     ("The answer is A, B and C.", "cot", None),
     ("The answer is sunlight or rain.", "cot", None),
     ("Both (A) and (C) are correct.", "cot", None),
@@ -176,7 +182,14 @@ def test_answer_sentence_round_trips(n, variant):
 
 
 def test_inline_options():
-    assert choice.inline_options(REAL[0]["doc"]["input"]) == ("02/06/2010", "12/21/2009", "02/16/1933", "02/16/2010", "11/30/2009", "05/24/2010")
+    assert choice.inline_options(REAL[0]["doc"]["input"]) == (
+        "02/06/2010",
+        "12/21/2009",
+        "02/16/1933",
+        "02/16/2010",
+        "11/30/2009",
+        "05/24/2010",
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -34,15 +34,28 @@ def _task(row: dict) -> str:
 
 def test_fixture_covers_every_class_on_every_answer_family():
     classes = Counter(row["class"] for row in SHAPES)
-    for name in ("structured", "expression", "equation chain", "numbered list", "subject number", "restatement",
-                 "glued letter", "hedged", "letters in option", "several options", "run-on"):
+    for name in (
+        "structured",
+        "expression",
+        "equation chain",
+        "numbered list",
+        "subject number",
+        "restatement",
+        "glued letter",
+        "hedged",
+        "letters in option",
+        "several options",
+        "run-on",
+    ):
         assert classes[name] >= 2, name
     assert {row["benchmark"] for row in SHAPES if row["class"] == "structured"} == {"gsm8k", "csqa", "bbh", "math"}
     assert {row["variant"] for row in SHAPES} == {"zs", "cot"}
     assert {row["correct"] for row in SHAPES} == {True, False}
 
 
-@pytest.mark.parametrize("row", SHAPES, ids=[f"{r['class']}-{r['benchmark']}-{r['variant']}-{i}" for i, r in enumerate(SHAPES)])
+@pytest.mark.parametrize(
+    "row", SHAPES, ids=[f"{r['class']}-{r['benchmark']}-{r['variant']}-{i}" for i, r in enumerate(SHAPES)]
+)
 def test_written_shapes_score_as_their_authors_mean(row):
     result = suite.score(_task(row), row["doc"], row["generation"])
     assert (result.extracted, result.correct) == (row["extracted"], row["correct"])
@@ -88,8 +101,24 @@ def test_the_evaluator_never_raises_and_reads_only_arithmetic(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["__import__('os').system('true')", "2 * x", "abs(-3)", "(1).real", "[1, 2]", "2 ** 100000", "9^9^9", "1/0",
-     "lambda: 1", "1 if 1 else 2", "'1' + '2'", "1 < 2", "2 ** 0.5", "1e999", "0b101", "1_000"],
+    [
+        "__import__('os').system('true')",
+        "2 * x",
+        "abs(-3)",
+        "(1).real",
+        "[1, 2]",
+        "2 ** 100000",
+        "9^9^9",
+        "1/0",
+        "lambda: 1",
+        "1 if 1 else 2",
+        "'1' + '2'",
+        "1 < 2",
+        "2 ** 0.5",
+        "1e999",
+        "0b101",
+        "1_000",
+    ],
 )
 def test_the_evaluator_refuses_everything_but_small_arithmetic(text):
     assert arithmetic.evaluate(text) is None
@@ -99,8 +128,10 @@ def test_the_evaluator_refuses_everything_but_small_arithmetic(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 999), st.sampled_from("+-x"), st.integers(1, 999)), min_size=1, max_size=6),
-       st.sampled_from(["", "Answer:\n", "Answer:\n1. "]))
+@given(
+    st.lists(st.tuples(st.integers(1, 999), st.sampled_from("+-x"), st.integers(1, 999)), min_size=1, max_size=6),
+    st.sampled_from(["", "Answer:\n", "Answer:\n1. "]),
+)
 def test_an_equation_chain_states_its_last_result(steps, lead):
     lines, result = [], None
     for i, (a, op, b) in enumerate(steps):
@@ -119,8 +150,11 @@ def test_equal_restatements_never_turn_a_right_answer_wrong(num, den, percent_fi
     percent = numeric.canonical(value * 100) + "%"
     fraction = f"{num}/{den}"
     first, second = (percent, fraction) if percent_first else (fraction, percent)
-    for generation in (f"The answer is {first}. As a fraction, {second}.", f"The answer is {first}, or {second}.",
-                       f"The answer is {first} ({second})."):
+    for generation in (
+        f"The answer is {first}. As a fraction, {second}.",
+        f"The answer is {first}, or {second}.",
+        f"The answer is {first} ({second}).",
+    ):
         for gold in (numeric.canonical(value), numeric.canonical(value * 100)):
             assert score("number", generation, Item("what percent?", gold)).correct, (generation, gold)
 
@@ -137,9 +171,14 @@ def test_different_restatements_commit_to_none(a, b):
 
 
 @settings(max_examples=200, deadline=None)
-@given(gold=st.integers(-10**6, 10**6), noise=st.lists(st.integers(0, 10**4), max_size=5),
-       key=st.sampled_from(["answer", "Answer", "ANSWER", "final_answer", "Final Answer"]),
-       quoted=st.booleans(), fence=st.booleans(), variant=st.sampled_from(["zs", "cot"]))
+@given(
+    gold=st.integers(-(10**6), 10**6),
+    noise=st.lists(st.integers(0, 10**4), max_size=5),
+    key=st.sampled_from(["answer", "Answer", "ANSWER", "final_answer", "Final Answer"]),
+    quoted=st.booleans(),
+    fence=st.booleans(),
+    variant=st.sampled_from(["zs", "cot"]),
+)
 def test_the_last_structured_answer_counts(gold, noise, key, quoted, fence, variant):
     reasoning = " ".join(f"{n} + 1 = {n + 1}, so the answer is {n}." for n in noise)
     obj = json.dumps({"reasoning": reasoning, key: str(gold) if quoted else gold})
@@ -148,8 +187,11 @@ def test_the_last_structured_answer_counts(gold, noise, key, quoted, fence, vari
 
 
 @settings(max_examples=200, deadline=None)
-@given(index=st.integers(0, 4), form=st.sampled_from(["{L}", "({L})", "{L}) {T}", "{T}", "{L}--{T}", "{L} — {T}"]),
-       variant=st.sampled_from(["zs", "cot"]))
+@given(
+    index=st.integers(0, 4),
+    form=st.sampled_from(["{L}", "({L})", "{L}) {T}", "{T}", "{L}--{T}", "{L} — {T}"]),
+    variant=st.sampled_from(["zs", "cot"]),
+)
 def test_structured_and_glued_letters_name_one_option(index, form, variant):
     item = Item("Where is a city?", OPTION_LETTERS[index], ("farm", "forest", "desert", "a major city", "ocean"))
     answer = form.format(L=item.gold, T=item.options[index])
@@ -167,11 +209,21 @@ def test_structured_answer_reads_the_last_answer_key():
 
 
 @pytest.mark.parametrize(
-    "marker", ["\n\nQ: ", "\nQ: ", "\n### Related Questions\n", "\n\n**Question:** ", "\n\nQuestion\n", "\n## Similar Problems\n"]
+    "marker",
+    [
+        "\n\nQ: ",
+        "\nQ: ",
+        "\n### Related Questions\n",
+        "\n\n**Question:** ",
+        "\n\nQuestion\n",
+        "\n## Similar Problems\n",
+    ],
 )
 @pytest.mark.parametrize("answer_type", ["number", "choice", "bbh_yesno"])
 def test_a_run_on_next_question_ends_the_answer(marker, answer_type):
-    item = {"number": Item("q", "18"), "choice": Item("q", "B", ("x", "y", "z")), "bbh_yesno": Item("q", "Yes")}[answer_type]
+    item = {"number": Item("q", "18"), "choice": Item("q", "B", ("x", "y", "z")), "bbh_yesno": Item("q", "Yes")}[
+        answer_type
+    ]
     right = {"number": "18", "choice": "(B)", "bbh_yesno": "Yes"}[answer_type]
     wrong = {"number": "5", "choice": "(C)", "bbh_yesno": "No"}[answer_type]
     generation = f"So the answer is {right}.{marker}What is next? So the answer is {wrong}."
@@ -203,7 +255,11 @@ PATHOLOGICAL = {
 @pytest.mark.parametrize("name", PATHOLOGICAL)
 @pytest.mark.parametrize("answer_type", ["number", "choice", "math", "bbh_bool"])
 def test_pathological_input_stays_bounded(name, answer_type):
-    item = Item("q", "B", ("x", "y")) if answer_type == "choice" else Item("q", "True" if answer_type == "bbh_bool" else "18")
+    item = (
+        Item("q", "B", ("x", "y"))
+        if answer_type == "choice"
+        else Item("q", "True" if answer_type == "bbh_bool" else "18")
+    )
     start = time.perf_counter()
     for variant in ("zs", "cot"):
         score(answer_type, PATHOLOGICAL[name], item, variant)

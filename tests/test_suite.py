@@ -16,15 +16,23 @@ LETTERS = {"csqa": "ABCDE", "obqa": "ABCD", "piqa": "AB", "siqa": "ABC", "mmlu":
 
 def fixture_rows(key: str, config: str | None = None) -> list[dict]:
     b = suite.BENCHMARKS[key]
-    return data.read_jsonl(data.local_split_path(FIXTURE_DATA, b.hub_id, config or b.config_name or b.configs[0], b.eval_split))
+    return data.read_jsonl(
+        data.local_split_path(FIXTURE_DATA, b.hub_id, config or b.config_name or b.configs[0], b.eval_split)
+    )
 
 
 def test_generated_yamls_have_not_drifted(tmp_path):
     """Re-run the generator; the committed YAMLs must be exactly what it writes."""
     generate.write(tmp_path)
     fresh = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
-    committed = {p.relative_to(TASKS_DIR): p.read_text() for p in TASKS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    assert sorted(map(str, fresh)) == sorted(map(str, committed)), "YAML files added/removed: run python -m aligncot_tasks.generate"
+    committed = {
+        p.relative_to(TASKS_DIR): p.read_text()
+        for p in TASKS_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert sorted(map(str, fresh)) == sorted(map(str, committed)), (
+        "YAML files added/removed: run python -m aligncot_tasks.generate"
+    )
     drifted = [str(p) for p in fresh if fresh[p] != committed[p]]
     assert not drifted, f"YAMLs drifted from the table: {drifted[:5]} (run python -m aligncot_tasks.generate)"
 
@@ -37,7 +45,14 @@ def test_task_names_and_counts():
         for variant in ("zs", "cot", "ll"):
             assert suite.task_name(key, variant, suite.BENCHMARKS[key].configs[0]) in tasks
     groups = suite.groups()
-    for name in ("aligncot_mmlu_zs", "aligncot_mmlu_cot", "aligncot_qa_zs", "aligncot_qa_cot", "aligncot_zs", "aligncot_cot"):
+    for name in (
+        "aligncot_mmlu_zs",
+        "aligncot_mmlu_cot",
+        "aligncot_qa_zs",
+        "aligncot_qa_cot",
+        "aligncot_zs",
+        "aligncot_cot",
+    ):
         assert name in groups
     assert groups["aligncot_mmlu_zs"]["weight_by_size"] is True
     assert "aligncot_qa_zs" in groups["aligncot_zs"]["task"]
@@ -69,7 +84,10 @@ def test_cot_prompt_is_zs_prompt_plus_trigger(key):
 def test_chat_messages_open_the_assistant_turn_with_the_trigger():
     doc = fixture_rows("csqa")[0]
     msgs = suite.chat_messages("aligncot_csqa_cot", doc)
-    assert msgs == [{"role": "user", "content": suite.prompt_text("aligncot_csqa_cot", doc)}, {"role": "assistant", "content": prompts.COT_TRIGGER}]
+    assert msgs == [
+        {"role": "user", "content": suite.prompt_text("aligncot_csqa_cot", doc)},
+        {"role": "assistant", "content": prompts.COT_TRIGGER},
+    ]
     assert suite.chat_messages("aligncot_csqa_zs", doc) == msgs[:1]
 
 

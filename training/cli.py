@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "leaderboard": "training.evaluate.leaderboard.command:leaderboard",
     "compare": "training.evaluate.compare:compare_command",
     "run": "training.pipeline.cli:run",
+    "models": "training.models.cli:models",
 }
 
 #: Errors the user can fix: reported in one line, exit status 1.

@@ -105,7 +105,7 @@ class Commitment:
     @property
     def text(self) -> str:
         """The answer text: a cue's tail or a box's content."""
-        return self.source[self.begin:self.end]
+        return self.source[self.begin : self.end]
 
 
 def boxed_spans(text: str) -> list[Commitment]:
@@ -209,11 +209,10 @@ def structured_answer(text: str) -> str | None:
     >>> structured_answer("The answer: 4") is None
     True
     """
-    key = None
-    for key in STRUCTURED_KEY_RE.finditer(text):
-        pass
-    if key is None:
+    keys = list(STRUCTURED_KEY_RE.finditer(text))
+    if not keys:
         return None
+    key = keys[-1]
     m = STRUCTURED_VALUE_RE.match(text, key.end())
     quoted = m.group(1) if m.group(1) is not None else m.group(2)
     value = m.group(3).strip() if quoted is None else JSON_ESCAPE_RE.sub(_unescape, quoted)

@@ -24,7 +24,7 @@ ANSWER, NOTHING, STOP = "answer", "nothing", "stop"
 #: Articles a model may put before an option's text ("the moon" for "moon").
 ARTICLES = frozenset({"a", "an", "the"})
 #: Words that may follow an option's text in an answer ("dark because it is night").
-TEXT_CONTINUATIONS = frozenset("because since as so therefore thus hence which".split())
+TEXT_CONTINUATIONS = frozenset(["because", "since", "as", "so", "therefore", "thus", "hence", "which"])
 #: Characters read after a cue (plus the longest option): answers sit right after cues.
 WINDOW = 600
 #: A letter, as models write one. ``wk`` (a bare capital before more words) and ``co`` ("B:")

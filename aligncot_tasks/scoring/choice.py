@@ -68,13 +68,25 @@ ANSWER_WORD_RE = re.compile(r"(?i:answer|correct|best|better|right|final|likely|
 #: A shared cue after one of these words ("the second option is (B) ...") walks through
 #: the options instead of committing to one.
 WALKTHROUGH_WORDS = frozenset(
-    "first second third fourth fifth last next other another each every remaining previous".split()
+    [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "last",
+        "next",
+        "other",
+        "another",
+        "each",
+        "every",
+        "remaining",
+        "previous",
+    ]
 )
 #: Where a model starts a new question: a made-up "Question:"/"Q:" (``_match``'s ramble)
 #: or a new multiple-choice prompt; nothing after it answers this one.
-NEW_QUESTION_RE = re.compile(
-    rf"{_match.RAMBLE_RE.pattern}|\n[^\S\n]*{re.escape(MC_INSTRUCTION_HEAD)}"
-)
+NEW_QUESTION_RE = re.compile(rf"{_match.RAMBLE_RE.pattern}|\n[^\S\n]*{re.escape(MC_INSTRUCTION_HEAD)}")
 #: Marks between a cue and its answer that do not change the answer.
 PUNCT_FILLER = r"[\s:,=>\"'“”‘’*#$~–—]|\\\(|\\\["
 #: Hedges between a cue and its answer that do not change which option it is.

@@ -25,12 +25,30 @@ NUMBER_RE = re.compile(
 CLAUSE_END_RE = re.compile(r"\.(?=\s|$)|\n")
 
 #: Number words below twenty, in order.
-UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
+UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 #: Multiples of ten from twenty, in order.
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 #: Number word -> value.
 WORD_VALUES = {w: i for i, w in enumerate(UNITS)} | {w: 20 + 10 * i for i, w in enumerate(TENS)}
 #: Number words that multiply what precedes them.

@@ -76,7 +76,7 @@ def _last_step(answer: str) -> str:
     marker = LIST_ITEM_RE.match(lines[0])
     if marker is None and "=" not in CLAUSE_END_RE.split(lines[0], maxsplit=1)[0]:
         return answer
-    steps = [lines[0][marker.end():] if marker else lines[0]]
+    steps = [lines[0][marker.end() :] if marker else lines[0]]
     for line in lines[1:]:
         if not line.strip():
             if marker:  # numbered items may be separated by blank lines
@@ -84,7 +84,7 @@ def _last_step(answer: str) -> str:
             break
         item = LIST_ITEM_RE.match(line)
         if marker and item:
-            steps.append(line[item.end():])
+            steps.append(line[item.end() :])
         elif not marker and "=" in line:
             steps.append(line)
         else:

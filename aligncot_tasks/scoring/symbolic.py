@@ -15,6 +15,7 @@ Run as ``python -m aligncot_tasks.scoring.symbolic`` it *is* the worker: JSON re
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import os
@@ -82,10 +83,9 @@ class SymbolicChecker:
             self._proc.kill()
             self._proc.wait()
             for stream in (self._proc.stdin, self._proc.stdout):
-                try:
+                # The reader thread may be closing it too.
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass  # the reader thread may be closing it too
             self._proc = None
 
     def _restart(self) -> None:
@@ -101,12 +101,14 @@ class SymbolicChecker:
             self._kill()
             self._spawn()
         if not self._ready:
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._ready = self._replies.get(timeout=STARTUP_TIMEOUT_S) == {"ready": True}
-            except queue.Empty:
-                pass
             if not self._ready:
-                warnings.warn("the symbolic answer checker did not start; retrying (this item scores incorrect)", RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    "the symbolic answer checker did not start; retrying (this item scores incorrect)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
                 self._restart()
         return self._ready
 
@@ -198,7 +200,9 @@ def _serve() -> None:
     @lru_cache(maxsize=4096)
     def parsed(answer: str) -> list:
         # Wrapped in \boxed{} so math_verify takes exactly this answer, not a guess.
-        return parse("\\boxed{" + answer + "}", extraction_config=config, fallback_mode="no_fallback", parsing_timeout=None)
+        return parse(
+            "\\boxed{" + answer + "}", extraction_config=config, fallback_mode="no_fallback", parsing_timeout=None
+        )
 
     verify(parsed("x+1"), parsed("1+x"), timeout_seconds=None)  # load the grammar before saying ready
     out = sys.stdout

@@ -39,14 +39,25 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf, dtype=torch.float32).eval()
     count = token_counter({"pretrained": directory, "gguf_file": gguf})
     prompts = []
-    for task, rel in (("aligncot_gsm8k_cot", "openai__gsm8k/main/test.jsonl"), ("aligncot_csqa_cot", "tau__commonsense_qa/default/validation.jsonl")):
+    for task, rel in (
+        ("aligncot_gsm8k_cot", "openai__gsm8k/main/test.jsonl"),
+        ("aligncot_csqa_cot", "tau__commonsense_qa/default/validation.jsonl"),
+    ):
         prompts += [suite.render_prompt(task, row) for row in data.read_jsonl(FIXTURES / rel)[:8]]
     torch.manual_seed(0)
     diffs = []
     for sample in (False, True):
         enc = tok(prompts, return_tensors="pt", padding=True)
         with torch.no_grad():
-            out = model.generate(**enc, max_new_tokens=args.cap, do_sample=sample, temperature=suite.MAJ_TEMPERATURE if sample else None, top_p=None, top_k=None, pad_token_id=tok.pad_token_id)
+            out = model.generate(
+                **enc,
+                max_new_tokens=args.cap,
+                do_sample=sample,
+                temperature=suite.MAJ_TEMPERATURE if sample else None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=tok.pad_token_id,
+            )
         for row in out[:, enc.input_ids.shape[1] :].tolist():
             if tok.eos_token_id not in row:  # ran to the cap
                 diffs.append(len(row) - count(tok.decode(row, skip_special_tokens=True)))

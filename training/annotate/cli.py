@@ -13,6 +13,7 @@ from aligncot_tasks import suite
 from aligncot_tasks.data import load_rows
 from training import atomic
 from training.annotate.backends import BACKENDS, load_backend
+from training.annotate.importer import export_rows, import_file, read_rows
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
@@ -29,7 +30,7 @@ NO_KEY = "EMPTY"
 def export(store: Store) -> Path:
     """Write ``DIR/annotations.jsonl`` from the store (atomically) and return its path."""
     path = store.dir / EXPORT_NAME
-    atomic.write_jsonl(path, [r.export() for r in store.records()])
+    atomic.write_jsonl(path, export_rows(store))
     return path
 
 
@@ -69,12 +70,17 @@ class AnnotateOptions:
     max_attempts: int
     batch_size: int
     out_dir: Path
+    import_path: Path | None
     export_only: bool
     quiet: bool
 
     def missing(self) -> list[str]:
         """Required options not given (none are needed with ``--export``)."""
-        return [] if self.export_only else [f"--{n}" for n in ("task", "model") if not getattr(self, n)]
+        if self.export_only:
+            return []
+        # A recorded teacher needs a task (its prompt and scorer) but no model to ask.
+        needed = ("task",) if self.import_path else ("task", "model")
+        return [f"--{n}" for n in needed if not getattr(self, n)]
 
     def backend_options(self) -> dict:
         """Keyword arguments for the chosen backend; the API key comes from the environment only."""
@@ -138,13 +144,20 @@ class AnnotateOptions:
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Annotation directory."
 )
+@click.option(
+    "--import",
+    "import_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Store a recorded teacher's answers (JSONL: doc, completion, teacher, source) instead of asking one.",
+)
 @click.option("--export", "export_only", is_flag=True, help="Only write DIR/annotations.jsonl from the store and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def annotate(**options) -> None:
     """Have a teacher answer a task's training questions; every answer is committed at once.
 
     Rerunning with the same arguments resumes: stored answers are never requested again.
-    Writes DIR/annotations.db (SQLite) and DIR/annotations.jsonl.
+    Writes DIR/annotations.db (SQLite) and DIR/annotations.jsonl. With --import FILE, a
+    recorded teacher's answers are scored and stored instead (re-importing adds nothing).
     """
     o = AnnotateOptions(**options)
     if o.export_only:
@@ -158,7 +171,25 @@ def annotate(**options) -> None:
             f"missing {' and '.join(o.missing())} (needed unless --export): e.g. "
             "--task aligncot_csqa_cot --model gpt-4o-mini"
         )
-    run(o)
+    if o.import_path is not None:
+        import_recorded(o)
+    else:
+        run(o)
+
+
+def import_recorded(o: AnnotateOptions) -> None:
+    """``--import``: score and store a recorded teacher's rows, then export."""
+    if not o.import_path.is_file():
+        raise UserError(f"{o.import_path}: no such file")
+    read_rows(o.import_path, suite.generative_task(o.task))  # check every row before creating anything
+    with Store(o.out_dir) as store:
+        result = import_file(o.import_path, o.task, store, o.split or "train")
+        out = export(store)
+    click.echo(f"{o.task} [{o.import_path.name}: {result.read} rows] -> {out}")
+    rate = result.correct / result.read if result.read else 0.0
+    click.echo(
+        f"imported {result.added}, already stored {result.present}, correct {result.correct}/{result.read} ({rate:.4f})"
+    )
 
 
 def run(o: AnnotateOptions) -> None:

@@ -112,6 +112,8 @@ class SFTRecipe(TrainRecipe):
         lora_modules_to_save: Modules trained in full and saved with the adapter (none by default).
         packing: Best-fit-decreasing packing of examples into ``max_length`` rows, trained
             padding-free (no pad token is processed; attention does not cross examples).
+        chat_template: Train on the prompts rendered with the student's chat template, as
+            lm-eval's ``--apply_chat_template`` evaluates them (training/distill/chat_format.py).
     """
 
     lora_r: int = 64
@@ -120,6 +122,7 @@ class SFTRecipe(TrainRecipe):
     lora_target_modules: str | list[str] = "all-linear"
     lora_modules_to_save: list[str] | None = None
     packing: bool = True
+    chat_template: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

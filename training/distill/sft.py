@@ -111,11 +111,16 @@ def main(recipe: SFTRecipe, resume: bool = False) -> Path | None:
     output_dir = Path(recipe.output_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
     model_loading.init_distributed()
-    demos = train_data.load_demos(recipe.data, train_data.SFT_COLUMNS)
-    data = train_data.sft_view(demos)
+    columns = train_data.SFT_COLUMNS + (train_data.SELF_REFINE_COLUMNS if recipe.chat_template else ())
+    demos = train_data.load_demos(recipe.data, columns)
     precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
+    if recipe.chat_template:
+        from training.distill.chat_format import with_chat_prompts
+
+        demos = with_chat_prompts(demos, tokenizer)
+    data = train_data.sft_view(demos)
     attn = attention(recipe, model_loading.cuda_available())
     log.warning("attention: %s", attn or "transformers' default")
     model = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code, attn)

@@ -120,7 +120,7 @@ def committed(generation: str, reader: Reader, variant: str) -> str | None:
         return reader.first(text)
     line = final_line(text)
     found = reader.at_start(line)
-    if found is not None and TRAILING_RE.match(line[found[1]:]):
+    if found is not None and TRAILING_RE.match(line[found[1] :]):
         return found[0]
     conclusion = CONCLUSION_RE.search(line)
     return reader.first(conclusion.group(1)) if conclusion else None

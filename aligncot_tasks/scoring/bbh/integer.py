@@ -42,10 +42,7 @@ RESULT_RE = re.compile(r"=\s*(?=\S)")
 def _value(m: re.Match) -> str:
     """Canonical string of a :data:`NUMBER_RE` match (``24.0`` -> ``24``)."""
     negative = bool(m.group("sign"))
-    if m.group("words"):
-        value = Decimal(words_to_int(m.group("words")))
-    else:
-        value = Decimal(m.group("digits").replace(",", ""))
+    value = Decimal(words_to_int(m.group("words"))) if m.group("words") else Decimal(m.group("digits").replace(",", ""))
     value = -value if negative else value
     return str(value.to_integral_value()) if value == value.to_integral_value() else str(value.normalize())
 
@@ -73,7 +70,7 @@ class IntegerReader:
         if not OPERATOR_AFTER_RE.match(text, m.end()):
             return _value(m), m.end()
         line_end = text.find("\n") if "\n" in text else len(text)
-        results = [r for r in RESULT_RE.finditer(text, 0, line_end)]
+        results = list(RESULT_RE.finditer(text, 0, line_end))
         for r in reversed(results):
             n = NUMBER_RE.match(text, r.end())
             if n and not OPERATOR_AFTER_RE.match(text, n.end()):
