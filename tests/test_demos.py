@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from synthetic_csqa import csqa_rows, write_split
 
-from aligncot_tasks import suite
+from aligncot_tasks import scoring, suite
 from training.annotate.backends import Result
 from training.annotate.cli import export
 from training.annotate.jobs import GenParams, build_jobs
@@ -85,15 +86,18 @@ def test_every_kind_and_style(data, kind, style):
         assert student.variant == ("cot" if style == "cot" else "zs")
         assert r["prompt"] == suite.render_prompt(student, doc)
         assert r["completion"].startswith(" ") and not r["completion"].startswith("  ")
-        assert r["completion"].count("answer is") == 1 and r["completion"].endswith(").")
         verdict = suite.score(student, doc, r["completion"])
+        stated = dataclasses.replace(suite.item(student, doc), gold=verdict.extracted)
+        assert r["completion"].count("answer is") == 1
+        assert r["completion"].endswith(scoring.answer_sentence(student.answer_type, stated))
         assert verdict.correct == r["correct"] == (i % 3 != 0)  # the sentence states the teacher's answer
         assert i % 7 != 0  # no stated answer -> no demonstration
         if style == "answer":
-            assert r["completion"] == " " + f"The answer is ({verdict.extracted})."
+            assert r["completion"] == " " + scoring.answer_sentence(student.answer_type, stated)
         else:
             assert i % 11 != 0  # truncated rationales are dropped
-            assert r["completion"] == f" Item {i} belongs somewhere. The answer is ({verdict.extracted})."
+            sentence = scoring.answer_sentence(student.answer_type, stated)
+            assert r["completion"] == f" Item {i} belongs somewhere. {sentence}"
     assert {r["correct"] for r in rows} == {"all": {True, False}, "truthful": {True}, "misleading": {False}}[kind]
     assert {r["sample"] for r in rows} == {0, 1}
     truncated = [r for r in rows if int(json.loads(r["doc"])["id"].rsplit("-", 1)[1]) % 11 == 0]

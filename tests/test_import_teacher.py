@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aligncot_tasks import suite
 from training.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,8 @@ def test_import_then_demos_round_trip(tmp_path, offline_data):
     demos = run("demos", tmp_path / "ann", "--out", tmp_path / "demos", "--val-fraction", "0.1")
     assert demos.exit_code == 0, demos.output
     train = [json.loads(line) for line in (tmp_path / "demos" / "train.jsonl").read_text().splitlines()]
-    assert train and all(r["completion"].endswith(").") and r["correct"] for r in train)
+    assert train and all(r["correct"] for r in train)
+    assert all(r["completion"].endswith(suite.answer_sentence(r["task"], json.loads(r["doc"]))) for r in train)
     assert all(r["prompt"].endswith("Let's think step by step.") for r in train)
 
 

@@ -72,6 +72,6 @@ def answer_sentence(answer_type: str, item: Item) -> str:
 
     >>> from aligncot_tasks.items import Item
     >>> answer_sentence("choice", Item("q", "B", ("x", "y")))
-    'The answer is (B).'
+    'The answer is (B) y.'
     """
     return answer_module(answer_type).answer_sentence(item)

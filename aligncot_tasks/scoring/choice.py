@@ -341,10 +341,17 @@ def is_correct(extracted: str, item: Item) -> bool:
 
 
 def answer_sentence(item: Item) -> str:
-    """Canonical answer sentence.
+    """Canonical answer sentence: the letter and the option's text.
+
+    The text is there for students: a chain of thought names the chosen option by its text,
+    and a small model trained on sentences that state only the letter learns the rationale
+    but not the text-to-letter lookup (measured on SmolLM2-135M: letters collapsed onto one
+    option; harness_configs/recipes/smollm2-135m-instruct/TUNING.md). The cue names the
+    letter in brackets, so the reader takes the letter even when two options share a text.
 
     >>> from aligncot_tasks.items import Item
     >>> answer_sentence(Item("q", "C", ("x", "y", "z")))
-    'The answer is (C).'
+    'The answer is (C) z.'
     """
-    return f"The answer is ({item.gold})."
+    text = " ".join(item.options[item.gold_index].split()).rstrip(".")
+    return f"The answer is ({item.gold}) {text}." if text else f"The answer is ({item.gold})."

@@ -10,7 +10,7 @@ the same rows; ``OUT/demos.json`` records the options and counts). Each row:
   generates right after the prompt, so ``prompt + completion`` tokenises as context +
   continuation). ``--style cot``: the teacher's rationale -- cut before the sentence of its
   own final answer -- then one canonical answer sentence (after a space, or a line break
-  when the rationale's last line has no full stop); ``--style answer``: only that sentence. The sentence is made by the scorer's ``answer_sentence`` (``The answer is (B).``)
+  when the rationale's last line has no full stop); ``--style answer``: only that sentence. The sentence is made by the scorer's ``answer_sentence`` (``The answer is (B) sunlight.``)
   for the answer the teacher committed to: the gold answer when it was right
   (``suite.answer_sentence(task, doc)``), its wrong answer for ``misleading`` rows.
 - ``task``: the student's task (the cot task for ``--style cot``, the zs task for
