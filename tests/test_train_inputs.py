@@ -22,7 +22,7 @@ def test_shipped_recipes_validate(path):
     cls = SFTRecipe if path.stem == "sft" else DPORecipe
     recipe = load_recipe(cls, path)
     if path.parent.name == "smollm2-135m-instruct":  # measured for a 135M CPU student (TUNING.md)
-        assert recipe.quantization == "none" and recipe.learning_rate > 2e-5
+        assert recipe.quantization == "none" and recipe.learning_rate > (2e-5 if cls is SFTRecipe else 1e-6)
         assert cls is DPORecipe or recipe.chat_template
     elif path.parent.name != "tiny":  # the papers' hyper-parameters
         assert recipe.quantization == "auto" and recipe.report_to == ["tensorboard"]
