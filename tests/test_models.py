@@ -98,8 +98,8 @@ def pulled(tmp_path_factory) -> Path:
     finally:
         del os.environ[registry.HOME_ENV]
     assert result.exit_code == 0, result.output
-    path = Path(result.output.strip().splitlines()[-1])
-    assert again.exit_code == 0 and again.output.strip().endswith(str(path))
+    path = Path(result.stdout.strip())  # stdout is the path alone; progress bars go to stderr
+    assert again.exit_code == 0 and again.stdout.strip() == str(path) and path.is_dir()
     return path
 
 
@@ -177,6 +177,6 @@ def test_lm_eval_cli_scores_a_few_step_adapter(pulled, tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(next((tmp_path / "ev").rglob("results_*.json")).read_text())
-    assert result["config"]["model_args"].endswith(f"peft={out},dtype=float32")
+    assert str(out) in str(result["config"]["model_args"])  # the adapter was loaded (peft=)
     metrics = result["results"]["aligncot_csqa_cot"]
     assert 0 <= metrics["acc,none"] <= 1 and 0 <= metrics["invalid,none"] <= 1
