@@ -68,6 +68,8 @@ def test_overrides_are_typed_and_validated():
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate=abc"])
     with pytest.raises(UserError, match="recipe key 'packing'"):
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["packing=maybe"])
+    with pytest.raises(UserError, match="'dtype' is derived; set 'cpu_dtype' instead"):
+        load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["dtype=bfloat16"])
     with pytest.raises(UserError, match="lora_r: DPO continues the SFT adapter"):
         load_recipe(DPORecipe, TINY_RECIPES / "dpo.yaml", ["lora_r=8"])
 

@@ -36,6 +36,8 @@ CPU_DTYPES = ("float32", "bfloat16")
 GENERATION_BACKENDS = ("auto", "hf", "vllm")
 #: Keys a recipe must give (the pipeline sets them for its stages).
 REQUIRED = ("base_model", "data", "output_dir")
+#: ``ModelConfig`` fields aligncot derives, and the recipe key that sets each.
+DERIVED = {"model_name_or_path": "base_model", "dtype": "cpu_dtype", "load_in_4bit": "quantization"}
 
 
 @dataclass
@@ -250,6 +252,8 @@ def load_recipe(
     missing = [key for key in required if values.get(key) in (None, "")]
     if missing:
         raise UserError(f"{where}: missing required recipe key(s): {', '.join(missing)}")
+    if derived := [k for k in values if k in DERIVED]:
+        raise UserError(f"{where}: recipe key {derived[0]!r} is derived; set {DERIVED[derived[0]]!r} instead")
     if cls is DPORecipe and (lora := [k for k in values if k.startswith("lora_") or k == "use_peft"]):
         raise UserError(f"{where}: {', '.join(lora)}: DPO continues the SFT adapter, whose LoRA shape it keeps")
     # bf16 mixed precision only where it pays: CUDA, or a 4-bit base's bf16 compute (not an fp32 CPU base).
