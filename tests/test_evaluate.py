@@ -131,6 +131,9 @@ def test_matrix_hf_adapter_and_api_then_rerun_skips(tmp_path, tiny_model_dir, ad
     for model in ("student", "student-lora", "api"):  # lm-eval's layout: OUT/<model>/results_* + samples_*
         data = json.loads(next((out / model).glob("results_*.json")).read_text())
         assert data["model_name"] == model and data[CELL_KEY]["limit"] == limit
+        # the row's tokenizer reaches the tasks (lm-eval task metadata): `truncated` is reported
+        metrics = {key for result in data["results"].values() for key in result}
+        assert ("truncated,none" in metrics) == (model != "api"), (model, sorted(metrics))
     leaf = "aligncot_csqa_zs"
     assert generations(out / "student", leaf) != generations(out / "student-lora", leaf)  # the adapter is applied
     board = build_board([out])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from train_support import TINY_RECIPES
 
 from training.distill import packed_attention, sft
-from training.distill.recipes import SFTRecipe
+from training.distill.recipes import SFTRecipe, load_recipe
 
 #: Example lengths packed into one row: a 1-token example, a long one, several short ones.
 PACKINGS = [[7, 12, 5], [1, 20], [30], [3, 3, 3, 3, 4]]
@@ -74,13 +75,14 @@ def test_padded_batch_and_generation_fall_back_to_sdpa(models):
 
 
 def test_sft_uses_varlen_attention_for_packing_on_cpu_only():
-    recipe = SFTRecipe(base_model="b", data="d", output_dir="o")
-    assert sft.attention(recipe, cuda=False) == packed_attention.NAME
-    assert sft.attention(recipe, cuda=True) is None
-    assert (
-        sft.attention(SFTRecipe(base_model="b", data="d", output_dir="o", attn_implementation="eager"), cuda=False)
-        == "eager"
-    )
+    required = ["base_model=b", "data=d", "output_dir=o"]
+    args, model_args = load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", required)
+    assert sft.attention(args, model_args, cuda=False) == packed_attention.NAME
+    assert sft.attention(args, model_args, cuda=True) is None
+    unpacked = load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", [*required, "packing=false"])
+    assert sft.attention(*unpacked, cuda=False) is None
+    eager = load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", [*required, "attn_implementation=eager"])
+    assert sft.attention(*eager, cuda=False) == "eager"
 
 
 def test_sliding_window_models_keep_sdpa_masks():

@@ -18,7 +18,7 @@ from training.errors import UserError
 from training.evaluate.config import EvalConfig
 from training.pipeline.arguments import DEMO_NOTE
 from training.pipeline.cli import run
-from training.pipeline.recipe import RecipeError, load_recipe
+from training.pipeline.recipe import PipelineRecipe, RecipeError, load_recipe
 from training.pipeline.run import Pipeline
 from training.pipeline.stages import Stage, read_state, run_stages
 
@@ -123,6 +123,23 @@ def test_recipe_errors_name_the_key(tmp_path):
     assert out.exit_code != 0 and "unknown key 'modle'" in out.output
 
 
+def test_demo_fields_are_the_demo_schemas_only(tmp_path):
+    """A demo: section selects the demo schema; the product schema refuses demo keys."""
+    from training.demo.schema import DemoRecipe
+
+    demo, _ = load_recipe("demo", ("demo.teacher_steps=7",))
+    assert isinstance(demo, DemoRecipe) and demo.tiny_teacher and demo.demo.teacher_steps == 7
+    product = tmp_path / "p.yaml"
+    product.write_text("name: p\nannotate: {tasks: [aligncot_csqa_cot]}\nteacher: {model: gpt}\n")
+    recipe, _ = load_recipe(product)
+    assert type(recipe) is PipelineRecipe and not recipe.tiny
+    for key in ("teacher.tiny=true", "student.tiny=true", "demo_teacher_steps=5"):
+        with pytest.raises(RecipeError, match="unknown key"):
+            load_recipe(product, (key,))
+    with pytest.raises(RecipeError, match="demo.tiny_teacher is served by `transformers serve`"):
+        load_recipe("demo", ("teacher.backend=hf",))
+
+
 @pytest.mark.parametrize(
     "state, resumes",
     [("", False), ('{"global_st', False), ('{"global_step": 3}', True)],
@@ -170,7 +187,7 @@ needs_stage_commands = pytest.mark.skipif(
     reason=f"stage commands not registered yet: {[c for c in STAGE_COMMANDS if c not in COMMANDS]}",
 )
 #: A faster demo for the kill/restart test (same stages, fewer rows and steps).
-QUICK = ("eval.limit=4", "demo_teacher_steps=40", "sft.num_train_epochs=2", "self_refine.max_steps=2")
+QUICK = ("eval.limit=4", "demo.teacher_steps=40", "sft.num_train_epochs=2", "self_refine.max_steps=2")
 
 
 def aligncot_run(run_dir: Path, *sets: str) -> list[str]:

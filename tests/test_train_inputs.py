@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from train_support import ROOT, TINY_RECIPES, csqa_rows, demo_row, write_demos
+from trl import DPOConfig, ModelConfig, SFTConfig
 
 from aligncot_tasks import suite
 from training.cli import main as cli
@@ -22,22 +23,28 @@ PAPERS_STUDENTS = {"llama-2-7b-chat", "llama-2-13b-chat", "mistral-7b"}
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_shipped_recipes_validate(path):
     cls = SFTRecipe if path.stem == "sft" else DPORecipe
-    recipe = load_recipe(cls, path)
+    recipe, model = load_recipe(cls, path)
+    assert isinstance(recipe, SFTConfig if cls is SFTRecipe else DPOConfig) and isinstance(model, ModelConfig)
+    assert recipe.output_dir.endswith(".run") and not recipe.adapter_dir.endswith(".run")
     if path.parent.name == "smollm2-135m-instruct":  # measured for a 135M CPU student (TUNING.md)
-        assert recipe.quantization == "none" and recipe.learning_rate > (2e-5 if cls is SFTRecipe else 1e-6)
+        assert model.quantization == "none" and recipe.learning_rate > (2e-5 if cls is SFTRecipe else 1e-6)
         assert cls is DPORecipe or recipe.chat_template
     elif path.parent.name in PAPERS_STUDENTS:
-        assert recipe.quantization == "auto" and recipe.report_to == ["tensorboard"]
+        assert model.quantization == "auto" and recipe.report_to == ["tensorboard"]
+        assert recipe.activation_checkpointing and recipe.max_length == 2048
         if cls is SFTRecipe:
             assert (recipe.num_train_epochs, recipe.learning_rate, recipe.weight_decay) == (4, 2e-5, 0.001)
-            assert (recipe.lr_scheduler_type, recipe.warmup_ratio, recipe.lora_target_modules) == (
+            assert (recipe.lr_scheduler_type, recipe.warmup_steps, model.lora_target_modules) == (
                 "cosine",
                 0.03,
                 "all-linear",
             )
+            assert (model.lora_r, model.lora_alpha, model.lora_dropout, recipe.packing) == (64, 16, 0.1, True)
+            assert recipe.completion_only_loss and recipe.eval_strategy == "epoch"
         else:
             assert (recipe.learning_rate, recipe.beta, recipe.warmup_steps, recipe.max_steps) == (1e-6, 0.1, 100, 1000)
-            assert recipe.accumulation_steps(1) * recipe.per_device_train_batch_size == 128
+            assert recipe.gradient_accumulation_steps * recipe.per_device_train_batch_size == 128
+            assert recipe.load_best_model_at_end and recipe.save_steps == recipe.eval_steps == 50
 
 
 def test_unknown_key_is_named(tmp_path):
@@ -48,9 +55,11 @@ def test_unknown_key_is_named(tmp_path):
 
 
 def test_overrides_are_typed_and_validated():
-    r = load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate=3e-4", "packing=false", "report_to=[none]"])
-    assert (r.learning_rate, r.packing, r.report_to) == (3e-4, False, ["none"])
-    with pytest.raises(UserError, match="'per_device_train_batch_size' must be int"):
+    r, _ = load_recipe(
+        SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate=3e-4", "packing=false", "report_to=[none]"]
+    )
+    assert (r.learning_rate, r.packing, r.report_to) == (3e-4, False, [])
+    with pytest.raises(UserError, match="recipe key 'per_device_train_batch_size': invalid int value: 'two'"):
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["per_device_train_batch_size=two"])
     with pytest.raises(UserError, match="'quantization' must be one of"):
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["quantization=8bit"])
@@ -58,12 +67,21 @@ def test_overrides_are_typed_and_validated():
         load_recipe(SFTRecipe, None, ["data=d"])
     with pytest.raises(UserError, match="not of the form key=value"):
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate"])
+    with pytest.raises(UserError, match="recipe key 'learning_rate': invalid float value: 'abc'"):
+        load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate=abc"])
+    with pytest.raises(UserError, match="recipe key 'packing'"):
+        load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["packing=maybe"])
+    with pytest.raises(UserError, match="'dtype' is derived; set 'cpu_dtype' instead"):
+        load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["dtype=bfloat16"])
+    with pytest.raises(UserError, match="lora_r: DPO continues the SFT adapter"):
+        load_recipe(DPORecipe, TINY_RECIPES / "dpo.yaml", ["lora_r=8"])
 
 
 def test_effective_batch_must_divide():
-    r = load_recipe(DPORecipe, TINY_RECIPES / "dpo.yaml", ["per_device_train_batch_size=3"])
     with pytest.raises(UserError, match="not a multiple"):
-        r.accumulation_steps(1)
+        load_recipe(DPORecipe, TINY_RECIPES / "dpo.yaml", ["per_device_train_batch_size=3"])
+    r, _ = load_recipe(DPORecipe, TINY_RECIPES / "dpo.yaml", ["per_device_train_batch_size=2"])
+    assert (r.gradient_accumulation_steps, r.accumulation_steps(2)) == (4, 2)
 
 
 def test_precision_choice_is_explicit_on_cpu():

@@ -122,23 +122,50 @@ def base_config(base: str, trust_remote_code: bool = False):
         raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
 
 
-def load_base(base: str, precision: Precision, trust_remote_code: bool = False, attn_implementation: str | None = None):
-    """Load the base causal LM with the chosen precision, ready for (Q)LoRA training."""
+def resolve_precision(model_args, cuda: bool):
+    """``model_args`` with ``load_in_4bit``/``dtype`` set by :func:`choose_precision`, and the choice.
+
+    Args:
+        model_args: :class:`training.distill.recipes.StudentModel` (trl's ``ModelConfig``).
+        cuda: Whether CUDA is available.
+    """
+    import dataclasses
+
+    precision = choose_precision(model_args.quantization, model_args.cpu_dtype, cuda)
+    resolved = dataclasses.replace(
+        model_args,
+        load_in_4bit=precision.load_in_4bit,
+        dtype=precision.dtype,
+        bnb_4bit_quant_type="nf4",
+        use_bnb_nested_quant=True,
+    )
+    return resolved, precision
+
+
+def load_base(model_args, trust_remote_code: bool = False, attn_implementation: str | None = None):
+    """Load the base causal LM with trl's quantization config, ready for (Q)LoRA training.
+
+    Args:
+        model_args: A resolved ``StudentModel`` (:func:`resolve_precision`).
+        trust_remote_code: Passed to ``from_pretrained``.
+        attn_implementation: Overrides ``model_args.attn_implementation`` (None: keep it).
+    """
     import torch
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM
+    from trl import get_quantization_config
 
     from training.distill import packed_attention  # noqa: F401  (registers the sdpa_varlen name with transformers)
 
-    kwargs: dict = {"dtype": getattr(torch, precision.dtype), "trust_remote_code": trust_remote_code}
-    if attn_implementation:
-        kwargs["attn_implementation"] = attn_implementation
-    if precision.load_in_4bit:
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-        )
+    base = model_args.model_name_or_path
+    kwargs: dict = {
+        "dtype": getattr(torch, model_args.dtype),
+        "revision": model_args.model_revision,
+        "trust_remote_code": trust_remote_code,
+    }
+    if attn := attn_implementation or model_args.attn_implementation:
+        kwargs["attn_implementation"] = attn
+    if quantization_config := get_quantization_config(model_args):
+        kwargs["quantization_config"] = quantization_config
         if torch.cuda.is_available():
             from accelerate import PartialState
 
@@ -148,26 +175,11 @@ def load_base(base: str, precision: Precision, trust_remote_code: bool = False, 
         model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
     except (OSError, ValueError) as e:
         raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
-    if precision.load_in_4bit:
+    if quantization_config is not None:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     return model
-
-
-def lora_config(recipe):
-    """LoRA on every linear layer (or the recipe's modules), causal-LM task."""
-    from peft import LoraConfig
-
-    return LoraConfig(
-        task_type="CAUSAL_LM",
-        r=recipe.lora_r,
-        lora_alpha=recipe.lora_alpha,
-        lora_dropout=recipe.lora_dropout,
-        target_modules=recipe.lora_target_modules,
-        bias="none",
-        modules_to_save=recipe.lora_modules_to_save,
-    )
 
 
 def fingerprint(config) -> dict:

@@ -1,27 +1,32 @@
-"""Training recipes: a flat YAML file -> a validated dataclass, alignment-handbook style.
+"""Training recipes: one flat YAML file -> trl's own config classes, the way ``TrlParser`` reads them.
 
-A recipe names every choice of a run (base model, data, LoRA, optimiser, schedule). The
-YAML keys are exactly the dataclass fields; an unknown key is an error that names it, and
-values are checked in ``__post_init__`` so that a bad recipe fails before any model is
-loaded. Any field can be overridden on the command line as ``key=value`` (the value is read
-as YAML, so ``report_to=[none]`` and ``packing=false`` work).
+A recipe names every choice of a run (base model, data, LoRA, optimiser, schedule). Its keys
+are the fields of two dataclasses: :class:`SFTRecipe` (a ``trl.SFTConfig``) or
+:class:`DPORecipe` (a ``trl.DPOConfig``), plus :class:`StudentModel` (trl's ``ModelConfig``:
+base model, LoRA, quantization). Both are filled by one ``trl.TrlParser`` from the YAML file
+and the ``key=value`` overrides (the value read as YAML, so ``report_to=[none]`` and
+``packing=false`` work); argparse converts and checks each value against its field's type.
+An unknown or mistyped key, a missing required key or a bad value is one :class:`UserError`
+line naming the key, before any model is loaded. The trainers receive the objects as they are.
 
-Defaults are the papers': QLoRA with LoRA on all linear layers, 4 epochs, lr 2e-5, weight
-decay 0.001, cosine schedule, warmup ratio 0.03 (Ranaldi & Freitas 2024) for SFT; DPO with
-lr 1e-6, beta 0.1, 100 warmup steps, effective batch 128, at most 1000 steps, keeping the
-checkpoint with the lowest validation loss (Self-refine Instruction-tuning).
+The papers' hyper-parameters live in the recipe YAMLs (harness_configs/recipes/): QLoRA with
+LoRA on all linear layers, 4 epochs, lr 2e-5, weight decay 0.001, cosine schedule, warmup
+ratio 0.03 (``warmup_steps: 0.03``: transformers reads a value below 1 as a ratio) for SFT
+(Ranaldi & Freitas 2024); DPO with lr 1e-6, beta 0.1, 100 warmup steps, effective batch 128,
+at most 1000 steps, keeping the checkpoint with the lowest validation loss.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
+import os
+import re
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
 from training.distill import checkpoints
 from training.errors import UserError
@@ -29,168 +34,146 @@ from training.errors import UserError
 QUANTIZATION = ("auto", "4bit", "none")
 CPU_DTYPES = ("float32", "bfloat16")
 GENERATION_BACKENDS = ("auto", "hf", "vllm")
-SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts")
+#: Keys a recipe must give (the pipeline sets them for its stages).
+REQUIRED = ("base_model", "data", "output_dir")
+#: ``ModelConfig`` fields aligncot derives, and the recipe key that sets each.
+DERIVED = {"model_name_or_path": "base_model", "dtype": "cpu_dtype", "load_in_4bit": "quantization"}
 
 
 @dataclass
-class TrainRecipe:
-    """Fields shared by SFT and DPO.
+class StudentModel(ModelConfig):
+    """trl's ``ModelConfig`` plus how aligncot picks the base's precision.
+
+    ``load_in_4bit`` and ``dtype`` are derived when the base is loaded
+    (:func:`training.distill.model_loading.resolve_precision`): 4-bit NF4 with double
+    quantisation and bf16 compute where ``quantization`` asks for it, else ``cpu_dtype`` on CPU.
 
     Attributes:
         base_model: Hub id or local directory of the student's base model.
-        data: Output directory of ``aligncot demos`` (``dataset/`` or ``train.jsonl`` +
-            ``validation.jsonl``), or the ``dataset`` directory itself.
-        output_dir: Where the finished adapter goes; it appears only when training ends.
-            Checkpoints and TensorBoard logs go to ``<output_dir>.run``.
         quantization: ``auto`` (4-bit NF4 on CUDA, none on CPU), ``4bit`` or ``none``.
         cpu_dtype: Weight dtype of an unquantized base on CPU.
-        report_to: Trainer loggers (``tensorboard``, ``wandb``, ``none``...).
-        attn_implementation: Passed to ``from_pretrained`` (e.g. ``flash_attention_2``, whose
-            variable-length kernel makes packed rows cost per example, or ``sdpa_varlen``, which
-            does the same with SDPA; None: ``sdpa_varlen`` for packed SFT on CPU, else
-            transformers' default, SDPA).
     """
 
-    base_model: str
-    data: str
-    output_dir: str
+    base_model: str | None = None
     quantization: str = "auto"
     cpu_dtype: str = "float32"
-    max_length: int = 2048
-    num_train_epochs: float = 4.0
-    max_steps: int = -1
-    learning_rate: float = 2e-5
-    weight_decay: float = 0.001
-    lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.03
-    warmup_steps: int = 0
-    per_device_train_batch_size: int = 4
-    per_device_eval_batch_size: int = 4
-    gradient_accumulation_steps: int = 1
-    gradient_checkpointing: bool = True
-    logging_steps: int = 10
-    save_total_limit: int = 2
-    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
-    seed: int = 42
-    trust_remote_code: bool = False
-    attn_implementation: str | None = None
+    use_peft: bool = True
 
     def __post_init__(self) -> None:
-        _coerce_fields(self)
-        _choice(self, "quantization", QUANTIZATION)
-        _choice(self, "cpu_dtype", CPU_DTYPES)
-        _choice(self, "lr_scheduler_type", SCHEDULERS)
-        for name in (
-            "max_length",
-            "per_device_train_batch_size",
-            "per_device_eval_batch_size",
-            "gradient_accumulation_steps",
-            "logging_steps",
-            "num_train_epochs",
-            "learning_rate",
-        ):
-            _positive(self, name)
-        if not 0 <= self.warmup_ratio < 1:
-            raise UserError(f"recipe key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
-        if self.weight_decay < 0 or self.warmup_steps < 0:
-            raise UserError("recipe keys 'weight_decay' and 'warmup_steps' must be >= 0")
-        if self.max_steps == 0 or self.max_steps < -1:
-            raise UserError(f"recipe key 'max_steps' must be -1 (use num_train_epochs) or > 0, got {self.max_steps}")
+        super().__post_init__()
+        self.model_name_or_path = self.base_model
+        _choice("quantization", self.quantization, QUANTIZATION)
+        _choice("cpu_dtype", self.cpu_dtype, CPU_DTYPES)
+
+
+class _Outputs:
+    """``output_dir`` in a recipe is where the finished adapter goes; the trainer writes its
+    checkpoints and logs to ``<output_dir>.run`` (training/distill/checkpoints.py)."""
+
+    adapter_dir: str | None
+    output_dir: str
+
+    def _bind_output(self) -> None:
+        if self.adapter_dir is None:  # first construction (dataclasses.replace keeps both)
+            self.adapter_dir, self.output_dir = self.output_dir, str(checkpoints.run_dir(self.output_dir))
+        # trl's default ``gradient_checkpointing=True`` under transformers 5's new name: no FutureWarning.
+        if self.activation_checkpointing is None:
+            self.activation_checkpointing, self.gradient_checkpointing = self.gradient_checkpointing, None
+        if self.activation_checkpointing_kwargs is None:
+            self.activation_checkpointing_kwargs = self.gradient_checkpointing_kwargs
+            self.gradient_checkpointing_kwargs = None
+        if not self.use_cpu and not _cuda():
+            self.use_cpu = True  # accelerate's CPU (gloo) state under `accelerate launch` too
 
     @property
     def run_dir(self) -> Path:
         """Checkpoints and logs of the run (kept after it ends, for TensorBoard and resuming)."""
-        return checkpoints.run_dir(self.output_dir)
+        return Path(self.output_dir)
 
 
 @dataclass
-class SFTRecipe(TrainRecipe):
-    """``aligncot sft``: instruction-tuning on demonstrations, loss on the completion only.
+class SFTRecipe(_Outputs, SFTConfig):
+    """``aligncot sft``: trl ``SFTConfig``; loss on the completion only, a checkpoint each epoch.
 
     Attributes:
-        lora_target_modules: ``all-linear`` or a list of module names.
-        lora_modules_to_save: Modules trained in full and saved with the adapter (none by default).
-        packing: Best-fit-decreasing packing of examples into ``max_length`` rows, trained
-            padding-free (no pad token is processed; attention does not cross examples).
+        data: Output directory of ``aligncot demos`` (``dataset/`` or ``train.jsonl`` +
+            ``validation.jsonl``), or the ``dataset`` directory itself.
         chat_template: Train on the prompts rendered with the student's chat template, as
             lm-eval's ``--apply_chat_template`` evaluates them (training/distill/chat_format.py).
+        adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
-    lora_r: int = 64
-    lora_alpha: int = 16
-    lora_dropout: float = 0.1
-    lora_target_modules: str | list[str] = "all-linear"
-    lora_modules_to_save: list[str] | None = None
-    packing: bool = True
+    data: str | None = None
     chat_template: bool = False
+    adapter_dir: str | None = None
+    # aligncot's training contract, not hyper-parameters: completion-only loss, best-fit packing.
+    completion_only_loss: bool | None = True
+    packing_strategy: str = "bfd"
+    eval_strategy: str = "epoch"
+    save_strategy: str = "epoch"
 
     def __post_init__(self) -> None:
+        self._bind_output()
         super().__post_init__()
-        _positive(self, "lora_r")
-        _positive(self, "lora_alpha")
-        if not 0 <= self.lora_dropout < 1:
-            raise UserError(f"recipe key 'lora_dropout' must be in [0, 1), got {self.lora_dropout}")
-        if isinstance(self.lora_target_modules, list) and not self.lora_target_modules:
-            raise UserError("recipe key 'lora_target_modules' must not be empty")
 
 
 @dataclass
-class DPORecipe(TrainRecipe):
-    """``aligncot self-refine``: student preference pairs, then DPO from the SFT adapter.
+class DPORecipe(_Outputs, DPOConfig):
+    """``aligncot self-refine``: trl ``DPOConfig``; student preference pairs, then DPO from the SFT adapter.
 
-    DPO trains the SFT adapter further, so the LoRA shape is the SFT adapter's own.
+    DPO trains the SFT adapter further, so the LoRA shape is the SFT adapter's own (a recipe
+    giving ``lora_*`` keys is refused). Checkpoints every ``eval_steps``; the one with the
+    lowest validation loss is kept.
 
     Attributes:
+        data: Output directory of ``aligncot demos``.
         sft_adapter: Adapter directory written by ``aligncot sft``.
-        beta: DPO temperature.
         effective_batch_size: If set, gradient accumulation is derived from it:
             ``per_device_train_batch_size * processes * accumulation == effective_batch_size``.
-        eval_steps: Validation (and checkpoint) interval in optimiser steps.
-        keep_correct_only: Keep only pairs whose chosen (CoT) answer the suite's scorer
-            marks correct.
+        keep_correct_only: Keep only pairs whose chosen (CoT) answer the suite's scorer marks correct.
         generation_batch_size: Prompts per batch when the student answers.
         max_new_tokens: Generation budget; None uses the suite's per-variant budget.
         generation_backend: ``auto`` (vLLM when installed and CUDA is there, else HF), ``hf``, ``vllm``.
         pairs_dir: Where the preference pairs are saved; default ``<output_dir>.pairs``.
             Existing pairs there are reused (delete them to regenerate).
+        adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
-    sft_adapter: str = ""
-    num_train_epochs: float = 1.0
-    max_steps: int = 1000
-    learning_rate: float = 1e-6
-    warmup_ratio: float = 0.0
-    warmup_steps: int = 100
-    beta: float = 0.1
-    effective_batch_size: int | None = 128
-    eval_steps: int = 50
+    data: str | None = None
+    sft_adapter: str | None = None
+    effective_batch_size: int | None = None
     keep_correct_only: bool = True
     generation_batch_size: int = 16
     max_new_tokens: int | None = None
     generation_backend: str = "auto"
     pairs_dir: str | None = None
+    adapter_dir: str | None = None
+    eval_strategy: str = "steps"
+    eval_steps: float | None = 50
+    save_strategy: str = "steps"
+    load_best_model_at_end: bool = True
+    metric_for_best_model: str | None = "eval_loss"
+    greater_is_better: bool | None = False
 
     def __post_init__(self) -> None:
+        self._bind_output()
+        _choice("generation_backend", self.generation_backend, GENERATION_BACKENDS)
+        for name in ("generation_batch_size", "effective_batch_size", "eval_steps"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise UserError(f"recipe key {name!r} must be > 0, got {getattr(self, name)!r}")
+        self.save_steps = self.eval_steps  # load_best_model_at_end needs a checkpoint at each evaluation
+        self.gradient_accumulation_steps = self.accumulation_steps(int(os.environ.get("WORLD_SIZE", "1")))
         super().__post_init__()
-        if not self.sft_adapter:
-            raise UserError("sft_adapter is required: the adapter directory written by `aligncot sft`")
-        _positive(self, "beta")
-        _positive(self, "eval_steps")
-        _positive(self, "generation_batch_size")
-        _choice(self, "generation_backend", GENERATION_BACKENDS)
-        if self.effective_batch_size is not None:
-            _positive(self, "effective_batch_size")
 
     @property
     def pairs_path(self) -> Path:
         """Directory of the saved preference pairs."""
-        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.output_dir)
+        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.adapter_dir)
 
     def accumulation_steps(self, world_size: int) -> int:
         """Gradient accumulation that reaches ``effective_batch_size`` on ``world_size`` processes.
 
-        >>> r = DPORecipe(base_model="b", data="d", output_dir="o", sft_adapter="a",
-        ...               per_device_train_batch_size=8, effective_batch_size=128)
+        >>> r = DPORecipe(output_dir="o", per_device_train_batch_size=8, effective_batch_size=128)
         >>> r.accumulation_steps(1), r.accumulation_steps(4)
         (16, 4)
         """
@@ -205,7 +188,18 @@ class DPORecipe(TrainRecipe):
         return self.effective_batch_size // per_step
 
 
-RecipeT = typing.TypeVar("RecipeT", bound=TrainRecipe)
+RecipeT = typing.TypeVar("RecipeT", SFTRecipe, DPORecipe)
+
+
+class _Parser(TrlParser):
+    """``TrlParser`` whose errors are one :class:`UserError` line instead of argparse's usage + exit."""
+
+    where = "recipe"
+
+    def error(self, message: str) -> typing.NoReturn:
+        # "argument --lr/--learning-rate: invalid float value: 'x'" -> "recipe key 'lr': invalid ..."
+        message = re.sub(r"argument --(\w+)(/--[\w-]+)*:", r"recipe key '\1':", message)
+        raise UserError(f"{self.where}: {message}")
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -215,8 +209,6 @@ def parse_override(text: str) -> tuple[str, object]:
     ('learning_rate', '1e-4')
     >>> parse_override("report_to=[none]")
     ('report_to', ['none'])
-    >>> parse_override("packing=false")
-    ('packing', False)
     """
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
@@ -224,21 +216,10 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), yaml.safe_load(value) if value.strip() else ""
 
 
-def load_recipe(cls: type[RecipeT], path: str | Path | None, overrides: typing.Sequence[str] = ()) -> RecipeT:
-    """Read a YAML recipe, apply ``key=value`` overrides, validate.
-
-    Args:
-        cls: :class:`SFTRecipe` or :class:`DPORecipe`.
-        path: YAML file, or None to build the recipe from overrides alone.
-        overrides: ``key=value`` strings, applied after the file.
-
-    Raises:
-        UserError: Missing file, not a mapping, unknown or missing key, bad value.
-    """
+def recipe_values(path: str | Path | None, overrides: typing.Sequence[str] = ()) -> dict:
+    """The recipe file's mapping with the ``key=value`` overrides applied on top."""
     values: dict = {}
-    where = "command line"
     if path is not None:
-        where = str(path)
         if not Path(path).is_file():
             raise UserError(f"recipe not found: {path}")
         try:
@@ -248,78 +229,58 @@ def load_recipe(cls: type[RecipeT], path: str | Path | None, overrides: typing.S
         if not isinstance(loaded, dict):
             raise UserError(f"recipe {path}: expected a mapping of key: value")
         values.update(loaded)
-    for text in overrides:
-        key, value = parse_override(text)
-        values[key] = value
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in values:
-        if key not in names:
-            raise UserError(f"{where}: unknown recipe key {key!r} for {cls.__name__} (known: {', '.join(names)})")
-    missing = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values
-    ]
+    values.update(parse_override(text) for text in overrides)
+    return values
+
+
+def load_recipe(
+    cls: type[RecipeT], path: str | Path | None, overrides: typing.Sequence[str] = ()
+) -> tuple[RecipeT, StudentModel]:
+    """Read a YAML recipe, apply ``key=value`` overrides, validate: the trainer config and the model config.
+
+    Args:
+        cls: :class:`SFTRecipe` or :class:`DPORecipe`.
+        path: YAML file, or None to build the recipe from overrides alone.
+        overrides: ``key=value`` strings, applied after the file.
+
+    Raises:
+        UserError: Missing file, not a mapping, unknown or missing key, bad value.
+    """
+    values = recipe_values(path, overrides)
+    where = str(path) if path is not None else "command line"
+    required = REQUIRED + (("sft_adapter",) if cls is DPORecipe else ())
+    missing = [key for key in required if values.get(key) in (None, "")]
     if missing:
         raise UserError(f"{where}: missing required recipe key(s): {', '.join(missing)}")
-    return cls(**values)
+    if derived := [k for k in values if k in DERIVED]:
+        raise UserError(f"{where}: recipe key {derived[0]!r} is derived; set {DERIVED[derived[0]]!r} instead")
+    if cls is DPORecipe and (lora := [k for k in values if k.startswith("lora_") or k == "use_peft"]):
+        raise UserError(f"{where}: {', '.join(lora)}: DPO continues the SFT adapter, whose LoRA shape it keeps")
+    # bf16 mixed precision only where it pays: CUDA, or a 4-bit base's bf16 compute (not an fp32 CPU base).
+    values.setdefault("bf16", _cuda() or values.get("quantization") == "4bit")
+    parser = _Parser((cls, StudentModel))
+    parser.where = where
+    unknown = parser.set_defaults_with_config(**values)
+    if unknown:
+        raise UserError(f"{where}: unknown recipe key {unknown[0].lstrip('-')!r} for {cls.__name__}")
+    try:
+        train, model = parser.parse_args_into_dataclasses(args=[])
+    except (ValueError, TypeError) as e:  # trl's and transformers' own __post_init__ checks
+        raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
+    return train, model
 
 
-def to_dict(recipe: TrainRecipe) -> dict:
-    """The recipe as plain data (for the model card)."""
-    return dataclasses.asdict(recipe)
+def to_dict(train: SFTRecipe | DPORecipe, model: StudentModel) -> dict:
+    """The full configuration as plain data (for the model card)."""
+    return {**dataclasses.asdict(model), **train.to_dict()}
 
 
-def _coerce_fields(obj: object) -> None:
-    """Check and coerce every field against its annotation (YAML reads ``2e-5`` as a string)."""
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        setattr(obj, f.name, _coerce(f.name, getattr(obj, f.name), hints[f.name]))
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UserError(f"recipe key {name!r} must be one of {', '.join(allowed)}, got {value!r}")
 
 
-def _coerce(name: str, value: object, hint: object) -> object:
-    """Coerce one value to ``hint`` or raise UserError naming the key."""
-    args = typing.get_args(hint)
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(name, value, option)
-            except UserError as e:
-                errors.append(str(e))
-        raise UserError(errors[-1])
-    if typing.get_origin(hint) is list:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list):
-            raise UserError(f"recipe key {name!r} must be a list, got {value!r}")
-        return [_coerce(name, v, args[0]).strip() for v in items]
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            try:
-                number = float(value)
-            except ValueError:
-                pass
-            else:
-                if math.isfinite(number):
-                    return number
-    elif hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise UserError(f"recipe key {name!r} must be {getattr(hint, '__name__', hint)}, got {value!r}")
+def _cuda() -> bool:
+    import torch
 
-
-def _choice(obj: object, name: str, allowed: tuple[str, ...]) -> None:
-    if getattr(obj, name) not in allowed:
-        raise UserError(f"recipe key {name!r} must be one of {', '.join(allowed)}, got {getattr(obj, name)!r}")
-
-
-def _positive(obj: object, name: str) -> None:
-    if not getattr(obj, name) > 0:
-        raise UserError(f"recipe key {name!r} must be > 0, got {getattr(obj, name)!r}")
+    return torch.cuda.is_available()

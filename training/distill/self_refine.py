@@ -1,6 +1,6 @@
 """``aligncot self-refine``: DPO of the SFT student on its own CoT-vs-plain answers.
 
-Recipe -> :class:`training.distill.recipes.DPORecipe` -> :func:`main`:
+Recipe -> :class:`training.distill.recipes.DPORecipe` (a ``trl.DPOConfig``) -> :func:`main`:
 
 1. base + SFT adapter (trainable) answers every demonstration question with the zero-shot
    and the CoT prompt (batched HF generation; vLLM when installed on a GPU machine);
@@ -15,49 +15,33 @@ from __future__ import annotations
 
 import json
 import logging
+import typing
 from pathlib import Path
 
 import click
 
 from training import atomic
 from training.distill import artifacts, model_loading, preference_pairs, train_data
-from training.distill.recipes import DPORecipe, load_recipe, to_dict
-from training.distill.sft import recipe_command, trainer_arguments
+from training.distill.sft import recipe_command
 from training.errors import UserError
 from training.generation import student as student_generation
+
+if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
+    from training.distill.recipes import DPORecipe, StudentModel
 
 log = logging.getLogger("aligncot.self_refine")
 #: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.
 PAIR_STATS = "pair_stats.json"
 
 
-def dpo_config(recipe: DPORecipe, precision: model_loading.Precision, world_size: int):
-    """trl ``DPOConfig``: evaluation and checkpoints every ``eval_steps``, best eval loss kept."""
-    from trl import DPOConfig
-
-    args = trainer_arguments(recipe, precision)
-    args["gradient_accumulation_steps"] = recipe.accumulation_steps(world_size)
-    return DPOConfig(
-        **args,
-        beta=recipe.beta,
-        eval_strategy="steps",
-        eval_steps=recipe.eval_steps,
-        save_strategy="steps",
-        save_steps=recipe.eval_steps,
-        load_best_model_at_end=True,
-        metric_for_best_model="eval_loss",
-        greater_is_better=False,
-    )
-
-
-def make_pairs(recipe: DPORecipe, model, tokenizer, demos, backend: str):
+def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, backend: str):
     """Generate, build and save the preference pairs (main process only); returns the DatasetDict."""
     import datasets
 
     def generate(prompts, budgets, desc):
         if backend == "vllm":
             return student_generation.generate_vllm(
-                recipe.base_model, recipe.sft_adapter, prompts, budgets, max_lora_rank=lora_rank(recipe.sft_adapter)
+                model_args.base_model, recipe.sft_adapter, prompts, budgets, max_lora_rank=lora_rank(recipe.sft_adapter)
             )
         out = [""] * len(prompts)
         for budget in sorted(set(budgets)):  # one generate() call per token budget
@@ -109,8 +93,13 @@ def load_pairs(path: Path):
         raise UserError(f"cannot read preference pairs at {path} ({e}); delete them to regenerate") from None
 
 
-def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
+def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> Path | None:
     """Build pairs, run DPO from the SFT adapter, publish the best adapter.
+
+    Args:
+        recipe: Validated DPO recipe (the ``DPOConfig`` the trainer gets).
+        model_args: Base model and quantization (trl's ``ModelConfig``; the LoRA shape is the SFT adapter's).
+        resume: Continue from the last checkpoint in ``recipe.run_dir``.
 
     Returns:
         The adapter directory on the main process, None on the others.
@@ -120,15 +109,17 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     """
     from trl import DPOTrainer
 
+    from training.distill import recipes
+
     model_loading.silence_library_deprecations()
-    output_dir = Path(recipe.output_dir)
+    output_dir = Path(recipe.adapter_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
-    model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(recipe.base_model))
-    precision = model_loading.choose_precision(recipe.quantization, recipe.cpu_dtype, model_loading.cuda_available())
+    model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(model_args.base_model))
+    model_args, precision = model_loading.resolve_precision(model_args, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
-    tokenizer = model_loading.load_tokenizer(recipe.base_model, recipe.trust_remote_code)
-    base = model_loading.load_base(recipe.base_model, precision, recipe.trust_remote_code, recipe.attn_implementation)
+    tokenizer = model_loading.load_tokenizer(model_args.base_model, recipe.trust_remote_code)
+    base = model_loading.load_base(model_args, recipe.trust_remote_code)
     model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
     state = model_loading.init_distributed()
     with state.main_process_first():  # the main process generates; the others then read its pairs
@@ -137,13 +128,13 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
             pairs = load_pairs(recipe.pairs_path)
         else:
             backend = student_generation.choose_backend(recipe.generation_backend, model_loading.cuda_available())
-            pairs = make_pairs(recipe, model, tokenizer, demos, backend)
+            pairs = make_pairs(recipe, model_args, model, tokenizer, demos, backend)
     tokenizer.padding_side = "right"
     columns = list(preference_pairs.PAIR_COLUMNS)
     trainer = DPOTrainer(
         model=model,
         ref_model=None,
-        args=dpo_config(recipe, precision, state.num_processes),
+        args=recipe,
         train_dataset=pairs["train"].select_columns(columns),
         eval_dataset=pairs["validation"].select_columns(columns),
         processing_class=tokenizer,
@@ -151,7 +142,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     meta = {
         "stage": "dpo",
-        "base_model": recipe.base_model,
+        "base_model": model_args.base_model,
         "base_fingerprint": model_loading.fingerprint(base.config),
         "sft_adapter": recipe.sft_adapter,
         "data": str(recipe.pairs_path),
@@ -166,7 +157,7 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
         "aligncot_version": artifacts.aligncot_version(),
-        "recipe": to_dict(recipe),
+        "recipe": recipes.to_dict(recipe, model_args),
     }
     return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
 
@@ -181,6 +172,8 @@ def main(recipe: DPORecipe, resume: bool = False) -> Path | None:
 )
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    out = main(load_recipe(DPORecipe, recipe, [*overrides, *sets]), resume=resume)
+    from training.distill import recipes
+
+    out = main(*recipes.load_recipe(recipes.DPORecipe, recipe, [*overrides, *sets]), resume=resume)
     if out is not None:
         click.echo(f"adapter written to {out}")

@@ -157,13 +157,23 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
         return _run_cells(cfg, echo)
 
 
-def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
+def row_task_manager(spec: ModelSpec, device: str):
+    """The suite's ``TaskManager`` for one model row, its lm-eval model args as task metadata.
+
+    ``lm_eval --model_args`` puts them there itself; aligncot_tasks/lm_task.py finds the row's
+    tokenizer in them (``tokenizer``, else ``pretrained`` + ``gguf_file``) to report ``truncated``.
+    """
     from lm_eval.tasks import TaskManager
+    from lm_eval.utils import simple_parse_args_string
 
     import aligncot_tasks
 
+    metadata = simple_parse_args_string(spec.lm_eval_args(device))
+    return TaskManager(include_path=str(aligncot_tasks.TASKS_DIR), include_defaults=False, metadata=metadata)
+
+
+def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
     device = resolve_device(cfg.device)
-    task_manager = TaskManager(include_path=str(aligncot_tasks.TASKS_DIR), include_defaults=False)
     written: list[Path] = []
     n_cells, k = len(cfg.models) * len(cfg.tasks), 0
     for spec in cfg.models:
@@ -177,7 +187,7 @@ def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
                 continue
             if lm is None:
                 echo(f"loading {spec.name} ({spec.backend}: {spec.lm_eval_args(device)})")
-                lm = build_lm(spec, device)
+                lm, task_manager = build_lm(spec, device), row_task_manager(spec, device)
             echo(f"{label}: same as `{lm_eval_command(spec, task, cfg, device)}`")
             start = time.perf_counter()
             written.append(evaluate_cell(lm, spec, task, cfg, device, task_manager))

@@ -35,11 +35,11 @@ class StageArguments:
     # ----- paths -----
     @property
     def teacher_model(self) -> str:
-        return str(self.models / "teacher") if self.r.teacher.tiny else self.r.teacher.model
+        return str(self.models / "teacher") if self.r.tiny_teacher else self.r.teacher.model
 
     @property
     def student_model(self) -> str:
-        return str(self.models / "student") if self.r.student.tiny else self.r.student.base_model
+        return str(self.models / "student") if self.r.tiny_student else self.r.student.base_model
 
     def annotation_dir(self, task: str) -> Path:
         return self.run_dir / "annotate" / task

@@ -40,8 +40,7 @@ class Teacher:
     """Who annotates.
 
     Attributes:
-        model: Hub id / directory (hf, vllm) or API model name (openai); with ``tiny``
-            ignored (the demo builds one).
+        model: Hub id / directory (hf, vllm) or API model name (openai).
         backend: ``aligncot annotate`` backend: openai (any OpenAI-compatible API), hf, vllm.
         base_url: API root, e.g. ``http://127.0.0.1:8000/v1``; None: OpenAI.
         chat: Chat messages (chat models) or the plain-text prompt (completions).
@@ -49,7 +48,6 @@ class Teacher:
         samples: Answers per question.
         evaluate: Evaluate the teacher too (default: when it is an API model, as it cannot
             be loaded by lm-eval's hf backend in a student-sized job).
-        tiny: Build a tiny local teacher and serve it with ``transformers serve`` (demo).
     """
 
     model: str = "tiny"
@@ -59,11 +57,6 @@ class Teacher:
     max_tokens: Count = 512
     samples: Count = 1
     evaluate: StrictBool | None = None
-    tiny: StrictBool = False
-
-    def __post_init__(self) -> None:
-        if self.tiny and self.backend != "openai":
-            raise RecipeError("teacher.tiny is served by `transformers serve`: use backend openai")
 
     @property
     def evaluated(self) -> bool:
@@ -76,14 +69,12 @@ class Student:
     """Who learns.
 
     Attributes:
-        base_model: Hub id or directory (ignored with ``tiny``).
+        base_model: Hub id or directory.
         chat_template: Evaluate with the model's chat template.
-        tiny: Build a tiny local student (demo).
     """
 
     base_model: str = "tiny"
     chat_template: StrictBool = False
-    tiny: StrictBool = False
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -131,7 +122,6 @@ class PipelineRecipe:
         sft: ``aligncot sft`` fields (KEY=VALUE overrides; base_model/data/output_dir are set here).
         self_refine: ``aligncot self-refine`` fields, likewise.
         data_dir: ``ALIGNCOT_DATA_DIR`` for every stage; ``builtin:demo`` is the shipped slice.
-        demo_teacher_steps: Optimiser steps teaching the tiny teacher its answers (demo).
         note: Shown above the leaderboard.
     """
 
@@ -144,13 +134,22 @@ class PipelineRecipe:
     self_refine: dict[str, Any] = field(default_factory=dict)
     eval: Evaluation = field(default_factory=Evaluation)
     data_dir: str | None = None
-    demo_teacher_steps: Count = 60
     note: str | None = None
 
     @property
+    def tiny_teacher(self) -> bool:
+        """Whether the run builds and serves its own teacher (only a demo recipe does)."""
+        return False
+
+    @property
+    def tiny_student(self) -> bool:
+        """Whether the run builds its own student (only a demo recipe does)."""
+        return False
+
+    @property
     def tiny(self) -> bool:
-        """Whether the run builds its own tiny models (the demo)."""
-        return self.teacher.tiny or self.student.tiny
+        """Whether the run builds its own tiny models (the demo: training/demo/schema.py)."""
+        return self.tiny_teacher or self.tiny_student
 
     def resolved_data_dir(self) -> str | None:
         """``data_dir`` as an absolute path (``builtin:demo`` -> the package's slice)."""
@@ -202,4 +201,9 @@ def load_recipe(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tup
         raise RecipeError(f"{path}: expected a mapping at the top level")
     for text in overrides:
         apply_override(raw, text)
-    return build(PipelineRecipe, raw, str(path), RecipeError), path
+    schema = PipelineRecipe
+    if "demo" in raw:  # the recipe selects the demo's schema itself
+        from training.demo.schema import DemoRecipe
+
+        schema = DemoRecipe
+    return build(schema, raw, str(path), RecipeError), path

@@ -86,7 +86,7 @@ class Pipeline(StageArguments):
     @contextlib.contextmanager
     def teacher_endpoint(self):
         """The teacher's API root: a ``transformers serve`` of the tiny teacher, or the recipe's."""
-        if self.r.teacher.tiny:
+        if self.r.tiny_teacher:
             from training.demo.serving import served
 
             with served(self.teacher_model) as url:
@@ -108,7 +108,7 @@ class Pipeline(StageArguments):
                 list(self.r.annotate.tasks),
                 leaf_tasks(self.r.eval.tasks),
                 self.r.annotate.limit,
-                self.r.demo_teacher_steps,
+                self.r.demo.teacher_steps,
             )
 
     def train(self, stage: str, args: list[str], output: Path) -> None:
@@ -130,7 +130,7 @@ class Pipeline(StageArguments):
                 self.command("annotate", self.annotate_args(task, url))
 
     def evaluate(self) -> None:
-        needs_server = self.r.teacher.tiny and self.r.teacher.evaluated
+        needs_server = self.r.tiny_teacher and self.r.teacher.evaluated
         with self.teacher_endpoint() if needs_server else contextlib.nullcontext(self.r.teacher.base_url) as url:
             path = self.run_dir / "eval" / "config.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,7 +152,7 @@ class Pipeline(StageArguments):
         r = self.r
         return Stage(
             "models",
-            {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo_teacher_steps},
+            {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo.teacher_steps},
             self.train_split_files(),
             [self.models / "teacher" / "config.json", self.models / "student" / "config.json"],
             self.build_models,
@@ -162,7 +162,7 @@ class Pipeline(StageArguments):
     def stages(self) -> list[Stage]:
         """The pipeline's stages for this recipe."""
         r, run = self.r, self.run_dir
-        teacher_in = [self.models / "teacher"] if r.teacher.tiny else []
+        teacher_in = [self.models / "teacher"] if r.tiny_teacher else []
         adapters = [run / "sft", run / "dpo"]
         common = {"data_dir": self.data_dir, "student": self.student_model}
         out = [self.models_stage()] if r.tiny else []

@@ -1,9 +1,9 @@
-"""Teacher as a local transformers model: batched generation with left padding.
+"""Teacher as a local transformers model: a thin wrapper over :mod:`training.generation.hf`.
 
-Prompts are sorted by length so a batch pads little, generated ``batch_size`` at a time
-and reported one by one after each batch (each is committed at once by the caller). A
-completion that ends without the end-of-sequence token used the whole budget and is
-reported with ``finish_reason="length"``, as OpenAI-compatible servers do.
+Prompts are generated ``batch_size`` at a time, batches of similar length, and reported one
+by one after each batch (each is committed at once by the caller). A completion that ends
+without the end-of-sequence token used the whole budget and is reported with
+``finish_reason="length"``, as OpenAI-compatible servers do.
 """
 
 from __future__ import annotations
@@ -67,49 +67,35 @@ class HFBackend:
         return self._loaded
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
-        """Generate every job, ``batch_size`` at a time, shortest prompts first."""
-        import torch
+        """Generate every job with :func:`training.generation.hf.generate`, reporting each batch as it ends."""
+        from training.generation import hf
 
         model, tokenizer = self.load()
-        texts = {j.key: chat_text(tokenizer, j) if isinstance(j.prompt, list) else j.prompt for j in jobs}
-        ordered = sorted(jobs, key=lambda j: len(texts[j.key]))
-        for start in range(0, len(ordered), self.batch_size):
-            batch = ordered[start : start + self.batch_size]
-            started = time.time()
-            chat = isinstance(batch[0].prompt, list)  # a chat template already placed special tokens
-            enc = tokenizer(
-                [texts[j.key] for j in batch], return_tensors="pt", padding=True, add_special_tokens=not chat
-            ).to(model.device)
-            params = batch[0].params
-            sampling = (
-                {"do_sample": True, "temperature": params.temperature}
-                if params.temperature > 0
-                else {"do_sample": False}
-            )
-            if params.seed is not None:
-                torch.manual_seed(params.seed + start)
-            with torch.no_grad():
-                out = model.generate(
-                    **enc, max_new_tokens=params.max_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
-                )
-            new = out[:, enc["input_ids"].shape[1] :]
+        chat = bool(jobs) and isinstance(jobs[0].prompt, list)  # a chat template already placed special tokens
+        texts = [chat_text(tokenizer, j) if isinstance(j.prompt, list) else j.prompt for j in jobs]
+        params = jobs[0].params if jobs else None
+        started = [time.time()]
+
+        def report(indices: list[int], done: list[hf.Completion]) -> None:
             finished = time.time()
-            for job, row, mask in zip(batch, new.tolist(), enc["attention_mask"]):
-                eos = tokenizer.eos_token_id
-                stop = row.index(eos) + 1 if eos in row else None
-                tokens = row[:stop] if stop else [t for t in row if t != tokenizer.pad_token_id]
-                text = tokenizer.decode(tokens, skip_special_tokens=True)
-                on_result(
-                    job,
-                    Result(
-                        text,
-                        "stop" if stop else "length",
-                        int(mask.sum()),
-                        len(tokens),
-                        started_at=started,
-                        finished_at=finished,
-                    ),
-                )
+            for i, c in zip(indices, done):
+                reason = "stop" if c.stopped else "length"
+                tokens = {"prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens}
+                on_result(jobs[i], Result(c.text, reason, **tokens, started_at=started[0], finished_at=finished))
+            started[0] = finished
+
+        if jobs:
+            hf.generate(
+                model,
+                tokenizer,
+                texts,
+                params.max_tokens,
+                self.batch_size,
+                temperature=params.temperature,
+                seed=params.seed,
+                add_special_tokens=not chat,
+                on_batch=report,
+            )
 
 
 def make_backend(**options) -> HFBackend:

@@ -1,4 +1,4 @@
-"""Teacher as vLLM's offline engine (GPU machines with the ``vllm`` extra only).
+"""Teacher as vLLM's offline engine: a thin wrapper over :mod:`training.generation.vllm_engine` (GPU only).
 
 Jobs go to the engine in chunks of ``chunk_size`` so that a killed run loses at most one
 chunk; vLLM batches and schedules within a chunk itself.
@@ -33,12 +33,14 @@ class VLLMBackend:
         require("vllm", "pip install 'aligncot[vllm]' (GPU machines)")
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
-        """Generate every job, one chunk at a time."""
+        """Generate every job with :mod:`training.generation.vllm_engine`, one chunk at a time."""
         try:
             import vllm
         except ImportError:
             raise BackendUnavailable("the vllm backend needs vLLM (GPU only): pip install 'aligncot[vllm]'") from None
-        llm = vllm.LLM(model=self.model, **(self.engine_args or {}))
+        from training.generation import vllm_engine
+
+        llm = vllm_engine.engine(self.model, **(self.engine_args or {}))
         for start in range(0, len(jobs), self.chunk_size):
             chunk = jobs[start : start + self.chunk_size]
             p = chunk[0].params
@@ -47,30 +49,13 @@ class VLLMBackend:
                 for j in chunk
             ]
             started = time.time()
-            if isinstance(chunk[0].prompt, list):
-                cont = chunk[0].continue_final
-                outs = llm.chat(
-                    [j.prompt for j in chunk],
-                    sampling,
-                    use_tqdm=False,
-                    continue_final_message=cont,
-                    add_generation_prompt=not cont,
-                )
-            else:
-                outs = llm.generate([j.prompt for j in chunk], sampling, use_tqdm=False)
-            for job, out in zip(chunk, outs):
-                c = out.outputs[0]
-                on_result(
-                    job,
-                    Result(
-                        c.text,
-                        c.finish_reason,
-                        len(out.prompt_token_ids),
-                        len(c.token_ids),
-                        started_at=started,
-                        finished_at=time.time(),
-                    ),
-                )
+            chat = isinstance(chunk[0].prompt, list)
+            outs = vllm_engine.generate(
+                llm, [j.prompt for j in chunk], sampling, chat=chat, continue_final=chat and chunk[0].continue_final
+            )
+            for job, o in zip(chunk, outs):
+                tokens = {"prompt_tokens": o.prompt_tokens, "completion_tokens": o.completion_tokens}
+                on_result(job, Result(o.text, o.finish_reason, **tokens, started_at=started, finished_at=time.time()))
 
 
 def make_backend(**options) -> VLLMBackend:
