@@ -28,7 +28,10 @@ questions on which an arm's text equals lm-eval's (batches pad differently, so f
 can flip a greedy step).
 
 Timing: per batch size the arms run back to back in rotating order (the machine is shared:
-neighbours see the same load), after one untimed warm-up call per arm. Batch size ``B``
+neighbours see the same load), after one untimed warm-up call per arm; wall seconds, and this
+process's CPU seconds beside them (steadier when neighbours load the machine: with one thread,
+CPU time is the work done). A batch size listed twice (``--batch-sizes 16,16,16``) is measured
+again with the next arm first. Batch size ``B``
 generates at most ``--max-batches`` batches (``B x max-batches`` questions), so batch 1 does
 not take hours: every ratio compares arms on the same questions.
 
@@ -133,10 +136,11 @@ def lm_eval_arm(model, tok, batch_sizes: list[int]) -> Arm:
     return run
 
 
-def timed(arm: Arm, prompts, docs, batch_size: int, max_new: int) -> tuple[list[str], float]:
-    start = time.perf_counter()
+def timed(arm: Arm, prompts, docs, batch_size: int, max_new: int) -> tuple[list[str], float, float]:
+    """The arm's texts, and the wall and CPU seconds of this process it took."""
+    start, cpu = time.perf_counter(), time.process_time()
     texts = arm(prompts, docs, batch_size, max_new)
-    return texts, time.perf_counter() - start
+    return texts, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -177,17 +181,24 @@ def main() -> None:
         names = names[k % len(names) :] + names[: k % len(names)]  # rotate who goes first
         results = {name: timed(arms[name], prompts[:n], docs[:n], batch_size, a.max_new_tokens) for name in names}
         ref_texts = results["lm-eval"][0]
-        tps = {}
+        tps, cps = {}, {}
         print(f"batch {batch_size}: {n} questions, order {', '.join(names)}")
         for name in arms:
-            texts, seconds = results[name]
+            texts, seconds, cpu = results[name]
             tokens = sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts)
-            tps[name] = tokens / seconds
+            tps[name], cps[name] = tokens / seconds, tokens / cpu
             same = sum(t == r for t, r in zip(texts, ref_texts)) / n
-            print(f"  {name:9s} {tokens:6d} tokens in {seconds:7.1f}s = {tps[name]:6.1f} tok/s  same text {same:.0%}")
+            print(
+                f"  {name:9s} {tokens:6d} tokens in {seconds:7.1f}s = {tps[name]:6.1f} tok/s "
+                f"(per CPU-second {cps[name]:6.1f})  same text {same:.0%}"
+            )
         print(
             "  ours/lm-eval: "
-            + ", ".join(f"{name} {tps[name] / tps['lm-eval']:.2f}x" for name in arms if name != "lm-eval")
+            + ", ".join(
+                f"{name} {tps[name] / tps['lm-eval']:.2f}x (CPU {cps[name] / cps['lm-eval']:.2f}x)"
+                for name in arms
+                if name != "lm-eval"
+            )
         )
 
 

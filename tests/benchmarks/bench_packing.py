@@ -17,7 +17,8 @@ A packed row holds about as many real tokens as a padded batch (``--pack-length`
 take about the same number of steps. Before timing, each arm's summed completion loss at the
 same weights is printed: equal values show the arms train on the same tokens with the same
 loss. Timing: forward + backward + AdamW step over the epoch, arms interleaved, best of
-``--repeats`` (the machine is shared), after one untimed forward + backward per arm.
+``--repeats`` (the machine is shared), after one untimed forward + backward per arm; this
+process's CPU seconds are printed beside (steadier than wall time under a neighbour's load).
 Tokens/s counts real (non-pad) tokens only.
 
 Models: tiny 2-layer Llamas of ``--hidden`` widths (built on the spot), or with ``--model DIR``
@@ -140,18 +141,19 @@ def completion_nll(model, batch_list: list[dict]) -> float:
     return total
 
 
-def time_epoch(model, batch_list: list[dict]) -> float:
-    """Seconds for forward + backward + AdamW step over every batch (one optimiser step per batch)."""
+def time_epoch(model, batch_list: list[dict]) -> tuple[float, float]:
+    """Wall and CPU seconds of this process for forward + backward + AdamW step over every batch
+    (one optimiser step per batch). CPU time is the steadier figure when neighbours load the machine."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for b in batch_list:
         model(**model_inputs(b)).loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 #: Arms: (name, packed?, attention implementation). ``sdpa`` is transformers' default.
@@ -178,8 +180,8 @@ def lora_model(base: str, recipe_path: Path | None):
     return get_peft_model(model, lora_config(recipe)), AutoTokenizer.from_pretrained(base)
 
 
-def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float]]:
-    """Per arm: (optimizer steps, processed tokens, real tokens, best seconds per epoch).
+def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float, float]]:
+    """Per arm: (optimizer steps, processed tokens, real tokens, best wall and best CPU seconds per epoch).
 
     ``hidden`` 0 means ``--model`` (a real model with ``--recipe``'s LoRA), else a tiny Llama.
     """
@@ -214,17 +216,18 @@ def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, t
         model.set_attn_implementation(attn)
         model(**model_inputs(data[name][0])).loss.backward()
         model.zero_grad(set_to_none=True)
-    best = {name: float("inf") for name, _, _ in ARMS}
+    best = {name: (float("inf"), float("inf")) for name, _, _ in ARMS}
     for _ in range(a.repeats):  # interleaved: every arm sees the same background load
         for name, _, attn in ARMS:
             model.set_attn_implementation(attn)
-            best[name] = min(best[name], time_epoch(model, data[name]))
+            wall, cpu = time_epoch(model, data[name])
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
     print(
         f"{what}; padded: batches of {a.batch_size} examples "
         f"(longest {longest} tokens); packed: bfd rows of {pack_length} tokens, 1 row per step; best of {a.repeats}"
     )
     print("  summed completion loss at the same weights: " + ", ".join(f"{name} {v:.3f}" for name, v in nll.items()))
-    return {name: (len(data[name]), *waste(data[name]), best[name]) for name, _, _ in ARMS}
+    return {name: (len(data[name]), *waste(data[name]), *best[name]) for name, _, _ in ARMS}
 
 
 def main() -> None:
@@ -257,15 +260,16 @@ def main() -> None:
     print(f"data: {len(rows)} {a.data} CoT demonstrations from {source}; CPU, {torch.get_num_threads()} thread(s)")
     for hidden in [0] if a.model else (int(h) for h in a.hidden.split(",")):
         results = measure(rows, hidden, a)
-        if len({real for _, _, real, _ in results.values()}) != 1:
+        if len({real for _, _, real, _, _ in results.values()}) != 1:
             raise SystemExit(f"arms saw different real tokens: {results}")
-        tps = {}
-        for name, (steps, processed, real, seconds) in results.items():
-            tps[name] = real / seconds
+        tps, cps = {}, {}
+        for name, (steps, processed, real, seconds, cpu) in results.items():
+            tps[name], cps[name] = real / seconds, real / cpu
             print(
                 f"  {name:13s} steps={steps:4d} processed={processed:7d} real={real:7d} "
                 f"padding waste={100 * (processed - real) / processed:5.1f}%  "
-                f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x"
+                f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x  "
+                f"(per CPU-second {cps[name]:8.0f}, {cps[name] / cps['padded']:.2f}x)"
             )
         print("  targets: packed waste <= 5%, real tokens/s packed/padded >= 1.5x")
 
