@@ -17,11 +17,25 @@ A packed row holds about as many real tokens as a padded batch (``--pack-length`
 take about the same number of steps. Before timing, each arm's summed completion loss at the
 same weights is printed: equal values show the arms train on the same tokens with the same
 loss. Timing: forward + backward + AdamW step over the epoch, arms interleaved, best of
-``--repeats`` (the machine is shared). Tokens/s counts real (non-pad) tokens only.
+``--repeats`` (the machine is shared), after one untimed forward + backward per arm; this
+process's CPU seconds are printed beside (steadier than wall time under a neighbour's load).
+Tokens/s counts real (non-pad) tokens only.
+
+Models: tiny 2-layer Llamas of ``--hidden`` widths (built on the spot), or with ``--model DIR``
+a real model (e.g. ``$(python -m training models pull smollm2-135m-instruct)``) with the LoRA of
+``--recipe`` (default: the smollm2 recipe, r16 on all linear layers), fp32. ``--data csqa``
+uses the shipped PaLM-540B CommonsenseQA train CoT (what the smollm2 job trains on; prompt =
+the suite's CoT prompt without the chat template) instead of GSM8K.
+
+Threads: ``torch.set_num_threads(--threads)`` (default 1) in this process; on a shared machine
+give it your share of the cores and set ``OMP_NUM_THREADS`` to the same (see
+:mod:`training.threads`, which does this for the pipeline's stage commands).
 
 Targets: padding waste <= 5% (packed), tokens/s packed / padded >= 1.5x.
 
     PYTHONPATH=. python tests/benchmarks/bench_packing.py [--rows 256] [--hidden 64,256]
+    PYTHONPATH=. python tests/benchmarks/bench_packing.py --model DIR --data csqa --rows 64 \
+        --batch-size 4 --repeats 1
 """
 
 from __future__ import annotations
@@ -46,6 +60,19 @@ SHARED = Path(os.environ.get("ALIGNCOT_SHARED", ROOT.parent / "shared"))
 #: GSM8K's calculator annotations ``<<48/2=24>>`` are not part of the written rationale.
 CALC_ANNOTATION = re.compile(r"<<[^>]*>>")
 GSM8K = suite.BENCHMARKS["gsm8k"]
+CSQA_TEACHER = ROOT / "training" / "data" / "teachers" / "csqa_palm-540b_train.jsonl"
+#: The LoRA of the real student's recipe (r16, all linear layers), used with ``--model``.
+SMOLLM2_RECIPE = ROOT / "harness_configs" / "recipes" / "smollm2-135m-instruct" / "sft.yaml"
+
+
+def csqa_demonstrations(n: int) -> tuple[list[dict], str]:
+    """``n`` CSQA prompt/completion pairs: the shipped PaLM-540B CoT on train (what the smollm2 job trains on)."""
+    task = suite.task_name("csqa", "cot")
+    rows = [
+        {"prompt": suite.render_prompt(task, r["doc"]), "completion": " " + r["completion"]}
+        for r in read_jsonl(CSQA_TEACHER)[:n]
+    ]
+    return rows, str(CSQA_TEACHER.relative_to(ROOT))
 
 
 def demonstrations(n: int) -> tuple[list[dict], str]:
@@ -114,40 +141,64 @@ def completion_nll(model, batch_list: list[dict]) -> float:
     return total
 
 
-def time_epoch(model, batch_list: list[dict]) -> float:
-    """Seconds for forward + backward + AdamW step over every batch (one optimiser step per batch)."""
+def time_epoch(model, batch_list: list[dict]) -> tuple[float, float]:
+    """Wall and CPU seconds of this process for forward + backward + AdamW step over every batch
+    (one optimiser step per batch). CPU time is the steadier figure when neighbours load the machine."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for b in batch_list:
         model(**model_inputs(b)).loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 #: Arms: (name, packed?, attention implementation). ``sdpa`` is transformers' default.
 ARMS = (("padded", False, "sdpa"), ("packed sdpa", True, "sdpa"), ("packed varlen", True, packed_attention.NAME))
 
 
-def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float]]:
-    """Per arm: (optimizer steps, processed tokens, real tokens, best seconds per epoch)."""
-    from conftest import fixture_texts
+def lora_model(base: str, recipe_path: Path | None):
+    """``(LoRA model, tokenizer)`` on ``base``: the recipe's LoRA (the default recipe's without one).
+
+    Dropout is off so that the loss check below compares the arms at the same weights.
+    """
+    import torch
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from training.demo.tiny import make_tiny_model
     from training.distill.model_loading import lora_config
-    from training.distill.recipes import SFTRecipe
+    from training.distill.recipes import SFTRecipe, load_recipe
+
+    overrides = [f"base_model={base}", "lora_dropout=0.0"]
+    if recipe_path is None:
+        overrides += ["data=-", "output_dir=-"]
+    recipe = load_recipe(SFTRecipe, recipe_path, overrides)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    return get_peft_model(model, lora_config(recipe)), AutoTokenizer.from_pretrained(base)
+
+
+def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float, float]]:
+    """Per arm: (optimizer steps, processed tokens, real tokens, best wall and best CPU seconds per epoch).
+
+    ``hidden`` 0 means ``--model`` (a real model with ``--recipe``'s LoRA), else a tiny Llama.
+    """
+    from conftest import fixture_texts
+
+    from training.demo.tiny import make_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
-        texts = fixture_texts() + [r["prompt"] + r["completion"] for r in rows[:64]]
-        base = make_tiny_model(Path(tmp) / "model", texts, hidden_size=hidden)
-        tok = AutoTokenizer.from_pretrained(base)
-        recipe = SFTRecipe(base_model=str(base), data="-", output_dir="-", lora_dropout=0.0)
-        model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), lora_config(recipe))
+        if hidden:
+            texts = fixture_texts() + [r["prompt"] + r["completion"] for r in rows[:64]]
+            base = make_tiny_model(Path(tmp) / "model", texts, hidden_size=hidden)
+            model, tok = lora_model(str(base), None)
+            what = f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear"
+        else:
+            model, tok = lora_model(a.model, a.recipe)
+            lora = model.peft_config["default"]
+            what = f"{a.model}, LoRA r{lora.r} on {sorted(lora.target_modules)} (recipe {a.recipe})"
         lengths = [len(tok(r["prompt"] + r["completion"])["input_ids"]) + 1 for r in rows]
         longest = max(lengths)
         # Same real tokens per optimiser step in both arms: a packed row holds what a padded batch
@@ -161,17 +212,22 @@ def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, t
     for name, _, attn in ARMS:
         model.set_attn_implementation(attn)
         nll[name] = completion_nll(model, data[name])
-    best = {name: float("inf") for name, _, _ in ARMS}
+    for name, _, attn in ARMS:  # untimed warm-up: the first backward pays one-off costs
+        model.set_attn_implementation(attn)
+        model(**model_inputs(data[name][0])).loss.backward()
+        model.zero_grad(set_to_none=True)
+    best = {name: (float("inf"), float("inf")) for name, _, _ in ARMS}
     for _ in range(a.repeats):  # interleaved: every arm sees the same background load
         for name, _, attn in ARMS:
             model.set_attn_implementation(attn)
-            best[name] = min(best[name], time_epoch(model, data[name]))
+            wall, cpu = time_epoch(model, data[name])
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
     print(
-        f"tiny Llama hidden {hidden}, 2 layers, LoRA all-linear; padded: batches of {a.batch_size} examples "
+        f"{what}; padded: batches of {a.batch_size} examples "
         f"(longest {longest} tokens); packed: bfd rows of {pack_length} tokens, 1 row per step; best of {a.repeats}"
     )
     print("  summed completion loss at the same weights: " + ", ".join(f"{name} {v:.3f}" for name, v in nll.items()))
-    return {name: (len(data[name]), *waste(data[name]), best[name]) for name, _, _ in ARMS}
+    return {name: (len(data[name]), *waste(data[name]), *best[name]) for name, _, _ in ARMS}
 
 
 def main() -> None:
@@ -186,6 +242,13 @@ def main() -> None:
         "take about the same number of optimiser steps).",
     )
     parser.add_argument("--hidden", default="64,256", help="Tiny model widths to measure (64: the test model).")
+    parser.add_argument(
+        "--model", default=None, help="A real HF model directory instead of tiny models (e.g. the pulled SmolLM2)."
+    )
+    parser.add_argument(
+        "--recipe", type=Path, default=SMOLLM2_RECIPE, help="SFT recipe whose LoRA settings --model trains."
+    )
+    parser.add_argument("--data", choices=("gsm8k", "csqa"), default="gsm8k", help="Demonstrations (see above).")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     a = parser.parse_args()
@@ -193,19 +256,20 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(a.threads)
-    rows, source = demonstrations(a.rows)
-    print(f"data: {len(rows)} GSM8K CoT demonstrations from {source}; CPU, {a.threads} thread(s)")
-    for hidden in (int(h) for h in a.hidden.split(",")):
+    rows, source = (csqa_demonstrations if a.data == "csqa" else demonstrations)(a.rows)
+    print(f"data: {len(rows)} {a.data} CoT demonstrations from {source}; CPU, {torch.get_num_threads()} thread(s)")
+    for hidden in [0] if a.model else (int(h) for h in a.hidden.split(",")):
         results = measure(rows, hidden, a)
-        if len({real for _, _, real, _ in results.values()}) != 1:
+        if len({real for _, _, real, _, _ in results.values()}) != 1:
             raise SystemExit(f"arms saw different real tokens: {results}")
-        tps = {}
-        for name, (steps, processed, real, seconds) in results.items():
-            tps[name] = real / seconds
+        tps, cps = {}, {}
+        for name, (steps, processed, real, seconds, cpu) in results.items():
+            tps[name], cps[name] = real / seconds, real / cpu
             print(
                 f"  {name:13s} steps={steps:4d} processed={processed:7d} real={real:7d} "
                 f"padding waste={100 * (processed - real) / processed:5.1f}%  "
-                f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x"
+                f"epoch={seconds:6.2f}s  real tokens/s={tps[name]:8.0f}  vs padded {tps[name] / tps['padded']:.2f}x  "
+                f"(per CPU-second {cps[name]:8.0f}, {cps[name] / cps['padded']:.2f}x)"
             )
         print("  targets: packed waste <= 5%, real tokens/s packed/padded >= 1.5x")
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from training.errors import ServeError
@@ -62,13 +62,17 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def served(model_dir: str | os.PathLike, timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
+def served(
+    model_dir: str | os.PathLike, timeout_s: float = START_TIMEOUT_S, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """Run ``transformers serve`` on ``model_dir`` for the duration of the block.
 
     Args:
         model_dir: A directory loadable by ``from_pretrained``; requests must name it as
             their ``model`` (the server is pinned to it).
         timeout_s: Bound on the wait for the server to become healthy.
+        env: The server's environment (default: this process's), e.g. with its share of the
+            cores in ``OMP_NUM_THREADS`` (:mod:`training.threads`).
 
     Yields:
         The server root URL, e.g. ``http://127.0.0.1:41234/v1``.
@@ -78,7 +82,7 @@ def served(model_dir: str | os.PathLike, timeout_s: float = START_TIMEOUT_S) -> 
     """
     port = free_port()
     root = f"http://{HOST}:{port}"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {**(os.environ if env is None else env), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with tempfile.TemporaryFile(mode="w+") as log:
         proc = subprocess.Popen(serve_command(Path(model_dir), port), stdout=log, stderr=subprocess.STDOUT, env=env)
         try:

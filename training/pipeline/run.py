@@ -22,7 +22,7 @@ import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
-from training import atomic
+from training import atomic, threads
 from training.distill import checkpoints
 from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
@@ -56,10 +56,14 @@ def output_to(log: Path):
 class Pipeline(StageArguments):
     """A recipe bound to a run directory: builds the stages and runs their commands."""
 
+    #: torch processes running at once: the stage command, plus the served teacher while it is up.
+    torch_processes = 1
+
     # ----- running commands -----
     def env(self) -> dict[str, str]:
-        """Child environment: the data directory, this checkout importable, offline for the demo."""
-        env = dict(os.environ)
+        """Child environment: the data directory, this checkout importable, offline for the demo,
+        and each torch process's share of the cores (:mod:`training.threads`)."""
+        env = threads.torch_env(os.environ, self.torch_processes)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         if self.data_dir:
@@ -89,8 +93,12 @@ class Pipeline(StageArguments):
         if self.r.tiny_teacher:
             from training.demo.serving import served
 
-            with served(self.teacher_model) as url:
-                yield url
+            self.torch_processes = 2  # the server beside every command run meanwhile
+            try:
+                with served(self.teacher_model, env=self.env()) as url:
+                    yield url
+            finally:
+                self.torch_processes = 1
         else:
             yield self.r.teacher.base_url
 
