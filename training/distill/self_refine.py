@@ -18,8 +18,6 @@ import logging
 import typing
 from pathlib import Path
 
-import click
-
 from training import atomic
 from training.distill import artifacts, model_loading, preference_pairs, train_data
 from training.distill.sft import recipe_command, train_and_report
@@ -179,6 +177,5 @@ def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pa
     "Example: aligncot self-refine --recipe harness_configs/recipes/llama-2-7b-chat/dpo.yaml "
     "sft_adapter=out/sft data=out/demos output_dir=out/dpo"
 )
-@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
     train_and_report(main, "DPORecipe", recipe, [*overrides, *sets], resume)

@@ -131,9 +131,10 @@ def train_and_report(main_fn, recipe_class: str, recipe: Path | None, overrides:
 
 
 def recipe_command(help_text: str):
-    """Decorate a click command with ``--recipe``, ``--set`` and positional ``KEY=VALUE`` overrides."""
+    """Decorate a click command with ``--recipe``, ``--set``, positional ``KEY=VALUE`` overrides and ``--resume``."""
 
     def decorate(fn):
+        fn = click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")(fn)
         fn = click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")(fn)
         fn = click.option(
             "--set",
@@ -160,6 +161,5 @@ def recipe_command(help_text: str):
     "Example: aligncot sft --recipe harness_configs/recipes/llama-2-7b-chat/sft.yaml "
     "data=out/demos output_dir=out/sft"
 )
-@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def sft_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
     train_and_report(main, "SFTRecipe", recipe, [*overrides, *sets], resume)
