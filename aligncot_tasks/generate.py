@@ -1,4 +1,4 @@
-"""Write every task and group YAML from the table in :mod:`aligncot_tasks.suite`.
+"""Write every task and group YAML from the suite (:mod:`aligncot_tasks.suite`, over :mod:`aligncot_tasks.benchmarks`).
 
 Run ``python -m aligncot_tasks.generate`` after changing the table; a test re-runs it into a
 temporary directory and fails when the committed YAMLs have drifted.

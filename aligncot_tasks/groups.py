@@ -1,4 +1,4 @@
-"""The suite's metrics per task and its groups, derived from the table in :mod:`aligncot_tasks.suite`.
+"""The suite's metrics per task and its groups, derived from the suite (:mod:`aligncot_tasks.suite`).
 
 Groups exist per variant (``zs``, ``cot``, ``ll``) and per self-consistency ``k``
 (``aligncot_cot_maj8``): one per multi-config benchmark, one per family, one on top. Each

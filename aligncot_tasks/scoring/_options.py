@@ -39,7 +39,7 @@ LETTER_RE = re.compile(
     r"|(?P<wk>[A-HJ-Z])(?=\s+\w)"
 )
 #: What may follow a bare capital letter that is an answer ("B because ..."); "C is correct"
-#: is a verdict (``choice.VERDICT_RE``), and "A is wrong" must not read as A.
+#: is a verdict (``_cues.VERDICT_RE``), and "A is wrong" must not read as A.
 LETTER_CONTINUATION_RE = re.compile(r"\s+(?:because|since|as)\b")
 #: BBH-style options inside a question: "(A) text" on their own lines.
 INLINE_OPTION_RE = re.compile(r"^\(([A-Z])\)[ \t]*(.*?)[ \t]*$", re.MULTILINE)

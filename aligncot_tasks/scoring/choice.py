@@ -9,11 +9,12 @@ never commits may open with its answer on a line of its own ("B. sunlight\n\nExp
 credited: lists ("probably (A), (B), or (D)"), text shared by two options, letters the item
 does not have.
 
-The answer cues are :mod:`aligncot_tasks.scoring._match`'s, but where they commit is read
-here, not by :func:`~aligncot_tasks.scoring._match.commitments`: an option may be named
-*before* its verdict ("(B) is correct"), a shared cue may only walk through the options
-("the second option is (B) ..."), and what follows a cue is read up to :data:`WINDOW`
-characters, not up to the next cue ("the answer is not (A), the answer is ..." stays one).
+Where a generation commits is found by :mod:`aligncot_tasks.scoring._cues` (the answer cues
+are :mod:`aligncot_tasks.scoring._match`'s, but an option may be named *before* its verdict,
+"(B) is correct", and a shared cue may only walk through the options, "the second option is
+(B) ..."); what a span commits to is read by :mod:`aligncot_tasks.scoring._spans`, up to
+:data:`WINDOW` characters after a cue, not up to the next cue ("the answer is not (A), the
+answer is ..." stays one). This module decides which places to read, in which order.
 
 Public API (also BBH's multiple-choice scorer, :mod:`aligncot_tasks.scoring.bbh.choice`):
 :func:`choose` works on a bare letter set and option texts; :func:`inline_options` reads
@@ -30,10 +31,10 @@ from collections.abc import Sequence
 from aligncot_tasks.items import Item
 from aligncot_tasks.prompts import MC_INSTRUCTION_HEAD
 from aligncot_tasks.scoring import _match
-from aligncot_tasks.scoring._match import EOS, SEP, strip_markup, words
+from aligncot_tasks.scoring._cues import CUE, VERDICT, commitments
+from aligncot_tasks.scoring._match import strip_markup
 from aligncot_tasks.scoring._options import (
     ANSWER,
-    ARTICLES,
     NOTHING,
     STOP,
     WINDOW,
@@ -43,85 +44,15 @@ from aligncot_tasks.scoring._options import (
     squash,
     text_answer,
 )
+from aligncot_tasks.scoring._spans import FILLER_RE, SENTENCE_END_RE, bracketed, read_span, read_whole
 
 __all__ = ["answer_sentence", "choose", "extract", "inline_options", "is_correct"]
 
-#: Cues that commit to an option, besides the shared answer cues of ``_match``.
-CHOICE_CUE_RE = re.compile(
-    r"\bI(?:'ll|\s+will|'d|\s+would|\s+must)?\s+(?:go\s+with|choose|pick|select|opt\s+for|say)\b"
-    r"|\banswer\s+(?:to|for)\s+(?:this|the)\s+question\s+is\b"
-    r"|\banswer\s+(?:must|has\s+to|can\s+only|would\s+have\s+to)\s+be\b"
-    r"|\b(?:correct|right|best|final)\s+(?:option|choice|letter)\s*:"
-    r"|\b(?:correct|right|best|better|final)\s+(?:solution|response|statement|one)\s+(?:is|would\s+be)\b",
-    re.IGNORECASE,
-)
-#: A verdict *after* the answer: "(B) is correct", "Option B is the best answer".
-VERDICT_RE = re.compile(
-    r"\b(?:is|would\s+be|seems\s+to\s+be)\s+(?:the\s+)?"
-    r"(?:(?:most\s+)?(?:correct|right|best|appropriate|likely|plausible|suitable|accurate)\s+(?:answer|option|choice)"
-    r"|correct|right|answer)\b",
-    re.IGNORECASE,
-)
-#: A shared cue naming an answer (or a judged option: "the correct option is") rather than
-#: just an option ("the option is"), which may describe an option instead of choosing it.
-ANSWER_WORD_RE = re.compile(r"(?i:answer|correct|best|better|right|final|likely|only|####)")
-#: A shared cue after one of these words ("the second option is (B) ...") walks through
-#: the options instead of committing to one.
-WALKTHROUGH_WORDS = frozenset(
-    [
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "last",
-        "next",
-        "other",
-        "another",
-        "each",
-        "every",
-        "remaining",
-        "previous",
-    ]
-)
 #: Where a model starts a new question: a made-up "Question:"/"Q:" (``_match``'s ramble)
 #: or a new multiple-choice prompt; nothing after it answers this one.
 NEW_QUESTION_RE = re.compile(rf"{_match.RAMBLE_RE.pattern}|\n[^\S\n]*{re.escape(MC_INSTRUCTION_HEAD)}")
-#: Marks between a cue and its answer that do not change the answer.
-PUNCT_FILLER = r"[\s:,=>\"'“”‘’*#$~–—]|\\\(|\\\["
-#: Hedges between a cue and its answer that do not change which option it is.
-HEDGES = (
-    r"(?:most\s+)?likely\s+to\s+be|going\s+to\s+be|probably|likely|most\s+likely|definitely|certainly|clearly|obviously|indeed|therefore|thus|hence|so|then|"
-    r"actually|simply|just|surely|undoubtedly|it\s+is|it's|i\s+(?:think|believe|guess|would\s+say)|i'd\s+say"
-)
-#: Before answers written as text only marks and hedges are skipped (an option may begin
-#: "the answer ..."); before letters also the words that label them ("the correct answer: B").
-TEXT_FILLER_RE = re.compile(rf"(?:{PUNCT_FILLER}|(?i:\b(?:{HEDGES})\b))*")
-LABELS = r"most|correct|right|best|final|the|answer|that"
-FILLER_RE = re.compile(rf"(?:{PUNCT_FILLER}|(?i:\b(?:{HEDGES}|{LABELS})\b))*")
-#: Another letter joined to the first by "or", "and", a comma, a slash or "could also be":
-#: no single answer.
-OTHER_LETTER_RE = re.compile(
-    r"(?:,|/|&|\bor\b|\band\b|\b(?:could|might|may|can)\s+(?:also\s+)?be\b|\balternatively\b)"
-    r"\s*(?:(?:or|and)\s+)?(?:(?i:option|choice)\s+)?"
-    r"(?:[(\[]\s*([A-Za-z])\s*[)\]]|\b([A-Z])(?=\s*(?:$|[,.;:)!?/]|\bor\b|\band\b)))"
-    r"(?!\s*(?:is|was|are|were|would|could|can|does|has|seems)\b)"  # "(B), and (A) is wrong" still chooses B
-)
-#: A letter in brackets: its presence marks a cue's sentence as about options.
-BRACKETED_RE = re.compile(r"[(\[]\s*([A-Za-z])\s*[)\]]")
-NEGATION_RE = re.compile(r"(?i:not|n't|never)\b")
-#: An answer that rejects every option: a commitment to none of them.
-REJECTION_RE = re.compile(
-    r"(?i:(?:none|neither)\b|no\s+(?:\w+\s+)?(?:answer|option|choice)|unclear|unknown"
-    r"|(?:cannot|can't)\s+be\s+determined"
-    r"|not\s+(?:given|listed|clear|possible|determinable|among|in\s+the\s+(?:options|choices|list)))"
-)
-#: After a negation, where the answer the model puts instead starts ("not (A) but (C)").
-INSTEAD_RE = re.compile(r"(?i:\b(?:but|rather|instead)\b[,\s]*(?:it\s+is\b|it's)?)")
 #: A generation that is one letter and nothing else: "B", "(b)", "**C**", "D."
 LONE_LETTER_RE = re.compile(r"[(\[*\"']*([A-Za-z])[)\]*\"'.]*")
-#: A sentence's end inside a line, or a line's end.
-SENTENCE_END_RE = re.compile(r"\n|[.!?](?=\s)")
 #: A line that ends in a lone lower-case letter after other words: read as a letter, it is
 #: a word cut off ("So the a"), no answer; as the end of an option's text ("k = 2 x") it is one.
 CUT_WORD_RE = re.compile(r"\S[ \t]+[a-z]$")
@@ -129,8 +60,6 @@ CUT_WORD_RE = re.compile(r"\S[ \t]+[a-z]$")
 ENUMERATION_RE = re.compile(r"\s*[(\[]?[A-Z][).\]]\s")
 
 MAX_CUES = 64  # commitments examined per generation: bounds the work on pathological text
-
-CUE, LETTER_CUE, VERDICT = "cue", "letter cue", "verdict"  # kinds of commitment
 
 
 def choose(generation: str, letters: str, options: Sequence[str] = (), variant: str = "cot") -> str | None:
@@ -162,118 +91,83 @@ def choose(generation: str, letters: str, options: Sequence[str] = (), variant: 
         return None
     ch = Choices.of(letters, options)
     limit = WINDOW + max(map(len, ch.squashed), default=0)
+    status, letter = _verbatim(generation, letters, ch, limit)
+    if status != NOTHING:
+        return letter
+    text = _answer_text(generation)
+    for read in (_direct, _cued):
+        status, letter = read(text, ch, limit, variant)
+        if status != NOTHING:
+            return letter
+    return _uncued(text, ch, limit, variant)
+
+
+def _verbatim(generation: str, letters: str, ch: Choices, limit: int) -> tuple[str, str | None]:
+    """A generation that is one letter and nothing else, or verbatim one option's text."""
     raw = squash(generation[: 2 * limit])
     lone = LONE_LETTER_RE.fullmatch(raw)
     if lone and lone.group(1).upper() in letters:  # a letter reads as a letter, even if an option is "B"
-        return lone.group(1).upper()
+        return ANSWER, lone.group(1).upper()
     if len(generation) <= limit and raw in ch.squashed:  # verbatim an option ("**" too)
         hits = [i for i, o in enumerate(ch.squashed) if o == raw]
-        return letters[hits[0]] if len(hits) == 1 else None
+        return (ANSWER, letters[hits[0]]) if len(hits) == 1 else (STOP, None)
+    return NOTHING, None
+
+
+def _answer_text(generation: str) -> str:
+    """The generation as read for an answer: markup stripped, NFKC, cut where a new question starts."""
     text = unicodedata.normalize("NFKC", strip_markup(generation))
     cut = NEW_QUESTION_RE.search(text)
-    text = text[: cut.start()] if cut and text[: cut.start()].strip() else text
+    return text[: cut.start()] if cut and text[: cut.start()].strip() else text
+
+
+def _direct(text: str, ch: Choices, limit: int, variant: str) -> tuple[str, str | None]:
+    """An answer that needs no cue: a structured answer field, the whole text as one option,
+    or (zs) an answer-shaped opening that does not list the options."""
     structured = _match.structured_answer(text)  # {"answer": "B) sunlight"} is the answer
     if structured is not None:
-        status, letter = _span(structured, ch, stop_on_letters=True)
+        status, letter = read_span(structured, ch, stop_on_letters=True)
         if status != NOTHING:
-            return letter
+            return status, letter
     if len(text) <= limit:  # the whole generation is one option's text
         status, letter = text_answer(text, ch, exact=True)
         if status != NOTHING:
-            return letter
+            return status, letter
     if variant == "zs":
-        status, letter = _span(text[:limit], ch, stop_on_letters=False)
+        status, letter = read_span(text[:limit], ch, stop_on_letters=False)
         if status != NOTHING and not (status == ANSWER and _enumerates(text)):
-            return letter
-    cues = _commitments(text)
+            return status, letter
+    return NOTHING, None
+
+
+def _cued(text: str, ch: Choices, limit: int, variant: str) -> tuple[str, str | None]:
+    """The answer at a commitment: zs reads the first ones, cot the last ones."""
+    cues = commitments(text)
     for end, kind, start in cues[:MAX_CUES] if variant == "zs" else cues[::-1][:MAX_CUES]:
         if kind == VERDICT:
             status, letter = _verdict_subject(text, start, ch)
         else:
-            status, letter = _span(text[end : end + limit], ch, stop_on_letters=True, text_ok=kind == CUE)
-        if status != NOTHING:
-            return letter
-    final = _final_line(text, ch)
-    if final is None and variant == "cot" and not _enumerates(text):
-        # "B. sunlight\n\nExplanation: ...": an opening line that is an answer and nothing else.
-        status, letter = _whole(text.lstrip().split("\n", 1)[0][:limit].rstrip(" .!"), ch)
-        return letter if status == ANSWER else None
-    return final
-
-
-def _commitments(text: str) -> list[tuple[int, str, int]]:
-    r"""Every commitment as ``(end, kind, start)`` in text order: a :data:`CUE` before its
-    answer (an answer cue, a choice cue, a box's opening), a :data:`LETTER_CUE` ("the option
-    is") that only a letter may follow (text after it describes an option: "the lamp option
-    is dark"), a :data:`VERDICT` after its answer.
-
-    >>> [(kind, end) for end, kind, _ in _commitments("(A) is wrong; the answer is \\boxed{B}")]
-    [('cue', 28), ('cue', 35)]
-    """
-    found = []
-    for m in _match.ANSWER_CUE_RE.finditer(text):
-        before = text[max(0, m.start() - 16) : m.start()].split()[-1:]
-        if before and before[0].casefold() in WALKTHROUGH_WORDS:
-            continue
-        named = ANSWER_WORD_RE.search(m.group()) or (before and ANSWER_WORD_RE.fullmatch(before[0]))
-        found.append((m.end(), CUE if named else LETTER_CUE, m.start()))
-    found += [(m.end(), CUE, m.start()) for m in CHOICE_CUE_RE.finditer(text)]
-    found += [(m.end(), CUE, m.start()) for m in _match.BOXED_OPEN_RE.finditer(text)]
-    found += [(m.end(), VERDICT, m.start()) for m in VERDICT_RE.finditer(text)]
-    return sorted(found)
-
-
-def _span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = True) -> tuple[str, str | None]:
-    """Read the answer at the start of ``span`` (the text after a cue, or a zs generation).
-
-    ``stop_on_letters``: when no answer opens the span, the sentence may still name one
-    option in brackets ("Answer: the shape drawn is (B) kite"); naming several ("the answer
-    is either (A) or (B)") is uncommitted, not absent.
-    ``text_ok``: whether an option's text (not only its letter) may be the answer.
-    """
-    start = FILLER_RE.match(span).end()
-    letter, end = letter_at(span, start, ch)
-    if letter is not None:
-        clause = _after_own_text(SENTENCE_END_RE.split(span[end : end + 300], maxsplit=1)[0], letter, ch)
-        other = OTHER_LETTER_RE.search(clause)
-        if letter not in ch.letters or (other and (other.group(1) or other.group(2)).upper() in ch.letters):
-            return STOP, None
-        return ANSWER, letter
-    if text_ok:
-        status, letter = text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=False)
+            status, letter = read_span(text[end : end + limit], ch, stop_on_letters=True, text_ok=kind == CUE)
         if status != NOTHING:
             return status, letter
-    sentence = SENTENCE_END_RE.split(span[start : start + 300], maxsplit=1)[0]
-    if REJECTION_RE.match(span, start):
-        return STOP, None
-    if NEGATION_RE.match(span, start):
-        instead = INSTEAD_RE.search(sentence)
-        return _span(sentence[instead.end() :], ch, stop_on_letters, text_ok) if instead else (NOTHING, None)
-    named = _bracketed(sentence) & set(ch.letters)
-    if stop_on_letters and named:
-        return (ANSWER, named.pop()) if len(named) == 1 else (STOP, None)
     return NOTHING, None
 
 
-def _after_own_text(clause: str, letter: str, ch: Choices) -> str:
-    """``clause`` less the option's own text that opens it: the letters inside "C. Both A and
-    B" (C's text) are what C says, not other answers.
-
-    >>> _after_own_text(" Both A and B, or D", "C", Choices.of("ABCD", ("x", "y", "Both A and B", "z")))
-    ', or D'
-    """
-    if letter not in ch.letters or not ch.squashed:
-        return clause
-    own = ch.squashed[ch.letters.index(letter)].rstrip(".").casefold()
-    head = squash(clause.lstrip(" \t:-–—)"))
-    return head[len(own) :] if own and head.casefold().startswith(own) else clause
+def _uncued(text: str, ch: Choices, limit: int, variant: str) -> str | None:
+    """A generation without a readable commitment: its final line, else (cot) its opening line."""
+    final = _final_line(text, ch)
+    if final is None and variant == "cot" and not _enumerates(text):
+        # "B. sunlight\n\nExplanation: ...": an opening line that is an answer and nothing else.
+        status, letter = read_whole(text.lstrip().split("\n", 1)[0][:limit].rstrip(" .!"), ch)
+        return letter if status == ANSWER else None
+    return final
 
 
 def _verdict_subject(text: str, start: int, ch: Choices) -> tuple[str, str | None]:
     """Read "<answer> is correct": the answer must be all of the sentence before the verdict."""
     head = text[max(0, start - 300) : start]
     cut = max(head.rfind("\n"), *(head.rfind(p) for p in (". ", "! ", "? ", ", ", "; ")))
-    return _whole(head[cut + 1 :], ch)
+    return read_whole(head[cut + 1 :], ch)
 
 
 def _final_line(text: str, ch: Choices) -> str | None:
@@ -287,31 +181,12 @@ def _final_line(text: str, ch: Choices) -> str | None:
     for span in (last, SENTENCE_END_RE.split(last)[-1]):
         if cut_word and letter_at(span, FILLER_RE.match(span).end(), ch)[1] == len(span):
             continue
-        status, letter = _whole(span, ch)
+        status, letter = read_whole(span, ch)
         if status != NOTHING:
             return letter
     conclusion = _match.CONCLUSION_RE.search(lines[-1])
-    named = _bracketed(conclusion.group(1)) if conclusion else set()
+    named = bracketed(conclusion.group(1)) if conclusion else set()
     return named.pop() if len(named) == 1 and named <= set(ch.letters) else None
-
-
-def _bracketed(text: str) -> set[str]:
-    """The letters ``text`` names in brackets, upper case: ``{"A", "C"}`` for "(a) or [C]"."""
-    return {m.group(1).upper() for m in BRACKETED_RE.finditer(text)}
-
-
-def _whole(span: str, ch: Choices) -> tuple[str, str | None]:
-    """``span`` is entirely an answer: a letter with at most its option's text, or a text."""
-    start = FILLER_RE.match(span).end()
-    letter, end = letter_at(span, start, ch)
-    if letter is None:
-        return text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=True)
-    if letter not in ch.letters:
-        return STOP, None
-    rest = tuple(t for t in words(span[end:]) if t not in (EOS, SEP))
-    rest = rest[1:] if rest and rest[0] in ARTICLES else rest
-    own = ch.tokens[ch.letters.index(letter)] if ch.tokens else ()
-    return (ANSWER, letter) if not rest or own[: len(rest)] == rest else (NOTHING, None)
 
 
 def _enumerates(text: str) -> bool:

@@ -18,11 +18,9 @@ import logging
 import typing
 from pathlib import Path
 
-import click
-
 from training import atomic
 from training.distill import artifacts, model_loading, preference_pairs, train_data
-from training.distill.sft import recipe_command
+from training.distill.sft import recipe_command, train_and_report
 from training.errors import UserError
 from training.generation import student as student_generation
 
@@ -109,8 +107,6 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     """
     from trl import DPOTrainer
 
-    from training.distill import recipes
-
     model_loading.silence_library_deprecations()
     output_dir = Path(recipe.adapter_dir)
     checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
@@ -123,12 +119,7 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
     state = model_loading.init_distributed()
     with state.main_process_first():  # the main process generates; the others then read its pairs
-        if recipe.pairs_path.exists():
-            log.warning("reusing preference pairs in %s", recipe.pairs_path)
-            pairs = load_pairs(recipe.pairs_path)
-        else:
-            backend = student_generation.choose_backend(recipe.generation_backend, model_loading.cuda_available())
-            pairs = make_pairs(recipe, model_args, model, tokenizer, demos, backend)
+        pairs = _pairs(recipe, model_args, model, tokenizer, demos)
     tokenizer.padding_side = "right"
     columns = list(preference_pairs.PAIR_COLUMNS)
     trainer = DPOTrainer(
@@ -140,7 +131,24 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
         processing_class=tokenizer,
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    meta = {
+    meta = _model_card(recipe, model_args, base, precision, pairs, trainer)
+    return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
+
+
+def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos):
+    """The preference pairs: the saved ones when present, else generated and saved now."""
+    if recipe.pairs_path.exists():
+        log.warning("reusing preference pairs in %s", recipe.pairs_path)
+        return load_pairs(recipe.pairs_path)
+    backend = student_generation.choose_backend(recipe.generation_backend, model_loading.cuda_available())
+    return make_pairs(recipe, model_args, model, tokenizer, demos, backend)
+
+
+def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pairs, trainer) -> dict:
+    """The metadata saved with the adapter: what was trained on which pairs, how, and the best checkpoint."""
+    from training.distill import recipes
+
+    return {
         "stage": "dpo",
         "base_model": model_args.base_model,
         "base_fingerprint": model_loading.fingerprint(base.config),
@@ -159,7 +167,6 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
         "aligncot_version": artifacts.aligncot_version(),
         "recipe": recipes.to_dict(recipe, model_args),
     }
-    return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
 
 
 @recipe_command(
@@ -170,10 +177,5 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     "Example: aligncot self-refine --recipe harness_configs/recipes/llama-2-7b-chat/dpo.yaml "
     "sft_adapter=out/sft data=out/demos output_dir=out/dpo"
 )
-@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    from training.distill import recipes
-
-    out = main(*recipes.load_recipe(recipes.DPORecipe, recipe, [*overrides, *sets]), resume=resume)
-    if out is not None:
-        click.echo(f"adapter written to {out}")
+    train_and_report(main, "DPORecipe", recipe, [*overrides, *sets], resume)

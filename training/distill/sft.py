@@ -61,8 +61,6 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     """
     from trl import SFTTrainer, get_peft_config
 
-    from training.distill import recipes
-
     model_loading.silence_library_deprecations()
     output_dir = Path(args.adapter_dir)
     checkpoint = artifacts.prepare_run(output_dir, args.run_dir, resume)
@@ -73,11 +71,7 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     model_args, precision = model_loading.resolve_precision(model_args, cuda)
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, args.trust_remote_code)
-    if args.chat_template:
-        from training.distill.chat_format import with_chat_prompts
-
-        demos = with_chat_prompts(demos, tokenizer)
-    data = train_data.sft_view(demos)
+    data = _training_rows(args, demos, tokenizer)
     attn = attention(args, model_args, cuda)
     log.warning("attention: %s", attn or "transformers' default")
     model = model_loading.load_base(model_args, args.trust_remote_code, attn)
@@ -92,8 +86,25 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     if checkpoint is not None:
         log.warning("resuming from %s", checkpoint)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    metrics = trainer.evaluate()
-    meta = {
+    meta = _model_card(args, model_args, model, precision, data, trainer, trainer.evaluate())
+    return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
+
+
+def _training_rows(args: SFTRecipe, demos, tokenizer):
+    """The demonstrations as the trainer's prompt/completion rows (chat-formatted prompts under
+    ``chat_template``)."""
+    if args.chat_template:
+        from training.distill.chat_format import with_chat_prompts
+
+        demos = with_chat_prompts(demos, tokenizer)
+    return train_data.sft_view(demos)
+
+
+def _model_card(args: SFTRecipe, model_args: StudentModel, model, precision, data, trainer, metrics: dict) -> dict:
+    """The metadata saved with the adapter: what was trained on what, how, and its final metrics."""
+    from training.distill import recipes
+
+    return {
         "stage": "sft",
         "base_model": model_args.base_model,
         "base_fingerprint": model_loading.fingerprint(model.config),
@@ -108,13 +119,22 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
         "aligncot_version": artifacts.aligncot_version(),
         "recipe": recipes.to_dict(args, model_args),
     }
-    return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
+
+
+def train_and_report(main_fn, recipe_class: str, recipe: Path | None, overrides: list[str], resume: bool) -> None:
+    """The body of a recipe command: load ``recipes.<recipe_class>``, train with ``main_fn``, name the adapter."""
+    from training.distill import recipes
+
+    out = main_fn(*recipes.load_recipe(getattr(recipes, recipe_class), recipe, overrides), resume=resume)
+    if out is not None:
+        click.echo(f"adapter written to {out}")
 
 
 def recipe_command(help_text: str):
-    """Decorate a click command with ``--recipe``, ``--set`` and positional ``KEY=VALUE`` overrides."""
+    """Decorate a click command with ``--recipe``, ``--set``, positional ``KEY=VALUE`` overrides and ``--resume``."""
 
     def decorate(fn):
+        fn = click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")(fn)
         fn = click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")(fn)
         fn = click.option(
             "--set",
@@ -141,10 +161,5 @@ def recipe_command(help_text: str):
     "Example: aligncot sft --recipe harness_configs/recipes/llama-2-7b-chat/sft.yaml "
     "data=out/demos output_dir=out/sft"
 )
-@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")
 def sft_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    from training.distill import recipes
-
-    out = main(*recipes.load_recipe(recipes.SFTRecipe, recipe, [*overrides, *sets]), resume=resume)
-    if out is not None:
-        click.echo(f"adapter written to {out}")
+    train_and_report(main, "SFTRecipe", recipe, [*overrides, *sets], resume)

@@ -17,8 +17,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lm_eval.api.metrics import mean_stderr
-
 from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows
 from aligncot_tasks.scoring import Score
@@ -52,6 +50,9 @@ def stderr(values: list[float]) -> float:
     >>> round(stderr([1.0, 0.0, 1.0, 0.0]), 4)
     0.2887
     """
+    # imported here: lm-eval is slow to import, and the leaderboard reads this module's constants
+    from lm_eval.api.metrics import mean_stderr
+
     return mean_stderr(values) if len(values) > 1 else 0.0
 
 

@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import math
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aligncot_tasks import suite
 from training.errors import ResultsError
-from training.evaluate import paired as paired_test
+from training.evaluate.leaderboard.cells import Column, Score
 from training.evaluate.leaderboard.results import (
     VARIANT_ORDER,
-    Column,
-    Score,
     find_results_files,
     read_results_file,
     recorded_note,
     variant_rank,
 )
 from training.evaluate.samples import Sample, above_chance, pair, read_entry
+
+if typing.TYPE_CHECKING:  # the paired tests import numpy: a Board is built and read without it
+    from training.evaluate import paired as paired_test
 
 __all__ = ["VARIANT_ORDER", "Board", "Column", "Score", "build_board"]
 
@@ -120,6 +122,8 @@ class Board:
         if (row, baseline, column) not in self._paired:  # every rendering asks again
             a, b = self.samples(row, column), self.samples(baseline, column)
             x, y, _ = pair(a, b) if a is not None and b is not None else ([], [], 0)
+            from training.evaluate import paired as paired_test
+
             self._paired[(row, baseline, column)] = paired_test.compare(x, y) if x else None
         return self._paired[(row, baseline, column)]
 

@@ -21,7 +21,8 @@ from importlib import resources
 from pathlib import Path
 
 from training import atomic
-from training.evaluate.leaderboard.board import Board, Column
+from training.evaluate.leaderboard.board import Board
+from training.evaluate.leaderboard.cells import Column
 from training.evaluate.leaderboard.tables import col_id, col_title
 from training.evaluate.leaderboard.templating import PACKAGE, environment
 from training.evaluate.samples import Sample

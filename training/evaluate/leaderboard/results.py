@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from aligncot_tasks import suite
 from training.errors import ResultsError
+from training.evaluate.leaderboard.cells import Column, Score
 from training.evaluate.recorded import RECORDED_KEY, SUITE_PROMPT
 from training.evaluate.samples import MAJ_TASK, entry_samples, verdict_metric
 
@@ -27,39 +27,6 @@ INVALID, TRUNCATED = "invalid,none", "truncated,none"
 ABOVE_CHANCE = "acc_norm_chance,none"
 #: Variants in column order; maj@k families (variant ``cot_maj<k>``) follow them.
 VARIANT_ORDER = (*suite.VARIANTS, suite.LL)
-
-Column = tuple[str, str]  # (benchmark key, variant)
-
-
-@dataclass(frozen=True)
-class Score:
-    """One benchmark-level accuracy of one model.
-
-    Attributes:
-        acc: Accuracy in [0, 1].
-        stderr: lm-eval's standard error, None when it reported none.
-        n: Rows evaluated (after ``--limit``), None when unknown.
-        limit: lm-eval's ``--limit`` (None: the full split).
-        date: Evaluation start time (epoch seconds): the newest score wins.
-        source: The results file it came from.
-        invalid: Share of questions with no extractable answer (None: not reported).
-        truncated: Share cut off at the token cap without an answer (None: not reported).
-        pass_k: pass@k of a maj@k cell (None otherwise).
-        above_chance: lm-eval's chance-normalised accuracy, when the task reports it.
-        samples: The samples files of the entry's leaf tasks (None: not logged).
-    """
-
-    acc: float
-    stderr: float | None
-    n: int | None
-    limit: float | None
-    date: float
-    source: str
-    invalid: float | None = None
-    truncated: float | None = None
-    pass_k: float | None = None
-    above_chance: float | None = None
-    samples: tuple[Path, ...] | None = None
 
 
 def _number(value) -> float | None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from aligncot_tasks import suite
 from training.evaluate import paired
-from training.evaluate.leaderboard.board import Board, Column
+from training.evaluate.leaderboard.board import Board
+from training.evaluate.leaderboard.cells import Column
 
 
 @dataclass(frozen=True)
