@@ -63,10 +63,17 @@ def commitments(text: str) -> list[tuple[int, str, int]]:
 
     >>> [(kind, end) for end, kind, _ in commitments("(A) is wrong; the answer is \\boxed{B}")]
     [('cue', 28), ('cue', 35)]
+    >>> len(commitments("The next answer is (B).")), len(commitments("Next\n\nThe answer is (B)."))
+    (0, 1)
     """
     found = []
     for m in _match.ANSWER_CUE_RE.finditer(text):
-        before = text[max(0, m.start() - 16) : m.start()].split()[-1:]
+        # The word right before the cue, on its line and in its sentence: "Next\n\nThe answer
+        # is (C)" and "...the previous one. The answer is (C)" commit; "the next answer is" walks.
+        line = text[max(0, m.start() - 16) : m.start()].rsplit("\n", 1)[-1]
+        before = line.split()[-1:]
+        if before and before[0][-1] in ".!?:;":
+            before = []
         if before and before[0].casefold() in WALKTHROUGH_WORDS:
             continue
         named = ANSWER_WORD_RE.search(m.group()) or (before and ANSWER_WORD_RE.fullmatch(before[0]))
