@@ -89,9 +89,15 @@ class StageArguments:
         return args + (["--limit", str(self.r.annotate.limit)] if self.r.annotate.limit else [])
 
     def demos_args(self, refine: bool = False) -> list[str]:
-        """``aligncot demos``; ``refine``: the self-refine sample (``refine_questions`` rows)."""
+        """``aligncot demos``; ``refine``: the self-refine sample (``refine_questions`` rows).
+
+        The self-refine sample keeps the SFT sample's ratio of validation to training
+        questions (the student answers every one of them twice, so a validation split as
+        large as the SFT one would cost more than the training questions).
+        """
         d = self.r.demos
         balance = self.r.refine_questions if refine else d.balance
+        val_fraction = d.val_fraction * balance / d.balance if refine and d.balance else d.val_fraction
         args = [
             "demos",
             *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
@@ -104,7 +110,7 @@ class StageArguments:
             "--fraction",
             str(d.fraction),
             "--val-fraction",
-            str(d.val_fraction),
+            str(val_fraction),
         ]
         return args + (["--balance", str(balance)] if balance is not None else [])
 
