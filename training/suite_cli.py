@@ -73,6 +73,12 @@ def read_generations(path: Path, key: str = "generation") -> list[dict]:
     help="What prompt made the generations, when it was not the suite's (e.g. 'PaLM paper few-shot CoT exemplars').",
 )
 @click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Score only the first N lines (a recorded row on the questions `lm_eval --limit N` evaluates, "
+    "when the file is in split order).",
+)
+@click.option(
     "--generation-key",
     default="generation",
     show_default=True,
@@ -86,6 +92,7 @@ def score(
     label: str | None,
     prompt_note: str | None,
     generation_key: str,
+    limit: int | None,
 ) -> None:
     """Score generations made anywhere (any model, any API) with the suite's scorer.
 
@@ -104,7 +111,7 @@ def score(
         raise UserError(f"--output {output_path}: directory {output_path.parent} does not exist (create it first)")
     if output_path is not None and output_path.is_dir():
         raise UserError(f"--output {output_path} is a directory: give a file path")
-    rows = read_generations(input_path, generation_key)
+    rows = read_generations(input_path, generation_key)[:limit]
     if not rows:
         raise UserError(f"{input_path}: no lines to score")
     ids = recorded.doc_ids(spec, rows, input_path) if results_dir else range(len(rows))

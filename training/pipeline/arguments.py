@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.pipeline.recipe import PipelineRecipe
+from training.pipeline.recipe import PipelineRecipe, resolve_file
 
 #: Printed by every run that builds its own tiny models.
 DEMO_NOTE = (
@@ -20,6 +20,8 @@ DEMO_NOTE = (
 )
 #: Leaderboard rows.
 TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
+#: Prompt note of a recorded teacher's leaderboard row.
+RECORDED_PROMPT = "the teacher's own few-shot CoT prompt (recorded), not the suite's"
 #: lm-eval base URL of OpenAI itself, for an API teacher without ``base_url``.
 OPENAI_URL = "https://api.openai.com/v1"
 
@@ -39,7 +41,16 @@ class StageArguments:
 
     @property
     def student_model(self) -> str:
+        if self.r.student.pull:
+            from training.models.registry import model_dir
+
+            return str(model_dir(self.r.student.pull))
         return str(self.models / "student") if self.r.tiny_student else self.r.student.base_model
+
+    @property
+    def refine_demos(self) -> Path:
+        """The demonstrations self-refine answers (a smaller sample with ``refine_questions``)."""
+        return self.run_dir / ("refine-demos" if self.r.refine_questions else "demos")
 
     def annotation_dir(self, task: str) -> Path:
         return self.run_dir / "annotate" / task
@@ -47,6 +58,16 @@ class StageArguments:
     # ----- recipe -> command arguments (the one place) -----
     def annotate_args(self, task: str, base_url: str | None) -> list[str]:
         t = self.r.teacher
+        if t.recorded:
+            return [
+                "annotate",
+                "--task",
+                task,
+                "--out",
+                str(self.annotation_dir(task)),
+                "--import",
+                resolve_file(t.recorded),
+            ]
         args = [
             "annotate",
             "--task",
@@ -67,13 +88,21 @@ class StageArguments:
         args += ["--base-url", base_url] if base_url else []
         return args + (["--limit", str(self.r.annotate.limit)] if self.r.annotate.limit else [])
 
-    def demos_args(self) -> list[str]:
+    def demos_args(self, refine: bool = False) -> list[str]:
+        """``aligncot demos``; ``refine``: the self-refine sample (``refine_questions`` rows).
+
+        The self-refine sample keeps the SFT sample's ratio of validation to training
+        questions (the student answers every one of them twice, so a validation split as
+        large as the SFT one would cost more than the training questions).
+        """
         d = self.r.demos
+        balance = self.r.refine_questions if refine else d.balance
+        val_fraction = d.val_fraction * balance / d.balance if refine and d.balance else d.val_fraction
         args = [
             "demos",
             *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
             "--out",
-            str(self.run_dir / "demos"),
+            str(self.refine_demos if refine else self.run_dir / "demos"),
             "--kind",
             d.kind,
             "--style",
@@ -81,9 +110,9 @@ class StageArguments:
             "--fraction",
             str(d.fraction),
             "--val-fraction",
-            str(d.val_fraction),
+            str(val_fraction),
         ]
-        return args + (["--balance", str(d.balance)] if d.balance is not None else [])
+        return args + (["--balance", str(balance)] if balance is not None else [])
 
     @staticmethod
     def _overrides(fields: dict) -> list[str]:
@@ -102,7 +131,7 @@ class StageArguments:
         fields = {
             **self.r.self_refine,
             "base_model": self.student_model,
-            "data": str(self.run_dir / "demos"),
+            "data": str(self.refine_demos),
             "sft_adapter": str(self.run_dir / "sft"),
             "output_dir": str(self.run_dir / "dpo"),
         }
@@ -140,6 +169,26 @@ class StageArguments:
             "output_dir": str(self.run_dir / "eval" / "results"),
         }
 
+    def score_args(self) -> list[str]:
+        """``aligncot score``: the recorded teacher's row on the students' evaluation questions."""
+        limit = self.r.eval.limit
+        args = [
+            "score",
+            "--task",
+            self.r.annotate.tasks[0],
+            "--input",
+            resolve_file(self.r.teacher.recorded_eval),
+            "--generation-key",
+            "completion",
+            "--results-dir",
+            str(self.run_dir / "eval" / "results"),
+            "--label",
+            TEACHER,
+            "--prompt-note",
+            RECORDED_PROMPT,
+        ]
+        return args + (["--limit", str(int(limit))] if limit and limit >= 1 else [])
+
     def leaderboard_args(self) -> list[str]:
         note = self.r.note or (DEMO_NOTE if self.r.tiny else None)
         args = [
@@ -152,5 +201,5 @@ class StageArguments:
             "--title",
             f"aligncot run {self.r.name}",
         ]
-        args += ["--teacher", TEACHER] if self.r.teacher.evaluated else []
+        args += ["--teacher", TEACHER] if self.r.teacher.evaluated or self.r.teacher.recorded_eval else []
         return args + (["--note", note] if note else [])

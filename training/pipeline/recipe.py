@@ -20,7 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from aligncot_tasks import suite
 from training.distill.demos import KINDS, STYLES
-from training.errors import RecipeError
+from training.errors import RecipeError, UserError
 from training.validation import STRICT, build
 
 #: Bare recipe names are looked up here (a checkout), then in the package (the demo).
@@ -29,6 +29,21 @@ RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parent
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: ``data_dir`` value that means the data slice shipped with the package.
 BUILTIN_DATA = "builtin:demo"
+#: Recorded teacher files shipped with the package (``builtin:NAME`` in ``teacher.recorded``).
+TEACHERS_DIR = Path(__file__).resolve().parents[1] / "data" / "teachers"
+#: Prefix of a shipped file's name.
+BUILTIN = "builtin:"
+
+
+def resolve_file(name: str) -> str:
+    """A recorded-teacher file: ``builtin:NAME`` -> the shipped file, else the path made absolute.
+
+    >>> resolve_file("builtin:csqa_palm-540b_train.jsonl").endswith("data/teachers/csqa_palm-540b_train.jsonl")
+    True
+    """
+    if name.startswith(BUILTIN):
+        return str(TEACHERS_DIR / name.removeprefix(BUILTIN))
+    return str(Path(name).expanduser().resolve())
 
 
 #: A count of at least one.
@@ -48,6 +63,11 @@ class Teacher:
         samples: Answers per question.
         evaluate: Evaluate the teacher too (default: when it is an API model, as it cannot
             be loaded by lm-eval's hf backend in a student-sized job).
+        recorded: A recorded teacher's answers on the training split (``aligncot annotate
+            --import``; ``builtin:NAME`` is a file in training/data/teachers): nothing is generated.
+        recorded_eval: The recorded teacher's answers on the evaluation split: a leaderboard
+            row scored from them (``aligncot score --results-dir``) on the questions the
+            students are evaluated on (the file's first ``eval.limit`` rows, in split order).
     """
 
     model: str = "tiny"
@@ -57,10 +77,20 @@ class Teacher:
     max_tokens: Count = 512
     samples: Count = 1
     evaluate: StrictBool | None = None
+    recorded: str | None = None
+    recorded_eval: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("recorded", "recorded_eval"):
+            name = getattr(self, key)
+            if name and not Path(resolve_file(name)).is_file():
+                raise RecipeError(f"teacher.{key}: {name!r}: no such file")
 
     @property
     def evaluated(self) -> bool:
-        """Whether the teacher gets a row in the leaderboard."""
+        """Whether the teacher is evaluated live (a recorded teacher is scored from its file)."""
+        if self.recorded:
+            return False
         return self.backend == "openai" if self.evaluate is None else self.evaluate
 
 
@@ -69,12 +99,24 @@ class Student:
     """Who learns.
 
     Attributes:
-        base_model: Hub id or directory.
+        base_model: Hub id or directory (ignored with ``pull``).
         chat_template: Evaluate with the model's chat template.
+        pull: A model ``aligncot models pull`` builds (e.g. ``smollm2-135m-instruct``): the
+            run's first stage pulls it, and it is the base model.
     """
 
     base_model: str = "tiny"
     chat_template: StrictBool = False
+    pull: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pull:
+            from training.models.registry import lookup
+
+            try:
+                lookup(self.pull)
+            except UserError as e:
+                raise RecipeError(f"student.pull: {e}") from None
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -122,6 +164,9 @@ class PipelineRecipe:
         sft: ``aligncot sft`` fields (KEY=VALUE overrides; base_model/data/output_dir are set here).
         self_refine: ``aligncot self-refine`` fields, likewise.
         data_dir: ``ALIGNCOT_DATA_DIR`` for every stage; ``builtin:demo`` is the shipped slice.
+        refine_questions: Self-refine on a class-balanced sample of this many demonstration
+            questions (a second ``aligncot demos`` run into ``refine-demos/``); None: all of
+            the SFT demonstrations (the student answers each one twice, which costs time).
         note: Shown above the leaderboard.
     """
 
@@ -134,6 +179,7 @@ class PipelineRecipe:
     self_refine: dict[str, Any] = field(default_factory=dict)
     eval: Evaluation = field(default_factory=Evaluation)
     data_dir: str | None = None
+    refine_questions: Count | None = None
     note: str | None = None
 
     @property

@@ -28,6 +28,7 @@ from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
 from training.pipeline.arguments import StageArguments
 from training.pipeline.console import run_logged
+from training.pipeline.recipe import resolve_file
 from training.pipeline.stages import Stage
 
 
@@ -144,6 +145,8 @@ class Pipeline(StageArguments):
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic.write_text(path, yaml.safe_dump(self.eval_config(url), sort_keys=False))
             self.command("eval", ["eval", str(path)])
+        if self.r.teacher.recorded_eval:
+            self.command("eval", self.score_args())
 
     def train_split_files(self) -> list[Path]:
         """The local training splits annotation reads (hashed; none when data comes from the hub)."""
@@ -167,18 +170,44 @@ class Pipeline(StageArguments):
             clear=[self.models],
         )
 
+    def pull_stage(self) -> Stage:
+        """The first stage of a run whose student is pulled (``student.pull``): ``aligncot models pull``."""
+        name = self.r.student.pull
+        return Stage(
+            "models",
+            {"pull": name},
+            [],
+            [Path(self.student_model) / "config.json"],
+            lambda: self.command("models", ["models", "pull", name]),
+            clear=[self.models],  # never the shared cache: pull is idempotent
+        )
+
+    def refine_demos_stage(self) -> Stage:
+        """``refine_questions``: the smaller demonstration sample self-refine answers."""
+        run, args = self.run_dir, self.demos_args(refine=True)
+        return Stage(
+            "refine-demos",
+            {"args": args},
+            [self.annotation_dir(t) / "annotations.jsonl" for t in self.r.annotate.tasks],
+            [self.refine_demos / "train.jsonl", self.refine_demos / "dataset"],
+            lambda: self.command("demos", args),
+            clear=[run / "refine-demos"],
+        )
+
     def stages(self) -> list[Stage]:
         """The pipeline's stages for this recipe."""
         r, run = self.r, self.run_dir
         teacher_in = [self.models / "teacher"] if r.tiny_teacher else []
         adapters = [run / "sft", run / "dpo"]
         common = {"data_dir": self.data_dir, "student": self.student_model}
-        out = [self.models_stage()] if r.tiny else []
+        out = [self.models_stage()] if r.tiny else [self.pull_stage()] if r.student.pull else []
+        recorded = [Path(resolve_file(r.teacher.recorded))] if r.teacher.recorded else []
+        refine = [self.refine_demos_stage()] if r.refine_questions else []
         out += [
             Stage(
                 "annotate",
                 {"teacher": r.teacher, "annotate": r.annotate, "model": self.teacher_model, **common},
-                self.train_split_files() + teacher_in,
+                self.train_split_files() + teacher_in + recorded,
                 [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
                 self.annotate,
                 clear=[run / "annotate"],
@@ -199,17 +228,23 @@ class Pipeline(StageArguments):
                 lambda: self.train("sft", self.sft_args(), run / "sft"),
                 clear=[run / "sft", checkpoints.run_dir(run / "sft")],
             ),
+            *refine,
             Stage(
                 "self-refine",
                 {"args": self.self_refine_args()},
-                [run / "demos" / "train.jsonl", run / "sft"],
+                [self.refine_demos / "train.jsonl", run / "sft"],
                 [run / "dpo" / "adapter_config.json"],
                 lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
                 clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")],
             ),
             Stage(
                 "eval",
-                {"eval": r.eval, "teacher": r.teacher, **common},
+                {
+                    "eval": r.eval,
+                    "teacher": r.teacher,
+                    "score": self.score_args() if r.teacher.recorded_eval else None,
+                    **common,
+                },
                 adapters + teacher_in,
                 [run / "eval" / "results"],
                 self.evaluate,
