@@ -187,7 +187,7 @@ needs_stage_commands = pytest.mark.skipif(
     reason=f"stage commands not registered yet: {[c for c in STAGE_COMMANDS if c not in COMMANDS]}",
 )
 #: A faster demo for the kill/restart test (same stages, fewer rows and steps).
-QUICK = ("eval.limit=4", "demo.teacher_steps=40", "sft.num_train_epochs=2", "self_refine.max_steps=2")
+QUICK = ("eval.limit=4", "sft.num_train_epochs=2", "self_refine.max_steps=2")
 
 
 def aligncot_run(run_dir: Path, *sets: str) -> list[str]:

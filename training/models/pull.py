@@ -11,6 +11,7 @@ the finished one and returns it unchanged.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -67,8 +68,12 @@ def convert(gguf: Path, out: Path) -> None:
     """Write the Hugging Face directory of ``gguf`` into ``out`` (an empty directory).
 
     Raises:
-        UserError: The file is not a GGUF transformers can read.
+        UserError: The gguf package is missing, or the file is not a GGUF transformers can read.
     """
+    # transformers needs the gguf package to read the file; without it every file would be
+    # reported as corrupt below.
+    if importlib.util.find_spec("gguf") is None:
+        raise UserError("reading a GGUF file needs the gguf package: pip install 'gguf>=0.10' (or the train extra)")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
