@@ -141,6 +141,8 @@ class StageArguments:
         """The ``aligncot eval`` config: base, SFT, SFT+DPO students (+ the API teacher)."""
         e, s, t = self.r.eval, self.r.student, self.r.teacher
         student = {"pretrained": self.student_model, "chat_template": s.chat_template}
+        if e.batch_size:
+            student["batch_size"] = e.batch_size
         models = [
             {"name": BASE, **student},
             {"name": SFT, **student, "peft": str(self.run_dir / "sft")},
