@@ -51,7 +51,8 @@ def test_pipeline_children_share_the_cores_while_a_teacher_is_served(monkeypatch
 
 def test_a_child_torch_process_uses_the_threads_it_was_given():
     """torch reads the variable at start-up: the environment alone sizes the child's pool."""
-    base = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    # MKL_NUM_THREADS, when the caller set it, also sizes torch's pool: leave both to the helper.
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     env = threads.torch_env(base, concurrent=threads.usable_cpus())  # as many processes as cores: 1 thread
     out = subprocess.run(
         [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
