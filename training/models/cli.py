@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from training.cli import Command
-from training.models.registry import MODELS, model_dir
+from training.models.registry import MODELS, is_pulled, model_dir
 
 
 @click.group()
@@ -18,7 +18,7 @@ def list_models() -> None:
     """Print each known model, its source and whether it is pulled."""
     for entry in MODELS.values():
         where = model_dir(entry.name)
-        state = str(where) if (where / "config.json").is_file() else "not pulled"
+        state = str(where) if is_pulled(entry.name) else "not pulled"
         click.echo(f"{entry.name}\t{entry.hub_id} ({entry.quantization} GGUF from {entry.distribution})\t{state}")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from training import atomic
 from training.errors import UserError
-from training.models.registry import KnownModel, lookup, model_dir
+from training.models.registry import KnownModel, is_pulled, lookup, model_dir
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def pull(name: str) -> Path:
     """
     entry = lookup(name)
     target = model_dir(name)
-    if (target / "config.json").is_file():
+    if is_pulled(name):
         return target
     gguf, version = locate_gguf(entry)
     card = CARD.format(

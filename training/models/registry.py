@@ -81,3 +81,8 @@ def home() -> Path:
 def model_dir(name: str) -> Path:
     """Where the pulled Hugging Face directory of ``name`` lives."""
     return home() / "models" / name
+
+
+def is_pulled(name: str) -> bool:
+    """Whether ``name``'s directory is finished (pull renames it into place whole, config included)."""
+    return (model_dir(name) / "config.json").is_file()
