@@ -53,6 +53,23 @@ def test_sft_writes_adapter_tokenizer_and_card(tmp_path, tiny_model_dir):
     assert checkpoints.last_checkpoint(tmp_path / "sft.run") is not None
 
 
+def test_final_eval_reuses_the_trainers_last_step_evaluation():
+    from types import SimpleNamespace
+
+    from training.distill.sft import final_eval
+
+    calls = []
+    trainer = SimpleNamespace(
+        state=SimpleNamespace(
+            global_step=22, log_history=[{"loss": 0.5, "step": 22}, {"eval_loss": 0.6, "eval_runtime": 3.0, "step": 22}]
+        ),
+        evaluate=lambda: calls.append(1) or {"eval_loss": 0.7},
+    )
+    assert final_eval(trainer) == {"eval_loss": 0.6, "eval_runtime": 3.0} and not calls
+    trainer.state.global_step = 30  # the last evaluation was before the last step: evaluate again
+    assert final_eval(trainer) == {"eval_loss": 0.7} and calls == [1]
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_model_dir):
     """An SFT adapter trained on N_DOCS questions x (zs, cot) demonstrations."""
