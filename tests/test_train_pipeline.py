@@ -61,11 +61,12 @@ def test_final_eval_reuses_the_trainers_last_step_evaluation():
     calls = []
     trainer = SimpleNamespace(
         state=SimpleNamespace(
-            global_step=22, log_history=[{"loss": 0.5, "step": 22}, {"eval_loss": 0.6, "eval_runtime": 3.0, "step": 22}]
+            global_step=22,
+            log_history=[{"loss": 0.5, "step": 22}, {"eval_loss": 0.6, "eval_runtime": 3.0, "epoch": 1.0, "step": 22}],
         ),
         evaluate=lambda: calls.append(1) or {"eval_loss": 0.7},
     )
-    assert final_eval(trainer) == {"eval_loss": 0.6, "eval_runtime": 3.0} and not calls
+    assert final_eval(trainer) == {"eval_loss": 0.6, "eval_runtime": 3.0, "epoch": 1.0} and not calls
     trainer.state.global_step = 30  # the last evaluation was before the last step: evaluate again
     assert final_eval(trainer) == {"eval_loss": 0.7} and calls == [1]
 

@@ -95,10 +95,11 @@ def final_eval(trainer) -> dict:
 
     The trainer's own evaluation when its schedule (``eval_strategy``) ended on the last step:
     one more ``evaluate()`` would recompute the same numbers (33 s of the demo's 430 s SFT stage).
+    The log entry is what ``evaluate()`` returns (``eval_*`` and ``epoch``) plus the ``step``.
     """
     last = next((h for h in reversed(trainer.state.log_history) if "eval_loss" in h), None)
     if last is not None and last.get("step") == trainer.state.global_step:
-        return {k: v for k, v in last.items() if k.startswith("eval_")}
+        return {k: v for k, v in last.items() if k != "step"}
     return trainer.evaluate()
 
 

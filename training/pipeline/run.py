@@ -184,14 +184,14 @@ class Pipeline(StageArguments):
 
     def refine_demos_stage(self) -> Stage:
         """``refine_questions``: the smaller demonstration sample self-refine answers."""
-        run, args = self.run_dir, self.demos_args(refine=True)
+        args = self.demos_args(refine=True)
         return Stage(
             "refine-demos",
             {"args": args},
             [self.annotation_dir(t) / "annotations.jsonl" for t in self.r.annotate.tasks],
             [self.refine_demos / "train.jsonl", self.refine_demos / "dataset"],
             lambda: self.command("demos", args),
-            clear=[run / "refine-demos"],
+            clear=[self.refine_demos],
         )
 
     def stages(self) -> list[Stage]:
