@@ -35,10 +35,23 @@ def choose_backend(requested: str, cuda: bool) -> str:
 
 
 def generate_hf(
-    model, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int, desc: str = "generating"
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int,
+    desc: str = "generating",
+    *,
+    temperature: float = 0.0,
+    seed: int | None = None,
 ) -> list[str]:
-    """Greedy continuations of ``prompts`` with a (PEFT) HF model, in input order, cut at the suite's stops."""
-    completions = hf.generate(model, tokenizer, prompts, max_new_tokens, batch_size, desc=desc)
+    """Continuations of ``prompts`` with a (PEFT) HF model, in input order, cut at the suite's stops.
+
+    Greedy unless ``temperature`` > 0; ``seed`` makes sampled answers repeatable.
+    """
+    completions = hf.generate(
+        model, tokenizer, prompts, max_new_tokens, batch_size, temperature=temperature, seed=seed, desc=desc
+    )
     return [cut_at_stop(c.text)[0] for c in completions]
 
 
