@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Self-refine on CommonsenseQA (issue 17): the R3 SFT student, then DPO self-refine variants
+# chosen on the tuning split carved out of CSQA *train*, then one evaluation on the first 300
+# CSQA validation and OBQA test questions.
+#
+#   bash harness_configs/experiments/self_refine_csqa.sh SHARED OUT PHASE
+#
+# SHARED holds data/ (benchmarks in the hub schemas) and teachers/ (csqa_palm-540b_train.jsonl),
+# laid out as the project's shared folder is. PHASE is one of
+#   prepare  pull the student, carve the tuning split, import PaLM-540B's train rationales less
+#            the tuning questions, 2000 class-balanced truthful demonstrations, R3 SFT, and
+#            1000 other class-balanced questions for self-refine;
+#   tune     the self-refine variants below, each round's adapter scored on the tuning split
+#            (cot); variants run side by side (meant for a GPU; on 2 CPU cores run one at a time);
+#   final    picks the variant with the best tuning-split accuracy (ties: fewer rounds), and
+#            evaluates SFT, that variant and the paper's cot_vs_direct kind on 300 CSQA validation
+#            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy.
+# Every phase skips what an earlier run of it finished. Scale knobs (for a toy check): N_SFT,
+# N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL.
+set -euo pipefail
+SHARED=$(realpath "$1")
+OUT=$(realpath -m "$2")
+PHASE=$3
+N_SFT=${N_SFT:-2000}
+N_REFINE=${N_REFINE:-1000}
+LIMIT=${LIMIT:-300}
+MAX_STEPS=${MAX_STEPS:-60}
+GEN_BATCH=${GEN_BATCH:-256}
+EVAL_BATCH=${EVAL_BATCH:-300}
+PARALLEL=${PARALLEL:-1}
+RECIPES=harness_configs/recipes/smollm2-135m-instruct
+W=$OUT/work
+mkdir -p "$W" "$OUT/logs"
+export HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
+A=(python3 -m training)
+log() { echo "[$(date +%T)] $*"; }
+
+BASE=${BASE:-$("${A[@]}" models pull smollm2-135m-instruct | tail -1)}
+
+# name=NAME peft=DIR|none tasks=T1,T2 data=DIR out=DIR
+evaluate() {
+  local name=$1 peft=$2 tasks=$3 data=$4 out=$5 limit=${6:-}
+  local peft_arg=""
+  [ "$peft" != none ] && peft_arg=",peft=$peft"
+  "${A[@]}" eval --model "name=$name,pretrained=$BASE$peft_arg,chat_template=true,batch_size=$EVAL_BATCH" \
+    --tasks "$tasks" --output-dir "$out" --data-dir "$data" ${limit:+--limit $limit} >"$OUT/logs/eval-$name-$(basename "$out").log" 2>&1 || {
+    echo "eval $name failed: see $OUT/logs/eval-$name-$(basename "$out").log"
+    tail -5 "$OUT/logs/eval-$name-$(basename "$out").log"
+    return 1
+  }
+}
+
+# Self-refine variants: name, then recipe overrides. Variants differ in pair kind, NLL term,
+# learning rate and rounds; everything else is dpo.yaml.
+VARIANTS=(
+  "civ-nll-r2|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
+  "civ-nonll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nll-lr3-r2|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=2"
+  "cvd-r1|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
+)
+
+refine() {  # one variant: self-refine, then each round's adapter on the tuning split
+  local name=${1%%|*} overrides=${1#*|}
+  local dir=$W/refine/$name
+  mkdir -p "$W/refine"
+  if [ ! -f "$dir/adapter_config.json" ]; then
+    log "self-refine $name"
+    # shellcheck disable=SC2086
+    "${A[@]}" self-refine --recipe $RECIPES/dpo.yaml base_model="$BASE" data="$W/demos_refine" \
+      sft_adapter="$W/sft" output_dir="$dir" max_steps="$MAX_STEPS" generation_batch_size="$GEN_BATCH" \
+      $overrides $( [ -d "$dir.run" ] && echo --resume ) >"$OUT/logs/refine-$name.log" 2>&1 || {
+      echo "self-refine $name failed"; tail -20 "$OUT/logs/refine-$name.log"; return 1; }
+  fi
+  local rounds_dir=$dir.rounds
+  if [ -d "$rounds_dir" ]; then
+    for r in "$rounds_dir"/round-*; do
+      [ -d "$W/tune_eval/$name-$(basename "$r")" ] || evaluate "$name-$(basename "$r")" "$r/adapter" aligncot_csqa_cot "$W/tune" "$W/tune_eval/$name-$(basename "$r")"
+    done
+  else
+    [ -d "$W/tune_eval/$name-round-1" ] || evaluate "$name-round-1" "$dir" aligncot_csqa_cot "$W/tune" "$W/tune_eval/$name-round-1"
+  fi
+  log "done $name"
+}
+
+case $PHASE in
+prepare)
+  export ALIGNCOT_DATA_DIR=$SHARED/data
+  [ -f "$W/tune/tuning_questions.txt" ] || "${A[@]}" data tuning-split --benchmark csqa --every 50 --out "$W/tune"
+  [ -d "$W/ann" ] || "${A[@]}" annotate --task aligncot_csqa_cot --import "$SHARED/teachers/csqa_palm-540b_train.jsonl" \
+    --exclude-questions "$W/tune/tuning_questions.txt" --out "$W/ann" --quiet
+  [ -d "$W/demos_sft" ] || "${A[@]}" demos "$W/ann" --balance "$N_SFT" --val-fraction 0.02 --out "$W/demos_sft"
+  # Self-refine questions: another class-balanced sample of train questions (seed 1).
+  [ -d "$W/demos_refine" ] || "${A[@]}" demos "$W/ann" --balance "$N_REFINE" --val-fraction 0.06 --seed 1 --out "$W/demos_refine"
+  if [ ! -f "$W/sft/adapter_config.json" ]; then
+    log "sft"
+    "${A[@]}" sft --recipe $RECIPES/sft.yaml base_model="$BASE" data="$W/demos_sft" output_dir="$W/sft" \
+      logging_steps=10 $( [ -d "$W/sft.run" ] && echo --resume ) >"$OUT/logs/sft.log" 2>&1 || { tail -20 "$OUT/logs/sft.log"; exit 1; }
+  fi
+  log "prepared"
+  ;;
+tune)
+  [ -d "$W/tune_eval/sft" ] || evaluate sft "$W/sft" aligncot_csqa_cot "$W/tune" "$W/tune_eval/sft" &
+  pids=()
+  for v in "${VARIANTS[@]}"; do
+    if [ "$PARALLEL" = 1 ]; then refine "$v" & pids+=($!); else refine "$v"; fi
+  done
+  fail=0
+  for p in "${pids[@]}"; do wait "$p" || fail=1; done
+  wait || fail=1
+  python3 -m training leaderboard "$W/tune_eval" --out-dir "$OUT/tune_leaderboard" >/dev/null 2>&1 || true
+  exit $fail
+  ;;
+final)
+  best=$(python3 - "$W/tune_eval" <<'EOF'
+import json, pathlib, sys
+rows = []
+for d in sorted(pathlib.Path(sys.argv[1]).iterdir()):
+    if d.name == "sft" or d.name.startswith("cvd-"):
+        continue
+    res = next(d.rglob("results_*.json"))
+    acc = json.loads(res.read_text())["results"]["aligncot_csqa_cot"]["acc,none"]
+    name, _, rnd = d.name.rpartition("-round-")
+    rows.append((-acc, int(rnd), name, d.name))
+rows.sort()
+print(rows[0][2], rows[0][1])
+EOF
+)
+  set -- $best
+  variant=$1 round=$2
+  adapter=$W/refine/$variant
+  [ -d "$W/refine/$variant.rounds" ] && adapter=$W/refine/$variant.rounds/round-$round/adapter
+  log "chosen on the tuning split: $variant round $round ($adapter)"
+  echo "$variant round $round" >"$OUT/chosen.txt"
+  export ALIGNCOT_DATA_DIR=$SHARED/data
+  for spec in "sft|$W/sft" "sft-refine|$adapter" "sft-refine-cvd|$W/refine/cvd-r1"; do
+    name=${spec%%|*} peft=${spec#*|}
+    evaluate "$name" "$peft" aligncot_csqa_cot,aligncot_csqa_zs "$SHARED/data" "$OUT/csqa300/$name" "$LIMIT" &
+    evaluate "$name" "$peft" aligncot_obqa_cot "$SHARED/data" "$OUT/obqa300/$name" "$LIMIT" &
+  done
+  wait
+  log "final done"
+  ;;
+*)
+  echo "unknown phase $PHASE (prepare, tune, final)" >&2
+  exit 2
+  ;;
+esac
