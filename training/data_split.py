@@ -46,8 +46,8 @@ def question_key(doc: dict) -> str:
 def held_out(rows: list[dict], every: int) -> list[dict]:
     """The rows at index 0, every, 2 * every, ... (the tuning split).
 
-    >>> [r["i"] for r in held_out([{"i": i} for i in range(7)], 3)]
-    [0, 3, 6]
+    >>> held_out([{"i": i} for i in range(7)], 3)
+    [{'i': 0}, {'i': 3}, {'i': 6}]
     """
     if every < 1:
         raise UserError(f"--every must be >= 1, got {every}")
