@@ -57,6 +57,15 @@ def test_bad_input_is_one_line(tmp_path, offline_data):
     result = run("annotate", "--task", TASK, "--import", empty, "--exclude-questions", empty, "--out", tmp_path / "a")
     assert result.exit_code == 1 and "lists no question keys" in result.output
     assert not (tmp_path / "a").exists()
+    # Excluding every question of the file is an error, and nothing is written.
+    teacher = tmp_path / "one.jsonl"
+    doc = read_jsonl(offline_data / "tau__commonsense_qa" / "default" / "train.jsonl")[0]
+    teacher.write_text(json.dumps({"doc": doc, "completion": "The answer is (A)."}) + "\n")
+    keys = tmp_path / "all.txt"
+    keys.write_text(question_key(doc) + "\n")
+    result = run("annotate", "--task", TASK, "--import", teacher, "--exclude-questions", keys, "--out", tmp_path / "c")
+    assert result.exit_code == 1 and "every row is excluded" in result.output
+    assert not (tmp_path / "c").exists()
     result = run("annotate", "--task", TASK, "--model", "m", "--exclude-questions", empty, "--out", tmp_path / "b")
     assert result.exit_code == 1 and "needs --import" in result.output
 

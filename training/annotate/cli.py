@@ -13,7 +13,7 @@ from aligncot_tasks import suite
 from aligncot_tasks.data import load_rows
 from training import atomic
 from training.annotate.backends import BACKENDS, load_backend
-from training.annotate.importer import export_rows, import_file, read_rows
+from training.annotate.importer import export_rows, import_file, read_rows, without_excluded
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
@@ -191,7 +191,8 @@ def import_recorded(o: AnnotateOptions) -> None:
     if not o.import_path.is_file():
         raise UserError(f"{o.import_path}: no such file")
     exclude = read_keys(o.exclude_questions) if o.exclude_questions else frozenset()
-    read_rows(o.import_path, suite.generative_task(o.task))  # check every row before creating anything
+    # Check every row (and that the exclusion leaves some) before creating anything.
+    without_excluded(o.import_path, read_rows(o.import_path, suite.generative_task(o.task)), exclude)
     with Store(o.out_dir) as store:
         result = import_file(o.import_path, o.task, store, o.split or "train", exclude)
         out = export(store)

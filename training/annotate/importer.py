@@ -89,6 +89,20 @@ def read_rows(path: Path, spec: suite.TaskSpec) -> list[tuple[int, dict]]:
     return out
 
 
+def without_excluded(
+    path: Path, rows: list[tuple[int, dict]], exclude: frozenset[str] | set[str]
+) -> list[tuple[int, dict]]:
+    """``rows`` less those whose question key is in ``exclude``.
+
+    Raises:
+        UserError: Every row is excluded (an import of nothing is a mistake, not a no-op).
+    """
+    kept = [(line, row) for line, row in rows if question_key(row["doc"]) not in exclude]
+    if not kept:
+        raise UserError(f"{path}: every row is excluded")
+    return kept
+
+
 def to_record(spec: suite.TaskSpec, split: str, line: int, row: dict, sample: int) -> Record:
     """One recorded answer as a store row, judged by the suite's scorer."""
     doc, teacher = row["doc"], str(row.get("teacher") or "recorded")
@@ -132,9 +146,7 @@ def import_file(
     except (suite.UnknownTask, suite.NotGenerative) as e:
         raise UserError(str(e)) from None
     all_rows = read_rows(path, spec)
-    rows = [(line, row) for line, row in all_rows if question_key(row["doc"]) not in exclude]
-    if not rows:
-        raise UserError(f"{path}: every row is excluded")
+    rows = without_excluded(path, all_rows, exclude)
     store.db.executescript(PROVENANCE_SCHEMA)
     samples: Counter[str] = Counter()
     added = correct = 0
