@@ -13,11 +13,12 @@ from aligncot_tasks import suite
 from aligncot_tasks.data import load_rows
 from training import atomic
 from training.annotate.backends import BACKENDS, load_backend
-from training.annotate.importer import export_rows, import_file, read_rows
+from training.annotate.importer import export_rows, import_file, read_rows, without_excluded
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
 from training.annotate.store import EXPORT_NAME, Store, Totals
 from training.cli import Command
+from training.data_split import read_keys
 from training.errors import UserError
 
 #: Teacher temperature: greedy for one answer (Fine-tune-CoT), diverse for K > 1 (its "diverse reasoning").
@@ -71,6 +72,7 @@ class AnnotateOptions:
     batch_size: int
     out_dir: Path
     import_path: Path | None
+    exclude_questions: Path | None
     export_only: bool
     quiet: bool
 
@@ -150,6 +152,11 @@ class AnnotateOptions:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Store a recorded teacher's answers (JSONL: doc, completion, teacher, source) instead of asking one.",
 )
+@click.option(
+    "--exclude-questions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --import: skip the questions whose keys this file lists (`aligncot data tuning-split`).",
+)
 @click.option("--export", "export_only", is_flag=True, help="Only write DIR/annotations.jsonl from the store and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def annotate(**options) -> None:
@@ -171,6 +178,8 @@ def annotate(**options) -> None:
             f"missing {' and '.join(o.missing())} (needed unless --export): e.g. "
             "--task aligncot_csqa_cot --model gpt-4o-mini"
         )
+    if o.exclude_questions is not None and o.import_path is None:
+        raise UserError("--exclude-questions needs --import FILE")
     if o.import_path is not None:
         import_recorded(o)
     else:
@@ -181,11 +190,14 @@ def import_recorded(o: AnnotateOptions) -> None:
     """``--import``: score and store a recorded teacher's rows, then export."""
     if not o.import_path.is_file():
         raise UserError(f"{o.import_path}: no such file")
-    read_rows(o.import_path, suite.generative_task(o.task))  # check every row before creating anything
+    exclude = read_keys(o.exclude_questions) if o.exclude_questions else frozenset()
+    # Check every row (and that the exclusion leaves some) before creating anything.
+    without_excluded(o.import_path, read_rows(o.import_path, suite.generative_task(o.task)), exclude)
     with Store(o.out_dir) as store:
-        result = import_file(o.import_path, o.task, store, o.split or "train")
+        result = import_file(o.import_path, o.task, store, o.split or "train", exclude)
         out = export(store)
-    click.echo(f"{o.task} [{o.import_path.name}: {result.read} rows] -> {out}")
+    skipped = f", {result.excluded} excluded" if o.exclude_questions else ""
+    click.echo(f"{o.task} [{o.import_path.name}: {result.read} rows{skipped}] -> {out}")
     rate = result.correct / result.read if result.read else 0.0
     click.echo(
         f"imported {result.added}, already stored {result.present}, correct {result.correct}/{result.read} ({rate:.4f})"

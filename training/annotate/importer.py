@@ -10,6 +10,8 @@ trained and evaluated on) and the provenance says that the teacher's own prompt 
 
 Keys hash (teacher, suite prompt, source, sample), so importing the same rows again adds
 nothing; a second answer to the same question in one file becomes sample 1, 2, ...
+Questions whose key (:func:`training.data_split.question_key`) is in ``exclude`` are skipped:
+that is how a tuning split's questions stay out of the demonstrations.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, iter_jsonl
 from training.annotate.jobs import doc_id
 from training.annotate.store import Record, Store, job_key
+from training.data_split import question_key
 from training.errors import UserError
 
 #: ``backend`` of imported records: nothing was generated here.
@@ -40,12 +43,16 @@ CREATE TABLE IF NOT EXISTS provenance (
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did: rows read, newly stored, already present, judged correct."""
+    """What an import did: rows read, newly stored, already present, judged correct, excluded.
+
+    ``read`` counts the rows considered after the exclusion; ``excluded`` those skipped.
+    """
 
     read: int
     added: int
     present: int
     correct: int
+    excluded: int = 0
 
 
 def read_rows(path: Path, spec: suite.TaskSpec) -> list[tuple[int, dict]]:
@@ -82,6 +89,20 @@ def read_rows(path: Path, spec: suite.TaskSpec) -> list[tuple[int, dict]]:
     return out
 
 
+def without_excluded(
+    path: Path, rows: list[tuple[int, dict]], exclude: frozenset[str] | set[str]
+) -> list[tuple[int, dict]]:
+    """``rows`` less those whose question key is in ``exclude``.
+
+    Raises:
+        UserError: Every row is excluded (an import of nothing is a mistake, not a no-op).
+    """
+    kept = [(line, row) for line, row in rows if question_key(row["doc"]) not in exclude]
+    if not kept:
+        raise UserError(f"{path}: every row is excluded")
+    return kept
+
+
 def to_record(spec: suite.TaskSpec, split: str, line: int, row: dict, sample: int) -> Record:
     """One recorded answer as a store row, judged by the suite's scorer."""
     doc, teacher = row["doc"], str(row.get("teacher") or "recorded")
@@ -110,8 +131,12 @@ def to_record(spec: suite.TaskSpec, split: str, line: int, row: dict, sample: in
     )
 
 
-def import_file(path: Path, task: str, store: Store, split: str = "train") -> ImportResult:
+def import_file(
+    path: Path, task: str, store: Store, split: str = "train", exclude: frozenset[str] | set[str] = frozenset()
+) -> ImportResult:
     """Score and store every row of ``path`` for ``task``; rows already stored are left alone.
+
+    Rows whose question key is in ``exclude`` are skipped (not stored, not counted in ``read``).
 
     Raises:
         UserError: Unknown or log-likelihood task, bad rows (nothing is written then).
@@ -120,7 +145,8 @@ def import_file(path: Path, task: str, store: Store, split: str = "train") -> Im
         spec = suite.generative_task(task)
     except (suite.UnknownTask, suite.NotGenerative) as e:
         raise UserError(str(e)) from None
-    rows = read_rows(path, spec)
+    all_rows = read_rows(path, spec)
+    rows = without_excluded(path, all_rows, exclude)
     store.db.executescript(PROVENANCE_SCHEMA)
     samples: Counter[str] = Counter()
     added = correct = 0
@@ -136,7 +162,7 @@ def import_file(path: Path, task: str, store: Store, split: str = "train") -> Im
                 "INSERT OR IGNORE INTO provenance VALUES (?, ?, ?, ?, ?)",
                 (record.key, record.model, row.get("source"), path.name, line),
             )
-    return ImportResult(len(rows), added, len(rows) - added, correct)
+    return ImportResult(len(rows), added, len(rows) - added, correct, len(all_rows) - len(rows))
 
 
 def provenance(store: Store) -> dict[str, dict]:
