@@ -8,7 +8,7 @@ measured 0% gets a thin visible stub and its label, so "scored 0" never looks li
 
 Each bar (and teacher marker) carries its invalid share -- questions with no extractable
 answer -- as a hatched box stacked on the accuracy: a low bar with a tall hatched box did not
-answer, a low bar without one answered wrongly. Bar plus box never exceeds 100%.
+answer, a low bar without one answered wrongly.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ INVALID_LABEL = "invalid: no extractable answer"
 TEACHER_BOX = 0.15
 
 
-def _invalid_box(ax, x: float, bottom: float, width: float, share: float | None, colour, labelled: bool) -> bool:
-    """Stack a hatched box of the invalid share (percent) on a bar; whether one was drawn."""
+def _invalid_box(ax, x: float, bottom: float, width: float, share: float | None, colour) -> bool:
+    """Stack a hatched box of the invalid share (a fraction) on a bar; whether one was drawn."""
     if not share:
         return False
     from matplotlib.patches import Rectangle
@@ -44,7 +44,7 @@ def _invalid_box(ax, x: float, bottom: float, width: float, share: float | None,
         edgecolor=colour,
         hatch=INVALID_HATCH,
         linewidth=0.6,
-        label=INVALID_LABEL if labelled else "_nolegend_",
+        label="_nolegend_",  # one neutral legend entry for all boxes, added by figure()
     )
     ax.add_patch(box)
     return True
@@ -52,9 +52,9 @@ def _invalid_box(ax, x: float, bottom: float, width: float, share: float | None,
 
 def _students(ax, board: Board, variant: str, benches: list[str], students: list[str]) -> bool:
     """Grouped bars with stderr error bars and invalid boxes; a measured 0% is a labelled stub,
-    a missing cell no bar. Returns whether an invalid box was drawn (and put in the legend)."""
+    a missing cell no bar. Returns whether an invalid box was drawn."""
     width = GROUP_WIDTH / max(1, len(students))
-    legend = False
+    drawn = False
     for i, row in enumerate(students):
         xs, ys, errs, invalid = [], [], [], []
         for j, b in enumerate(benches):
@@ -69,23 +69,32 @@ def _students(ax, board: Board, variant: str, benches: list[str], students: list
         for x, y, h, share in zip(xs, ys, heights, invalid):
             if y == 0:
                 ax.annotate("0", (x, ZERO_STUB), ha="center", va="bottom", fontsize="x-small", color=colour)
-            legend |= _invalid_box(ax, x, h, width, share, colour, not legend)
-    return legend
+            drawn |= _invalid_box(ax, x, h, width, share, colour)
+    return drawn
 
 
-def _teacher(ax, board: Board, variant: str, benches: list[str], teacher: str, legend: bool) -> None:
+def teacher_label(teacher: str) -> str:
+    """The teacher's legend entry.
+
+    >>> teacher_label("palm-540b"), teacher_label("teacher")
+    ('palm-540b (teacher)', 'teacher')
+    """
+    return teacher if "teacher" in teacher else f"{teacher} (teacher)"
+
+
+def _teacher(ax, board: Board, variant: str, benches: list[str], teacher: str) -> bool:
     """The teacher as one marker per benchmark: a tick across the group plus its error bar,
-    and a narrow invalid box on the tick (``legend``: the invalid entry is already there)."""
-    label = teacher if "teacher" in teacher else f"{teacher} (teacher)"
+    and a narrow invalid box on the tick's end. Returns whether an invalid box was drawn."""
+    drawn = False
+    label = teacher_label(teacher)
     for j, b in enumerate(benches):
         if (s := board.get(teacher, (b, variant))) is not None:
             y = 100 * s.acc
             ax.hlines(y, j - GROUP_WIDTH / 2, j + GROUP_WIDTH / 2, colors="black", linewidth=2, label=label)
             ax.errorbar(j, y, yerr=100 * (s.stderr or 0.0), color="black", marker="D", capsize=3)
-            legend |= _invalid_box(
-                ax, j + GROUP_WIDTH / 2 - TEACHER_BOX / 2, y, TEACHER_BOX, s.invalid, "black", not legend
-            )
+            drawn |= _invalid_box(ax, j + GROUP_WIDTH / 2 - TEACHER_BOX / 2, y, TEACHER_BOX, s.invalid, "black")
             label = None  # one legend entry
+    return drawn
 
 
 def figure(board: Board, variant: str, teacher: str | None = None, title: str = ""):
@@ -96,16 +105,25 @@ def figure(board: Board, variant: str, teacher: str | None = None, title: str = 
     import matplotlib.pyplot as plt
 
     benches = [b for b, v in board.columns if v == variant]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(benches) + 2), 4.0))
-    legend = _students(ax, board, variant, benches, [r for r in board.rows if r != teacher])
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(benches) + 2) + 2.5, 4.0))
+    invalid = _students(ax, board, variant, benches, [r for r in board.rows if r != teacher])
     if teacher:
-        _teacher(ax, board, variant, benches, teacher, legend)
+        invalid |= _teacher(ax, board, variant, benches, teacher)
     ax.set_xticks(range(len(benches)), [suite.BENCHMARKS[b].title for b in benches], rotation=20, ha="right")
     ax.set_xlim(-0.6, len(benches) - 0.4)
     ax.set_ylabel("accuracy (%); hatched: invalid share")
     ax.set_ylim(0, 100)
     ax.set_title(f"{title} - {variant}" if title else variant)
-    ax.legend(fontsize="small", loc="upper right")
+    handles, _ = ax.get_legend_handles_labels()
+    # In row order, base and students first: matplotlib lists the teacher's lines before bars.
+    handles.sort(key=lambda h: teacher is not None and h.get_label() == teacher_label(teacher))
+    if invalid:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor="none", edgecolor="0.3", hatch=INVALID_HATCH, label=INVALID_LABEL))
+    ax.legend(
+        handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )  # beside, not over, the bars
     fig.tight_layout()
     return fig
 
