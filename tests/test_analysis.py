@@ -71,3 +71,23 @@ def test_not_a_samples_file_is_one_line(tmp_path):
     bad.write_text('{"doc_id": 0}\n')
     out = CliRunner().invoke(analyze, [str(bad)])
     assert out.exit_code != 0 and "not an lm-eval sample" in out.output
+
+
+def test_empty_file_is_a_one_line_error(tmp_path):
+    empty = tmp_path / "samples_aligncot_csqa_cot_x.jsonl"
+    empty.write_text("")
+    out = CliRunner().invoke(analyze, [str(empty)])
+    assert out.exit_code != 0 and "no questions" in out.output and "Traceback" not in out.output
+
+
+def test_lengths_in_tokens_of_a_local_tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    out = CliRunner().invoke(analyze, [str(shipped("sft")), "--json", "--tokenizer", str(tiny_model_dir)])
+    assert out.exit_code == 0, out.output
+    (row,) = json.loads(out.output)
+    samples = analysis.read_samples(shipped("sft"), "aligncot_csqa_cot")
+    counts = [len(tok(s.generations[0], add_special_tokens=False)["input_ids"]) for s in samples]
+    assert row["length_unit"] == "tokens" and row["length_max"] == max(counts)
+    assert row["length_mean"] == pytest.approx(sum(counts) / len(counts))

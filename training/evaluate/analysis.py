@@ -25,6 +25,7 @@ from pathlib import Path
 
 from aligncot_tasks import suite
 from aligncot_tasks.scoring import choice
+from training.errors import ResultsError
 from training.evaluate.samples import Sample, read_samples, task_of
 
 #: How the letter counts name a question without an extracted answer.
@@ -122,15 +123,19 @@ def analyze(
         path: The file, as reported.
         length: Answer length of a text (default: :func:`word_count`).
         unit: What ``length`` counts.
+
+    Raises:
+        ResultsError: No questions.
     """
     if not samples:
-        raise ValueError(f"{path}: no questions")
+        raise ResultsError(f"{path}: no questions")
     task = samples[0].task
     spec = suite.all_tasks().get(task)
     items = [suite.item(spec, s.doc) if spec is not None else None for s in samples]
     lengths = [length(s.generations[0]) if s.generations else 0 for s in samples]
     truncated = [s.truncated for s in samples]
-    mc = all(it is not None and it.options for it in items)
+    # Letters and answer sentences need options and generated text (not a loglikelihood task's scores).
+    mc = all(it is not None and it.options and s.generations for s, it in zip(samples, items))
     predictions = gold = stated_gold = stated_letter = stated_own = None
     if mc:
         order = max((it.letters for it in items), key=len)
