@@ -185,16 +185,17 @@ def report(a: Analysis) -> str:
     """The analysis as a few aligned lines of text."""
     lines = [
         f"{a.path}  ({a.task}, {a.n} questions)",
-        f"  correct          {share(a.correct, a.n)}",
-        f"  invalid          {share(a.invalid, a.n)}",
-        f"  truncated        {'not logged' if a.truncated is None else share(a.truncated, a.n)}",
-        f"  answer length    mean {a.length_mean:.1f}, max {a.length_max} {a.length_unit}",
+        f"  correct                       {share(a.correct, a.n)}",
+        f"  invalid                       {share(a.invalid, a.n)}",
+        f"  truncated                     {'not logged' if a.truncated is None else share(a.truncated, a.n)}",
+        f"  answer length                 mean {a.length_mean:.1f}, max {a.length_max} {a.length_unit}",
     ]
     if a.predictions is not None and a.gold is not None:
         lines += [
-            f"  predictions      {format_counts(a.predictions)}",
-            f"  gold             {format_counts(a.gold)}",
-            f"  stated text gold {share(a.stated_gold or 0, a.n)} final answer sentences",
-            f"  text = letter's  {share(a.stated_own or 0, a.stated_letter or 0)} final sentences naming a letter",
+            f"  predictions                   {format_counts(a.predictions)}",
+            f"  gold                          {format_counts(a.gold)}",
+            f"  stated text is gold's         {share(a.stated_gold or 0, a.n)} final answer sentences",
+            f"  stated text is its letter's   {share(a.stated_own or 0, a.stated_letter or 0)} "
+            "final answer sentences that name a letter",
         ]
     return "\n".join(lines)
