@@ -5,8 +5,10 @@
 extracted answer and target with their option texts; verdict) with filters for wrong /
 invalid / truncated rows and a search box; ``questions/compare.html#a=..&b=..&col=..`` shows
 two models side by side where they disagree, headed by the difference A - B with its paired
-bootstrap CI and exact McNemar p (:mod:`training.evaluate.paired`, as the difference table). No server: the pages load their data as ``.js``
-files through ``<script>`` tags (``fetch`` of ``file://`` URLs is blocked by browsers).
+bootstrap CI and exact McNemar p (:mod:`training.evaluate.paired`, as the difference table;
+computed here for every pair of rows, one ``data/paired/<column>.js`` per column). No server:
+the pages load their data as ``.js`` files through ``<script>`` tags (``fetch`` of
+``file://`` URLs is blocked by browsers).
 
 Sized for MMLU's 14k questions: each cell's data is an *index* (one status character,
 one truncation character and one pairing key per question: a few hundred KB at 15k rows)
@@ -164,7 +166,8 @@ def paired_data(board: Board, column: Column, rows: list[str]) -> dict:
     return {
         "test": paired_test.TEST_NAME,
         "alpha": 1 - paired_test.LEVEL,  # a * marks p below it, as in the difference table
-        "ci": f"{100 * paired_test.LEVEL:g}% {paired_test.CI_NAME}, {paired_test.RESAMPLES} resamples, seed {paired_test.SEED}",
+        "ci": f"{100 * paired_test.LEVEL:g}% {paired_test.CI_NAME}, "
+        f"{paired_test.RESAMPLES} resamples, seed {paired_test.SEED}",
         "pairs": pairs,
     }
 
