@@ -110,3 +110,79 @@ def test_side_by_side_page_shows_the_disagreements(board_dir, tmp_path):
     assert int(row["delta_csqa_cot_discordant"]) == count(dom) == N // 10 * 6
     rows = re.findall(r'<tr class="q" data-a="(\w)" data-b="(\w)"', dom)
     assert len(rows) == 50 and all((a == "c") != (b == "c") for a, b in rows)
+
+
+#: The shipped 300-question CSQA runs: base, R3 SFT, R3 SFT+DPO, and PaLM's recorded CoT.
+SHIPPED = Path(__file__).resolve().parents[1] / "harness_configs/recipes/smollm2-135m-instruct/results/csqa300"
+
+
+@pytest.fixture(scope="module")
+def shipped_dir(tmp_path_factory) -> Path:
+    from training.evaluate.leaderboard.results import read_results_file
+
+    # Label each run by its folder (the files name the models by paths of the machine that ran them).
+    renames = [f"{read_results_file(p)[0]}={p.parent.name}" for p in sorted(SHIPPED.glob("*/results_*.json"))]
+    out = tmp_path_factory.mktemp("shipped") / "lb"
+    args = [str(SHIPPED), "--out-dir", str(out), "--no-charts", "--baseline", "base"]
+    result = CliRunner().invoke(leaderboard, args + [a for r in renames for a in ("--rename", r)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_shipped_rows_are_base_students_teacher(shipped_dir):
+    assert list(csv_rows(shipped_dir)) == ["base", "sft", "sft-dpo", "palm-540b"]  # palm-540b: recorded
+    manifest = (shipped_dir / "questions" / "data" / "manifest.js").read_text()
+    assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == ["base", "sft", "sft", "palm"]
+
+
+def test_question_stands_first_and_the_gold_option_is_spelled_out(shipped_dir, tmp_path):
+    cells = TableCells()
+    cells.feed((shipped_dir / "leaderboard.html").read_text())
+    url = urljoin(
+        (shipped_dir / "leaderboard.html").resolve().as_uri(), cells.tables["accuracy"]["sft-dpo"]["csqa_cot/href"]
+    )
+    dom = rendered_dom(url, tmp_path / "p")
+    first = dom[dom.index('<tr class="q"') :]
+    first = first[: first.index("</tr>")]
+    question = (
+        "A revolving door is convenient for two direction travel, but it also serves as a security measure at a what?"
+    )
+    # The question opens its cell; the chat template's turns are in a closed <details> after the options.
+    assert re.search(r'<td class="question"><p class="qtext">' + re.escape(question) + "</p>", first)
+    details = re.search(
+        r'<details class="prompt"( open)?><summary>prompt as sent</summary><pre>(.*?)</pre>', first, re.S
+    )
+    assert details and details.group(1) is None and details.group(2).startswith("&lt;|im_start|&gt;system")
+    assert first.index("qtext") < first.index("im_start")
+    # Gold A (bank), the model's answer C (department store): both by letter and text.
+    assert '<li class="gold">A) bank<span class="mark"> ← gold</span></li>' in first
+    assert 'C) department store<span class="mark"> ← answered</span>' in first
+    assert '<td class="num">A) bank</td>' in first and '<td class="num">C) department store</td>' in first
+
+
+def test_compare_page_shows_the_difference_tables_delta_ci_and_p(shipped_dir, tmp_path):
+    cells = TableCells()
+    cells.feed((shipped_dir / "leaderboard.html").read_text())
+    href = cells.tables["delta"]["sft-dpo"]["delta_csqa_cot/href"]
+    dom = rendered_dom(urljoin((shipped_dir / "leaderboard.html").resolve().as_uri(), href), tmp_path / "p")
+    stats = re.search(
+        r'<p id="stats" data-delta="([^"]+)" data-ci-low="([^"]+)" data-ci-high="([^"]+)" data-p="([^"]+)" data-n="(\d+)"',
+        dom,
+    )
+    row = csv_rows(shipped_dir)["sft-dpo"]
+    shown = tuple(map(float, stats.groups()))
+    csv_values = (
+        "delta_csqa_cot",
+        "delta_csqa_cot_ci_low",
+        "delta_csqa_cot_ci_high",
+        "delta_csqa_cot_p",
+        "delta_csqa_cot_n_paired",
+    )
+    assert shown == pytest.approx(tuple(float(row[k]) for k in csv_values), rel=1e-5)
+    assert shown[0] == pytest.approx(0.1133, abs=1e-4) and shown[3] == pytest.approx(
+        0.0020, abs=1e-4
+    )  # README's result
+    text = re.search(r'<p id="stats"[^>]*>(.*?)<small>', dom).group(1)
+    assert text.startswith("Δ (A − B) +11.3 points [+4.3, +18.3], p = 0.002 *")
+    summary = re.search(r'data-only-a="(\d+)" data-only-b="(\d+)"', dom).groups()
+    assert f"only A correct {summary[0]}, only B correct {summary[1]}" in text  # the page's own pairing agrees

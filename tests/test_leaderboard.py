@@ -424,3 +424,59 @@ def test_chart_has_error_bars_visible_zero_bars_and_a_teacher_marker_per_benchma
     drawn = [line for line in ax.lines if line.get_linestyle() not in ("None", "") and len(line.get_xdata()) > 1]
     assert not [line for line in drawn if max(line.get_xdata()) - min(line.get_xdata()) >= 1]  # none across benchmarks
     plt.close(fig)
+
+
+def test_rows_are_ordered_base_students_teacher_not_by_name(tmp_path):
+    from training.evaluate.leaderboard import ordering
+    from training.evaluate.recorded import RECORDED_KEY
+
+    entries = {"aligncot_csqa_cot": (0.5, 0.05, 100)}
+    for model in ("a-teacher-copy", "b-dpo", "c-plain", "d-sft", "e-recorded", "f-student-base"):
+        path = write_results(tmp_path / "r", model, entries)
+        data = json.loads(path.read_text())
+        if model in ("b-dpo", "d-sft"):  # students: the base plus an adapter
+            data["config"]["model_args"] = f"pretrained=/m/base,peft=/m/{model}"
+        if model == "e-recorded":  # a teacher's recorded generations, re-scored
+            data[RECORDED_KEY] = {"prompt": "the teacher's own"}
+        path.write_text(json.dumps(data))
+    board = build_board([tmp_path / "r"])
+    assert board.rows == ["a-teacher-copy", "b-dpo", "c-plain", "d-sft", "e-recorded", "f-student-base"]
+    roles = ordering.reorder(board, teacher="a-teacher-copy")
+    # base: no adapter (c-plain) or named base; students in path order; teachers: --teacher, recorded
+    assert board.rows == ["c-plain", "f-student-base", "b-dpo", "d-sft", "a-teacher-copy", "e-recorded"]
+    assert roles["e-recorded"] == roles["a-teacher-copy"] == ordering.TEACHER and roles["d-sft"] == ordering.STUDENT
+    out = tmp_path / "lb"
+    result = CliRunner().invoke(
+        leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts", "--teacher", "a-teacher-copy"]
+    )
+    assert result.exit_code == 0, result.output
+    assert list(read_csv(out / "leaderboard.csv")) == board.rows
+    md_rows = re.findall(
+        r"^\| ([\w-]+)(?: \(scored from recorded generations\))? \|", (out / "leaderboard.md").read_text(), re.M
+    )
+    assert md_rows[: len(board.rows) + 1] == ["Model", *board.rows]  # the accuracy table
+
+
+def test_chart_stacks_the_invalid_share_on_each_bar_and_the_teacher(tmp_path):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from training.evaluate.leaderboard.charts import INVALID_HATCH, INVALID_LABEL, figure
+
+    invalid = {"teacher": 0.02, "student-base": 0.30, "student-sft": 0.0}
+    for model, entries in SCORES.items():
+        path = write_results(tmp_path, model, entries)
+        data = json.loads(path.read_text())
+        for metrics in data["results"].values():
+            metrics["invalid,none"] = invalid[model]
+        path.write_text(json.dumps(data))
+    fig = figure(build_board([tmp_path]), "cot", teacher="teacher")
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch() == INVALID_HATCH]
+    # student-base on CSQA (35%) and GSM8K (10%), the teacher on both (85%, 60%); student-sft has none
+    stacked = sorted((round(b.get_y(), 6), round(b.get_height(), 6)) for b in boxes)
+    assert stacked == [(10.0, 30.0), (35.0, 30.0), (60.0, 2.0), (85.0, 2.0)]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["student-base", "student-sft", "teacher", INVALID_LABEL]  # rows, then the hatch
+    assert "invalid" in ax.get_ylabel()
+    plt.close(fig)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "eval": "training.evaluate.matrix:eval_command",
     "leaderboard": "training.evaluate.leaderboard.command:leaderboard",
     "compare": "training.evaluate.compare:compare_command",
+    "analyze": "training.evaluate.analysis_cli:analyze",
     "run": "training.pipeline.cli:run",
     "models": "training.models.cli:models",
     "data": "training.data_cli:data",

@@ -44,9 +44,16 @@ from aligncot_tasks.scoring._options import (
     squash,
     text_answer,
 )
-from aligncot_tasks.scoring._spans import FILLER_RE, SENTENCE_END_RE, bracketed, read_span, read_whole
+from aligncot_tasks.scoring._spans import (
+    FILLER_RE,
+    SENTENCE_END_RE,
+    TEXT_FILLER_RE,
+    bracketed,
+    read_span,
+    read_whole,
+)
 
-__all__ = ["answer_sentence", "choose", "extract", "inline_options", "is_correct"]
+__all__ = ["answer_sentence", "choose", "extract", "inline_options", "is_correct", "stated"]
 
 #: Where a model starts a new question: a made-up "Question:"/"Q:" (``_match``'s ramble)
 #: or a new multiple-choice prompt; nothing after it answers this one.
@@ -193,6 +200,41 @@ def _enumerates(text: str) -> bool:
     """Whether a zs generation opens by listing options ("A) ...\\nB) ...") rather than choosing."""
     lines = [line for line in text[: 4 * WINDOW].split("\n") if line.strip()][:2]
     return len(lines) == 2 and all(ENUMERATION_RE.match(line) for line in lines)
+
+
+def stated(generation: str, letters: str, options: Sequence[str]) -> tuple[str | None, str]:
+    """What a generation's final answer sentence states: its letter, and whose text it states.
+
+    Reads the text after the generation's last cue (the sentence :func:`choose` reads in a
+    CoT answer), letter and option text separately, so a sentence naming a letter with
+    another option's text shows it: ``"The answer is (C) stand in line."`` states the
+    letter C and D's text. Whether the text states an option is :func:`text_answer` on that
+    option alone, so a text two options share states both (``"AC"``), and a text that is no
+    option's states none (``""``).
+
+    Returns:
+        (the letter after the cue, or None; the letters whose option text follows it).
+
+    >>> stated("Only standing in line works. The answer is (C) stand in line.", "ABCD",
+    ...        ("have patience", "get in line", "sing", "stand in line"))
+    ('C', 'D')
+    >>> stated("So the answer is (A) mortal.", "ABC", ("mortal", "dying", "Mortal"))
+    ('A', 'AC')
+    >>> stated("I do not know.", "AB", ("x", "y"))
+    (None, '')
+    """
+    ch = Choices.of(letters, options)
+    text = _answer_text(generation)
+    cues = [end for end, kind, _ in commitments(text) if kind != VERDICT]
+    if not cues:
+        return None, ""
+    span = text[cues[-1] : cues[-1] + WINDOW + max(map(len, ch.squashed), default=0)]
+    letter, end = letter_at(span, FILLER_RE.match(span).end(), ch)
+    if letter is None or letter not in ch.letters:
+        letter, end = None, TEXT_FILLER_RE.match(span).end()
+    rest = span[end:].lstrip(" \t:-–—)")
+    own = [Choices(x, ch.tokens[i : i + 1], ch.squashed[i : i + 1]) for i, x in enumerate(ch.letters) if ch.tokens]
+    return letter, "".join(c.letters for c in own if text_answer(rest, c, exact=False)[0] == ANSWER)
 
 
 def extract(generation: str, item: Item, variant: str = "cot") -> str | None:

@@ -8,6 +8,7 @@ import click
 
 from training.cli import Command
 from training.errors import UserError
+from training.evaluate.leaderboard import ordering
 from training.evaluate.leaderboard.board import build_board
 
 
@@ -53,6 +54,7 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
     for option, row in (("--baseline", baseline), ("--teacher", teacher)):
         if row and row not in board.rows:
             raise UserError(f"{option} {row!r} is not a row; rows: {', '.join(board.rows)}")
+    ordering.reorder(board, baseline, teacher)  # base, students, teacher: not by name
     pngs = []
     if charts:
         from training.evaluate.leaderboard.charts import draw_charts

@@ -1,10 +1,14 @@
 """Per-question drill-down pages: static, self-contained, generated from lm-eval's samples files.
 
 ``questions/view.html#m=<model>&col=<column>`` lists every question of one leaderboard cell
-(prompt, generation, extracted answer, target, verdict) with filters for wrong / invalid /
-truncated rows and a search box; ``questions/compare.html#a=..&b=..&col=..`` shows two
-models side by side where they disagree. No server: the pages load their data as ``.js``
-files through ``<script>`` tags (``fetch`` of ``file://`` URLs is blocked by browsers).
+(the question and its options first, the prompt as sent collapsed below it; generation,
+extracted answer and target with their option texts; verdict) with filters for wrong /
+invalid / truncated rows and a search box; ``questions/compare.html#a=..&b=..&col=..`` shows
+two models side by side where they disagree, headed by the difference A - B with its paired
+bootstrap CI and exact McNemar p (:mod:`training.evaluate.paired`, as the difference table;
+computed here for every pair of rows, one ``data/paired/<column>.js`` per column). No server:
+the pages load their data as ``.js`` files through ``<script>`` tags (``fetch`` of
+``file://`` URLs is blocked by browsers).
 
 Sized for MMLU's 14k questions: each cell's data is an *index* (one status character,
 one truncation character and one pairing key per question: a few hundred KB at 15k rows)
@@ -20,7 +24,11 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from aligncot_tasks import suite
+from aligncot_tasks.items import Item
 from training import atomic
+from training.errors import ResultsError
+from training.evaluate import paired as paired_test
 from training.evaluate.leaderboard.board import Board
 from training.evaluate.leaderboard.cells import Column
 from training.evaluate.leaderboard.tables import col_id, col_title
@@ -72,10 +80,47 @@ def cell_index(samples: list[Sample], column: Column) -> dict:
     }
 
 
+def item_of(s: Sample) -> Item | None:
+    """The suite's item of a question (its question text and options), None for a task or
+    row the suite cannot read."""
+    spec = suite.all_tasks().get(s.task)
+    try:
+        return suite.item(spec, s.doc) if spec is not None else None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def labelled(answer: str | None, item: Item | None) -> str | None:
+    """An answer with its option's text when it is one of the item's letters.
+
+    >>> labelled("B", Item("q", "A", ("bank", "library"))), labelled("42", None)
+    ('B) library', '42')
+    """
+    if answer is None or item is None or len(answer) != 1 or answer not in item.letters:
+        return answer
+    return f"{answer}) {item.options[item.letters.index(answer)]}"
+
+
 def chunk_rows(samples: list[Sample]) -> list[list]:
-    """Full rows of one chunk: task, doc_id, prompt, generation(s), extracted, target."""
+    """Full rows of one chunk: task, doc_id, prompt, generation(s), extracted, target (both
+    with their option's text), the question, its options (empty when open-ended)."""
     sep = "\n\n──── next sample ────\n\n"
-    return [[s.task, s.doc_id, s.prompt, sep.join(s.generations), s.extracted, s.target] for s in samples]
+    rows = []
+    for s in samples:
+        it = item_of(s)
+        rows.append(
+            [
+                s.task,
+                s.doc_id,
+                s.prompt,
+                sep.join(s.generations),
+                labelled(s.extracted, it),
+                labelled(s.target, it),
+                it.question if it else None,
+                list(it.options) if it else [],
+            ]
+        )
+    return rows
 
 
 def write(path: Path, text: str) -> Path:
@@ -97,6 +142,34 @@ def write_cell(root: Path, model: str, column: Column, samples: list[Sample]) ->
         key = f"{base}/chunk-{i // CHUNK:04d}"
         out.append(write(root / f"{key}.js", js_data(key, chunk_rows(samples[i : i + CHUNK]))))
     return out
+
+
+def paired_row(r: paired_test.Paired) -> list:
+    """One pair's comparison as the compare page reads it: Δ, CI low, CI high, p, n, only A, only B."""
+    return [r.delta, r.ci[0], r.ci[1], r.p, r.n, r.only_a, r.only_b]
+
+
+def paired_data(board: Board, column: Column, rows: list[str]) -> dict:
+    """Every ordered pair of rows with samples in ``column``: the paired test of A - B
+    (:meth:`Board.paired`, the difference table's), or why there is none."""
+    pairs: dict[str, list | str] = {}
+    for a in rows:
+        for b in rows:
+            if a == b:
+                continue
+            try:
+                r = board.paired(a, b, column)
+            except ResultsError as e:  # different documents under one doc_id: no pairing
+                pairs[f"{slug(a)}|{slug(b)}"] = str(e)
+                continue
+            pairs[f"{slug(a)}|{slug(b)}"] = paired_row(r) if r else "no question in both"
+    return {
+        "test": paired_test.TEST_NAME,
+        "alpha": 1 - paired_test.LEVEL,  # a * marks p below it, as in the difference table
+        "ci": f"{100 * paired_test.LEVEL:g}% {paired_test.CI_NAME}, "
+        f"{paired_test.RESAMPLES} resamples, seed {paired_test.SEED}",
+        "pairs": pairs,
+    }
 
 
 def manifest(board: Board, cells: dict[str, dict[str, dict]]) -> dict:
@@ -131,6 +204,11 @@ def write_pages(board: Board, root: Path, baseline: str | None = None) -> tuple[
                 )
     if not cells:
         return [], {}
+    for column in board.columns:
+        rows = [r for r in board.rows if col_id(column) in cells.get(slug(r), {})]
+        if len(rows) > 1:
+            key = f"data/paired/{col_id(column)}"
+            written.append(write(root / f"{key}.js", js_data(key, paired_data(board, column, rows))))
     written.append(write(root / "data" / "manifest.js", js_data("manifest", manifest(board, cells))))
     for page in ("view.html", "compare.html"):
         written.append(write(root / page, environment().get_template(f"{page}.j2").render()))

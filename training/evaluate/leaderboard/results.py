@@ -53,15 +53,23 @@ def model_label(data: dict) -> str:
     """
     if data.get("model_name"):
         return str(data["model_name"])
-    args = (data.get("config") or {}).get("model_args") or ""
-    if isinstance(args, dict):
-        parsed = {k: str(v) for k, v in args.items()}
-    else:
-        parsed = dict(p.split("=", 1) for p in str(args).split(",") if "=" in p)
+    parsed = model_args(data)
     for key in ("peft", "pretrained", "model"):
         if parsed.get(key):
             return parsed[key]
     return (data.get("config") or {}).get("model") or "unknown"
+
+
+def model_args(data: dict) -> dict[str, str]:
+    """lm-eval's ``--model_args`` of a results file as a mapping (it logs a dict or the string).
+
+    >>> model_args({"config": {"model_args": "pretrained=/m/base,peft=/m/sft"}})
+    {'pretrained': '/m/base', 'peft': '/m/sft'}
+    """
+    args = (data.get("config") or {}).get("model_args") or ""
+    if isinstance(args, dict):
+        return {k: str(v) for k, v in args.items()}
+    return dict(p.split("=", 1) for p in str(args).split(",") if "=" in p)
 
 
 def benchmark_columns() -> dict[str, Column]:

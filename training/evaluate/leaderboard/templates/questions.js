@@ -94,6 +94,41 @@ AC.el = function (tag, attrs, text) {
 
 AC.verdict = {c: "correct", w: "wrong", i: "invalid"};
 
+// Row fields (drilldown.chunk_rows): task, doc_id, prompt, generation, extracted, target, question, options.
+// The option letter of a labelled answer ("C) department store" -> "C"), null for other answers.
+AC.letterOf = function (label, options) {
+  const m = /^([A-Z])\) /.exec(label == null ? "" : String(label));
+  return m && m[1].charCodeAt(0) - 65 < options.length ? m[1] : null;
+};
+
+// The question first, its options (gold and each model's choice marked), the prompt as sent
+// (chat-template turns, instruction) collapsed below: what a reader needs first is the question.
+AC.questionCell = function (row, chosen) {
+  const td = AC.el("td", {"class": "question"});
+  if (row[6] == null) { td.appendChild(AC.el("pre", {}, row[2])); return td; }
+  td.appendChild(AC.el("p", {"class": "qtext"}, row[6]));
+  const options = row[7] || [], gold = AC.letterOf(row[5], options);
+  if (options.length) {
+    const list = AC.el("ul", {"class": "opts"});
+    options.forEach(function (text, i) {
+      const letter = String.fromCharCode(65 + i), marks = [];
+      if (letter === gold) marks.push("gold");
+      (chosen || []).forEach(function (c) { if (c[1] === letter) marks.push(c[0]); });
+      const li = AC.el("li", {"class": letter === gold ? "gold" : ""}, letter + ") " + text);
+      if (marks.length) li.appendChild(AC.el("span", {"class": "mark"}, " ← " + marks.join(", ")));
+      list.appendChild(li);
+    });
+    td.appendChild(list);
+  }
+  const details = AC.el("details", {"class": "prompt"});
+  details.append(AC.el("summary", {}, "prompt as sent"), AC.el("pre", {}, row[2]));
+  td.appendChild(details);
+  return td;
+};
+
+// "+11.3" from a fraction, in percentage points.
+AC.pp = function (x) { return (x >= 0 ? "+" : "") + (100 * x).toFixed(1); };
+
 AC.options = function (select, items, value) {
   select.textContent = "";
   items.forEach(function (it) {
