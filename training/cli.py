@@ -36,7 +36,6 @@ COMMANDS: dict[str, str] = {
     "run": "training.pipeline.cli:run",
     "models": "training.models.cli:models",
     "data": "training.data_cli:data",
-    "answers": "training.evaluate.answers_cli:answers",
 }
 
 #: Errors the user can fix: reported in one line, exit status 1.
