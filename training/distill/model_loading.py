@@ -93,7 +93,7 @@ class _DropMessage(logging.Filter):
         self.prefix = prefix
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefix)
+        return not record.getMessage().startswith(self.prefix)
 
 
 def silence_offline_kernel_hub() -> None:
