@@ -78,15 +78,15 @@ class Command(click.Command):
             return super().invoke(ctx)
         except USER_ERRORS as e:
             raise click.ClickException(str(e)) from None
-        except OSError as e:
-            if e.filename is None or e.errno not in PATH_ERRNOS:
-                raise
-            raise click.ClickException(f"{e.filename}: {e.strerror}") from None
         except BrokenPipeError:
             # The reader went away (`| head`): not an error. Point stdout at devnull so the
             # interpreter's final flush does not raise again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(0)
+        except OSError as e:
+            if e.filename is None or e.errno not in PATH_ERRNOS:
+                raise
+            raise click.ClickException(f"{e.filename}: {e.strerror}") from None
 
 
 class LazyGroup(click.Group):
