@@ -201,11 +201,11 @@ def test_failures_are_recorded_and_the_key_never_written(tmp_path, monkeypatch):
     with FaultServer(fault_rate=0.3, faults=("500",), seed=3) as server:
         result = CliRunner().invoke(
             annotate_cmd,
-            cli_args(server.url, out, "--max-attempts", "4"),
+            cli_args(server.url, out, "--max-attempts", "4", "--allow-failures"),
             env={"OPENAI_API_KEY": SECRET},
             catch_exceptions=False,
         )
-    assert result.exit_code == 0
+    assert result.exit_code == 0  # a partial failure exits 0 only when allowed (tests/test_bad_input_annotate.py)
     assert server.outcomes["echo"] == 1  # a non-retryable 4xx is not retried
     with Store(out) as store:
         assert store.totals().done == 5 and [f["attempts"] for f in store.failures()] == [1]

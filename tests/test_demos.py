@@ -175,7 +175,7 @@ def test_cli_writes_dataset_and_jsonl(data, tmp_path):
     manifest = json.loads((out / "demos.json").read_text())
     assert manifest["balance"] == 4000 and manifest["train"] == len(ds["train"])
     missing = CliRunner().invoke(demos, [str(tmp_path), "--out", str(tmp_path / "x")])
-    assert missing.exit_code != 0 and "annotations.jsonl not found" in missing.output
+    assert missing.exit_code != 0 and "holds no annotations" in missing.output  # no store: no --export hint
     assert not (tmp_path / "x").exists()
 
 

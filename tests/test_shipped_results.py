@@ -68,3 +68,10 @@ def test_paired_tests_against_the_base(name, run, delta, p):
     assert line.result.n == 300 and line.unpaired == 0
     assert 100 * (line.result.acc_a - line.result.acc_b) == pytest.approx(delta, abs=0.05)
     assert line.result.p == pytest.approx(p, rel=0.03)
+
+
+@pytest.mark.parametrize(("name", "run"), RUNS)
+def test_rows_are_labelled_by_plain_names(name, run):
+    """``--baseline base`` works on the shipped files as they are: the row label is the run's
+    folder name, not the machine path it was evaluated from."""
+    assert load_run(RESULTS / name / run).label == run

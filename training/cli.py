@@ -11,9 +11,11 @@ tasks | head``) into a quiet exit 0.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -40,6 +42,34 @@ COMMANDS: dict[str, str] = {
 
 #: Errors the user can fix: reported in one line, exit status 1.
 USER_ERRORS = (UserError, DataError, UnknownTask, NotGenerative)
+#: File-system errors about a path the user named (unwritable, a file where a folder should
+#: be, a full disk): one line naming the path, not a traceback. Others stay bugs.
+PATH_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST}
+)
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    """Refuse an output folder that cannot be created or written, before any work is done.
+
+    The first existing ancestor of ``path`` must be a writable directory (a file there, or
+    a read-only folder, fails now rather than after minutes of scoring or rendering).
+
+    >>> import tempfile; f = Path(tempfile.mkdtemp()) / "file.txt"; _ = f.write_text("x")
+    >>> try:
+    ...     check_output_dir(f / "out", "--out")
+    ... except UserError as e:
+    ...     print(str(e).endswith("file.txt is a file, not a directory"))
+    True
+    """
+    path = Path(path)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            break
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: directory {parent} is not writable")
 
 
 class Command(click.Command):
@@ -55,6 +85,10 @@ class Command(click.Command):
             # interpreter's final flush does not raise again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(0)
+        except OSError as e:
+            if e.filename is None or e.errno not in PATH_ERRNOS:
+                raise
+            raise click.ClickException(f"{e.filename}: {e.strerror}") from None
 
 
 class LazyGroup(click.Group):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +18,8 @@ from training.annotate.backends import BACKENDS, load_backend
 from training.annotate.importer import export_rows, import_file, read_rows, without_excluded
 from training.annotate.jobs import PREFILL_MODES, GenParams, build_jobs
 from training.annotate.run import annotate as run_annotation
-from training.annotate.store import EXPORT_NAME, Store, Totals
-from training.cli import Command
+from training.annotate.store import DB_NAME, EXPORT_NAME, Store, Totals, unreadable
+from training.cli import Command, check_output_dir
 from training.data_split import read_keys
 from training.errors import UserError
 
@@ -28,11 +30,39 @@ MULTI_SAMPLE_TEMPERATURE = 0.7
 NO_KEY = "EMPTY"
 
 
-def export(store: Store) -> Path:
-    """Write ``DIR/annotations.jsonl`` from the store (atomically) and return its path."""
+def export(store: Store) -> Path | None:
+    """Write ``DIR/annotations.jsonl`` from the store (atomically) and return its path; None
+    (nothing written) when the store holds no completion: an empty export is no dataset."""
+    rows = list(export_rows(store))
+    if not rows:
+        return None
     path = store.dir / EXPORT_NAME
-    atomic.write_jsonl(path, export_rows(store))
+    atomic.write_jsonl(path, rows)
     return path
+
+
+def failure_rule(totals: Totals, allow_failures: bool, first_error: str) -> None:
+    """The exit rule a script can rely on: 0 only when every request was answered, or some
+    were and ``--allow-failures`` was given.
+
+    >>> failure_rule(Totals(2, 0, 1, 0, 0, 0), False, "")
+    >>> failure_rule(Totals(2, 1, 1, 0, 0, 0), True, "e")
+    >>> failure_rule(Totals(0, 2, 0, 0, 0, 0), True, "refused")
+    Traceback (most recent call last):
+    training.errors.UserError: all 2 requests failed after retries; first: refused
+
+    Raises:
+        UserError: Every request failed, or some did without ``allow_failures``.
+    """
+    if not totals.failed:
+        return
+    if not totals.done:
+        raise UserError(f"all {totals.failed} requests failed after retries; first: {first_error}")
+    if not allow_failures:
+        raise UserError(
+            f"{totals.failed} of {totals.done + totals.failed} requests failed after retries (the answers are "
+            f"stored: rerun to retry them, or pass --allow-failures); first: {first_error}"
+        )
 
 
 def summary(totals: Totals, wall: float) -> str:
@@ -75,6 +105,7 @@ class AnnotateOptions:
     exclude_questions: Path | None
     export_only: bool
     quiet: bool
+    allow_failures: bool
 
     def missing(self) -> list[str]:
         """Required options not given (none are needed with ``--export``)."""
@@ -159,19 +190,26 @@ class AnnotateOptions:
 )
 @click.option("--export", "export_only", is_flag=True, help="Only write DIR/annotations.jsonl from the store and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--allow-failures",
+    is_flag=True,
+    help="Exit 0 when some requests failed after retries but others were answered (the count is printed). "
+    "Without it any failed request exits 1; a run in which every request failed always exits 1.",
+)
 def annotate(**options) -> None:
     """Have a teacher answer a task's training questions; every answer is committed at once.
 
     Rerunning with the same arguments resumes: stored answers are never requested again.
     Writes DIR/annotations.db (SQLite) and DIR/annotations.jsonl. With --import FILE, a
     recorded teacher's answers are scored and stored instead (re-importing adds nothing).
+
+    Exit status: 0 when every request was answered; 1 when any failed after retries (0 with
+    --allow-failures, unless all of them failed), and for bad input. Nothing is left in DIR
+    when no request was answered.
     """
     o = AnnotateOptions(**options)
     if o.export_only:
-        if not (o.out_dir / "annotations.db").is_file():
-            raise UserError(f"{o.out_dir} holds no annotations.db")
-        with Store(o.out_dir) as store:
-            click.echo(f"wrote {export(store)}: {summary(store.totals(), 0.0).split(', wall')[0]}")
+        export_only(o.out_dir)
         return
     if o.missing():
         raise UserError(
@@ -184,6 +222,20 @@ def annotate(**options) -> None:
         import_recorded(o)
     else:
         run(o)
+
+
+def export_only(out_dir: Path) -> None:
+    """``--export``: write ``DIR/annotations.jsonl`` from the store, refusing a damaged or empty one."""
+    if not (out_dir / DB_NAME).is_file():
+        raise UserError(f"{out_dir} holds no {DB_NAME}")
+    with Store(out_dir) as store:
+        try:
+            path, totals = export(store), store.totals()
+        except sqlite3.DatabaseError as e:  # damage past the header shows up on the first read
+            raise unreadable(out_dir / DB_NAME, e) from None
+    if path is None:
+        raise UserError(f"{out_dir / DB_NAME} holds no completion to export ({totals.failed} failed requests)")
+    click.echo(f"wrote {path}: {summary(totals, 0.0).split(', wall')[0]}")
 
 
 def import_recorded(o: AnnotateOptions) -> None:
@@ -217,9 +269,11 @@ def run(o: AnnotateOptions) -> None:
     if temperature is None:
         temperature = SINGLE_SAMPLE_TEMPERATURE if o.samples == 1 else MULTI_SAMPLE_TEMPERATURE
     params = GenParams(temperature, o.max_tokens, o.seed, o.chat, o.prefill)
+    check_output_dir(o.out_dir, "--out")
     teacher = load_backend(o.backend, **o.backend_options())
     jobs = build_jobs(spec, rows, split, params, o.samples, o.backend, o.model)
     start = time.time()
+    created = not o.out_dir.exists()
     with Store(o.out_dir) as store:
         try:
             totals = run_annotation(jobs, teacher, store, progress=not o.quiet)
@@ -228,10 +282,12 @@ def run(o: AnnotateOptions) -> None:
             raise SystemExit(130) from None
         path = export(store)
         failures = [f for f in store.failures() if f["key"] in {j.key for j in jobs}]
-    click.echo(f"{o.task} [{split}, {len(rows)} questions x {o.samples}] -> {path}")
+    if path is None and created:
+        shutil.rmtree(o.out_dir)  # no answer at all: leave no empty store behind to be mistaken for data
+    click.echo(f"{o.task} [{split}, {len(rows)} questions x {o.samples}] -> {path or 'nothing written'}")
     click.echo(summary(totals, time.time() - start))
+    failure_rule(totals, o.allow_failures, failures[0]["error"] if failures else "")
     if failures:
         click.echo(
-            f"{len(failures)} requests failed after retries (rerun to retry them); first: {failures[0]['error']}",
-            err=True,
+            f"{len(failures)} requests failed after retries (--allow-failures); first: {failures[0]['error']}", err=True
         )

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from training.errors import UserError
+
 #: File name of the database inside an annotation directory.
 DB_NAME = "annotations.db"
 #: File name of the JSON Lines export inside an annotation directory.
@@ -96,6 +98,11 @@ class Totals:
     truncated: int
 
 
+def unreadable(path: Path, error: Exception) -> UserError:
+    """The one-line error for a database file SQLite cannot read."""
+    return UserError(f"{path}: {error} (damaged, or not an annotations database; move it aside to start over)")
+
+
 #: Attempts to set up a database another run is setting up at the same moment (~10 s in all).
 INIT_ATTEMPTS = 60
 
@@ -126,6 +133,9 @@ class Store:
                     self.db.close()
                     raise
                 time.sleep(0.05 * (attempt + 1))
+            except sqlite3.DatabaseError as e:  # "file is not a database": a damaged or foreign file
+                self.db.close()
+                raise unreadable(self.dir / DB_NAME, e) from None
 
     def close(self) -> None:
         """Close the connection."""

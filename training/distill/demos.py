@@ -39,8 +39,8 @@ import click
 from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from training import atomic
-from training.annotate.store import EXPORT_NAME
-from training.cli import Command
+from training.annotate.store import DB_NAME, EXPORT_NAME
+from training.cli import Command, check_output_dir
 from training.distill.demonstration import demonstration, normalise_question
 from training.errors import UserError
 
@@ -56,7 +56,12 @@ def load_annotations(dirs: list[Path]) -> list[dict]:
     for d in dirs:
         path = d / EXPORT_NAME
         if not path.is_file():
-            raise UserError(f"{path} not found (write it with `aligncot annotate --out {d} --export`)")
+            if (d / DB_NAME).is_file():  # a store whose export is missing: --export writes it
+                raise UserError(f"{path} not found (write it with `aligncot annotate --out {d} --export`)")
+            raise UserError(
+                f"{d} holds no annotations: annotate into it first "
+                f"(`aligncot annotate --task TASK --model MODEL --out {d}`, or --import FILE)"
+            )
         try:
             rows += [{**r, "source": str(d)} for r in read_jsonl(path)]
         except DataError as e:
@@ -106,15 +111,35 @@ def balanced_order(demos: list[dict], seed: int) -> list[dict]:
     return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
-def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Hold out ``ceil(val_fraction * questions)`` whole questions (all their samples), seeded."""
-    questions = sorted(
+def question_order(demos: list[dict], seed: int) -> list[tuple[str, str]]:
+    """The demonstrations' questions, (task, doc_id), in a seeded order independent of the input's."""
+    return sorted(
         {(d["task"], d["doc_id"]) for d in demos},
         key=lambda q: hashlib.sha256(f"{seed}:{q[0]}:{q[1]}".encode()).hexdigest(),
     )
+
+
+def split_validation(demos: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Hold out ``ceil(val_fraction * questions)`` whole questions (all their samples), seeded."""
+    questions = question_order(demos, seed)
     held = set(questions[: math.ceil(val_fraction * len(questions))])
     train = [d for d in demos if (d["task"], d["doc_id"]) not in held]
     return train, [d for d in demos if (d["task"], d["doc_id"]) in held]
+
+
+def validation_share(held_out: list[dict], sampled: list[dict], val_fraction: float, seed: int) -> list[dict]:
+    """The held-out questions that make ``val_fraction`` of the questions of the dataset built.
+
+    ``k`` questions with ``k / (k + training questions sampled) ~= val_fraction``, taken in the
+    seeded order: with ``--balance N`` validation is a fraction of the N rows' questions, not of
+    every annotated one, and a smaller N's validation is a prefix of a larger one's.
+    """
+    if val_fraction <= 0:
+        return []
+    trained = len({(d["task"], d["doc_id"]) for d in sampled})
+    order = question_order(held_out, seed)
+    keep = set(order[: math.ceil(val_fraction / (1 - val_fraction) * trained)])
+    return [d for d in held_out if (d["task"], d["doc_id"]) in keep]
 
 
 def build(
@@ -152,8 +177,9 @@ def build(
         balance = MC_BALANCE
     # Validation questions are held out first, so that --balance N means N training rows
     # (the papers' 4000) and the validation slice is the same for every N and fraction.
-    pool, validation = split_validation(demos, val_fraction, seed)
+    pool, held_out = split_validation(demos, val_fraction, seed)
     ordered = balanced_order(pool, seed)[: balance or None]
+    validation = validation_share(held_out, ordered, val_fraction, seed)
     train = ordered[: round(fraction * len(ordered))]
     if not train:
         raise UserError(f"no training rows left (fraction {fraction} of {len(ordered)} after validation)")
@@ -224,7 +250,7 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
     type=click.FloatRange(0, 1, max_open=True),
     default=0.05,
     show_default=True,
-    help="Questions held out for validation.",
+    help="Share of the dataset's questions held out for validation (of the sampled rows' questions with --balance).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -238,6 +264,7 @@ def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_co
     Refuses when a demonstration's question (normalised, with its options) is in its
     task's evaluation split.
     """
+    check_output_dir(out, "--out")
     train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated)
     manifest = {
         "sources": [str(d) for d in dirs],

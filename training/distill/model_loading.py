@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,76 @@ def silence_library_deprecations() -> None:
 
     for message in LIBRARY_DEPRECATIONS:
         warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+
+
+#: bitsandbytes' CPU backend tries to fetch a kernel from the Hugging Face kernel hub at import
+#: and logs a warning when it cannot (always, offline): nothing a user can act on, every run.
+OFFLINE_KERNEL_HUB = ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward from kernels-community")
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+def silence_offline_kernel_hub() -> None:
+    """Keep :data:`OFFLINE_KERNEL_HUB`'s warning off the console (call before bitsandbytes is imported)."""
+    name, prefix = OFFLINE_KERNEL_HUB
+    target = logging.getLogger(name)
+    if not any(isinstance(f, _DropMessage) for f in target.filters):
+        target.addFilter(_DropMessage(prefix))
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether a ``base_model`` names a directory rather than a hub id (``org/name``).
+
+    >>> [looks_like_path(n) for n in ("HuggingFaceTB/SmolLM2-135M", "/nonexistent/dir", "./m", "~/m", "a/b/c")]
+    [False, True, True, True, True]
+    """
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or os.path.exists(name)
+
+
+def check_paths(values: dict, where: str, adapter: bool = False) -> None:
+    """Check a recipe's paths before anything heavy is imported or loaded.
+
+    Args:
+        values: The recipe's mapping (:func:`training.distill.recipe_file.recipe_values`).
+        where: The recipe's file, or "command line", first in every message.
+        adapter: The recipe continues an SFT adapter (``sft_adapter``, self-refine).
+
+    Raises:
+        UserError: A ``base_model`` directory that does not exist or holds no model, an
+            ``sft_adapter`` that is not an adapter directory, ``data`` not found, an
+            ``output_dir`` that cannot be created.
+    """
+    from training.cli import check_output_dir
+
+    base = values.get("base_model")
+    if isinstance(base, str) and looks_like_path(base):
+        path = Path(base).expanduser()
+        if not path.is_dir():
+            raise UserError(f"{where}: base_model {base}: directory not found")
+        if not (path / "config.json").is_file():
+            raise UserError(f"{where}: base_model {base}: not a model directory (no config.json)")
+    sft_adapter = values.get("sft_adapter")
+    if adapter and isinstance(sft_adapter, str) and sft_adapter:
+        if not Path(sft_adapter).is_dir():
+            raise UserError(f"{where}: sft_adapter {sft_adapter}: directory not found (run `aligncot sft` first)")
+        if not (Path(sft_adapter) / "adapter_config.json").is_file():
+            raise UserError(
+                f"{where}: sft_adapter {sft_adapter} is not an adapter directory "
+                "(no adapter_config.json; run `aligncot sft` first)"
+            )
+    data = values.get("data")
+    if isinstance(data, str) and data and not Path(data).exists():
+        raise UserError(f"{where}: data {data}: demonstrations not found (the output directory of `aligncot demos`)")
+    output_dir = values.get("output_dir")
+    if isinstance(output_dir, str) and output_dir:
+        check_output_dir(Path(output_dir).parent, f"{where}: output_dir")
 
 
 def cuda_available() -> bool:

@@ -25,10 +25,10 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
 from training.distill import checkpoints
+from training.distill.recipe_file import parse_override, recipe_values  # noqa: F401 -- their home before
 from training.errors import UserError
 
 QUANTIZATION = ("auto", "4bit", "none")
@@ -202,37 +202,6 @@ class _Parser(TrlParser):
         raise UserError(f"{self.where}: {message}")
 
 
-def parse_override(text: str) -> tuple[str, object]:
-    """Split a ``key=value`` override; the value is parsed as YAML.
-
-    >>> parse_override("learning_rate=1e-4")
-    ('learning_rate', '1e-4')
-    >>> parse_override("report_to=[none]")
-    ('report_to', ['none'])
-    """
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise UserError(f"override {text!r} is not of the form key=value")
-    return key.strip(), yaml.safe_load(value) if value.strip() else ""
-
-
-def recipe_values(path: str | Path | None, overrides: typing.Sequence[str] = ()) -> dict:
-    """The recipe file's mapping with the ``key=value`` overrides applied on top."""
-    values: dict = {}
-    if path is not None:
-        if not Path(path).is_file():
-            raise UserError(f"recipe not found: {path}")
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise UserError(f"recipe {path}: not valid YAML ({str(e).splitlines()[0]})") from None
-        if not isinstance(loaded, dict):
-            raise UserError(f"recipe {path}: expected a mapping of key: value")
-        values.update(loaded)
-    values.update(parse_override(text) for text in overrides)
-    return values
-
-
 def load_recipe(
     cls: type[RecipeT], path: str | Path | None, overrides: typing.Sequence[str] = ()
 ) -> tuple[RecipeT, StudentModel]:
@@ -267,7 +236,51 @@ def load_recipe(
         train, model = parser.parse_args_into_dataclasses(args=[])
     except (ValueError, TypeError) as e:  # trl's and transformers' own __post_init__ checks
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
+    check_ranges(train, where)
     return train, model
+
+
+#: Shortest ``max_length`` accepted: below it no prompt and answer fit (trl takes any int).
+MIN_MAX_LENGTH = 16
+
+
+def check_ranges(train: SFTRecipe | DPORecipe, where: str, prefix: str = "") -> None:
+    """Refuse values the trainer config accepts but that train nothing or crash later.
+
+    trl and transformers take a negative ``num_train_epochs`` (0 steps, "success"), a
+    negative ``learning_rate``, a zero batch size and a tiny ``max_length``; each is one
+    line here, before any model is loaded.
+
+    Args:
+        train: A parsed recipe.
+        where: The recipe's file (or "command line"), first in the message.
+        prefix: Section of a pipeline recipe the keys sit in (``"sft."``), so the message names the key as written.
+
+    Raises:
+        UserError: Naming the first key out of range.
+
+    >>> check_ranges(SFTRecipe(output_dir="o", num_train_epochs=-1), "r.yaml", "sft.")
+    Traceback (most recent call last):
+    training.errors.UserError: r.yaml: recipe key 'sft.num_train_epochs' must be > 0 (or set max_steps), got -1
+    """
+    max_length = getattr(train, "max_length", None)
+    bad = [
+        (
+            "num_train_epochs",
+            "> 0 (or set max_steps)",
+            train.num_train_epochs <= 0 and not (train.max_steps and train.max_steps > 0),
+        ),
+        ("learning_rate", ">= 0", train.learning_rate < 0),
+        ("per_device_train_batch_size", ">= 1", train.per_device_train_batch_size < 1),
+        ("per_device_eval_batch_size", ">= 1", train.per_device_eval_batch_size < 1),
+        ("gradient_accumulation_steps", ">= 1", train.gradient_accumulation_steps < 1),
+        ("max_length", f">= {MIN_MAX_LENGTH}", max_length is not None and max_length < MIN_MAX_LENGTH),
+    ]
+    for key, rule, failed in bad:
+        if failed:
+            value = getattr(train, key)
+            shown = int(value) if isinstance(value, float) and value.is_integer() else value
+            raise UserError(f"{where}: recipe key {prefix + key!r} must be {rule}, got {shown!r}")
 
 
 def to_dict(train: SFTRecipe | DPORecipe, model: StudentModel) -> dict:

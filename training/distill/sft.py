@@ -136,6 +136,12 @@ def _model_card(args: SFTRecipe, model_args: StudentModel, model, precision, dat
 
 def train_and_report(main_fn, recipe_class: str, recipe: Path | None, overrides: list[str], resume: bool) -> None:
     """The body of a recipe command: load ``recipes.<recipe_class>``, train with ``main_fn``, name the adapter."""
+    from training.distill import recipe_file
+
+    # Paths first, from the YAML alone: a wrong one is reported before trl's import (seconds).
+    where = str(recipe) if recipe is not None else "command line"
+    model_loading.check_paths(recipe_file.recipe_values(recipe, overrides), where, recipe_class == "DPORecipe")
+    model_loading.silence_offline_kernel_hub()
     from training.distill import recipes
 
     out = main_fn(*recipes.load_recipe(getattr(recipes, recipe_class), recipe, overrides), resume=resume)

@@ -20,7 +20,7 @@ import click
 
 from aligncot_tasks import suite
 from training.cli import Command
-from training.errors import ResultsError
+from training.errors import ResultsError, UserError
 from training.evaluate import paired
 from training.evaluate.leaderboard.results import find_results_files, model_label
 from training.evaluate.samples import MAJ_TASK, leaf_tasks, pair, read_samples, samples_path
@@ -62,6 +62,25 @@ def load_run(path: Path) -> Run:
         labels[0] if len(set(labels)) == 1 else f"{labels[0]} (+{len(set(labels)) - 1} more)",
         {task: file for task, (_, file) in sorted(found.items())},
     )
+
+
+def parse_renames(renames) -> dict[str, str]:
+    """``OLD=NEW`` options as a mapping.
+
+    >>> parse_renames(["/m/sft=sft", "a=b=c"])
+    {'/m/sft': 'sft', 'a': 'b=c'}
+
+    Raises:
+        UserError: An option without ``=``.
+    """
+    if bad := [r for r in renames if "=" not in r]:
+        raise UserError(f"--rename takes OLD=NEW, got {bad[0]!r}")
+    return dict(r.split("=", 1) for r in renames)
+
+
+def relabel(run: Run, renames: dict[str, str]) -> Run:
+    """``run`` under its new label, if ``renames`` names it."""
+    return Run(renames.get(run.label, run.label), run.tasks)
 
 
 def benchmark_of(task: str) -> str:
@@ -136,13 +155,18 @@ def format_lines(title: str, lines: list[Line]) -> list[str]:
     "--resamples", default=paired.RESAMPLES, show_default=True, type=click.IntRange(100), help="Bootstrap resamples."
 )
 @click.option("--seed", default=paired.SEED, show_default=True, type=int, help="Bootstrap seed.")
-def compare_command(results_a: Path, results_b: Path, tasks: str | None, resamples: int, seed: int) -> None:
+@click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help="Relabel a run. Repeatable.")
+def compare_command(
+    results_a: Path, results_b: Path, tasks: str | None, resamples: int, seed: int, renames: tuple[str, ...]
+) -> None:
     """Paired comparison of two runs on the questions both answered: Δ accuracy, its CI and p.
 
     RESULTS_A and RESULTS_B are results_*.json files or --output_path directories of runs
-    made with --log_samples. Questions are matched by lm-eval's doc_id and doc_hash.
+    made with --log_samples. Questions are matched by lm-eval's doc_id and doc_hash; a run
+    that holds a question twice is refused.
     """
-    a, b = load_run(results_a), load_run(results_b)
+    mapping = parse_renames(renames)
+    a, b = (relabel(load_run(p), mapping) for p in (results_a, results_b))
     per_task, per_bench = compare_runs(a, b, tasks.split(",") if tasks else None, resamples, seed)
     click.echo(f"A = {a.label}\nB = {b.label}")
     click.echo("\n".join(format_lines("task", per_task)))

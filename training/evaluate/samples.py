@@ -27,6 +27,8 @@ from training.errors import ResultsError
 MAJ_TASK = re.compile(r"^aligncot_(?P<bench>[a-z0-9]+)_cot_maj(?P<k>\d+)$")
 
 Key = tuple[int, str]  # (doc_id, doc_hash)
+#: What a duplicate-question error tells the user to do.
+DEDUPE_HINT = "a row holds each question once (`aligncot score --dedupe` keeps first occurrences)"
 
 
 @dataclass(frozen=True)
@@ -169,21 +171,44 @@ def parse_sample(task: str, row: dict) -> Sample:
     )
 
 
+def first_duplicate(keys) -> tuple[int, int] | None:
+    """Positions (0-based) of the first key seen before, and of its first occurrence; None when all differ.
+
+    >>> first_duplicate([(0, "a"), (1, "b"), (0, "a"), (1, "b")])
+    (2, 0)
+    >>> first_duplicate([(0, "a"), (0, "b")]) is None
+    True
+    """
+    seen: dict = {}
+    for i, key in enumerate(keys):
+        if key in seen:
+            return i, seen[key]
+        seen[key] = i
+    return None
+
+
 def read_samples(path: Path, task: str) -> list[Sample]:
     """Every question of one samples file.
 
     Raises:
-        ResultsError: A line that is not an lm-eval sample, with its number.
+        ResultsError: A line that is not an lm-eval sample, or a question the file holds
+            twice (same doc_id and doc_hash), with its line number.
     """
-    out = []
+    out, lines = [], []
     try:
         for n, row in iter_jsonl(path):
             try:
                 out.append(parse_sample(task, row))
             except (KeyError, TypeError, ValueError) as e:
                 raise ResultsError(f"{path}:{n}: not an lm-eval sample ({e!r})") from None
+            lines.append(n)
     except OSError as e:
         raise ResultsError(f"{path}: {e.strerror}") from None
+    if dup := first_duplicate(s.key for s in out):
+        raise ResultsError(
+            f"{path}:{lines[dup[0]]}: doc_id {out[dup[0]].doc_id} repeats line {lines[dup[1]]} "
+            f"(same doc_hash); {DEDUPE_HINT}"
+        )
     return out
 
 
@@ -230,8 +255,13 @@ def pair(a: list[Sample], b: list[Sample]) -> tuple[list[bool], list[bool], int]
 
     Raises:
         ResultsError: A ``doc_id`` names different documents in the two runs (the runs read
-            different data, so no pairing by id can be trusted).
+            different data, so no pairing by id can be trusted), or a run holds a question
+            twice (it would be counted twice).
     """
+    for side, run in (("A", a), ("B", b)):
+        if dup := first_duplicate((s.task, *s.key) for s in run):
+            s = run[dup[0]]
+            raise ResultsError(f"run {side} holds {s.task} doc_id {s.doc_id} twice (same doc_hash); {DEDUPE_HINT}")
     by_key = {(s.task, *s.key): s for s in b}
     hashes = {(s.task, s.doc_id): s.doc_hash for s in b}
     x, y = [], []

@@ -74,6 +74,30 @@ def classify(exc: BaseException) -> tuple[bool, float | None]:
     ), None
 
 
+def describe(exc: BaseException, timeout: float, base_url: str | None) -> str:
+    """One line for a failed request; a refused connection is named as such.
+
+    openai's aiohttp transport reports a refused connection as ``APITimeoutError`` (it maps
+    aiohttp's connector error to a connect timeout), which sends a user looking for a slow
+    server instead of a missing one; the refusal is still in the exception's chain.
+
+    >>> describe(RuntimeError("x"), 2.0, None)
+    'RuntimeError: x'
+    >>> err = RuntimeError("Request timed out."); err.__cause__ = ConnectionRefusedError(111, "refused")
+    >>> describe(err, 2.0, "http://127.0.0.1:9/v1")
+    'connection refused by http://127.0.0.1:9/v1 (is the server running?)'
+    """
+    seen, link = set(), exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, ConnectionRefusedError):
+            return f"connection refused by {base_url or 'the OpenAI API'} (is the server running?)"
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"{type(exc).__name__}: no reply within {timeout:g}s"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def http_client(timeout: float):
     """openai's aiohttp transport when aiohttp is installed, else None (its default, httpx).
 
@@ -175,8 +199,7 @@ class OpenAIBackend:
                     attempt = attempt_manager.retry_state.attempt_number
                     result = await asyncio.wait_for(self._request(client, job), self.timeout)
         except Exception as exc:  # noqa: BLE001 -- the job's outcome, never an exception out of the run
-            detail = f"no reply within {self.timeout:g}s" if isinstance(exc, asyncio.TimeoutError) else exc
-            error = self.redact(f"{type(exc).__name__}: {detail}")[:500]
+            error = self.redact(describe(exc, self.timeout, self.base_url))[:500]
             return Result(None, error=error, attempts=attempt, started_at=started, finished_at=time.time())
         return Result(**result, attempts=attempt, started_at=started, finished_at=time.time())
 

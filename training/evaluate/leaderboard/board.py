@@ -169,4 +169,8 @@ def build_board(paths: list[str | os.PathLike], renames: dict[str, str] | None =
             "none of the results files has a benchmark-level aligncot_* entry "
             "(e.g. aligncot_csqa_cot, or a group like aligncot_mmlu_cot)"
         )
+    for row, column in list(board.scores):
+        # Read (and cache) every cell's samples now: a file holding a question twice is
+        # refused here, before any page or chart is written, not halfway through rendering.
+        board.samples(row, column)
     return board
