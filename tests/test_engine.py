@@ -75,7 +75,9 @@ def test_stop_strings_cut_and_end_the_request(tiny, device):
     # A stop string taken from the middle of each free continuation: the text must end just before it.
     stops = [t[len(t) // 2 : len(t) // 2 + 2] for t in texts]
     reqs = [engine.Request(x, 24, (s,) if s.strip() else ()) for x, s in zip(ids, stops)]
-    outs = engine.generate(model, tokenizer, reqs, max_in_flight=3)
+    stats = engine.DecodeStats()
+    outs = engine.generate(model, tokenizer, reqs, max_in_flight=3, stats=stats)
+    assert stats.decoded >= sum(o.completion_tokens for o in outs)
     n_stopped = 0
     for text, req, out in zip(texts, reqs, outs):
         want, stopped = engine.cut_text(text, req.stop)

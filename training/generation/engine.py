@@ -74,6 +74,14 @@ class Output:
 OnResult = Callable[[int, Output], None]
 
 
+@dataclass
+class DecodeStats:
+    """What a call decoded, for benchmarks: ``decoded`` counts tokens computed past a stop
+    string too (until the cancellation landed), as far as the stream reported them."""
+
+    decoded: int = 0
+
+
 def cut_text(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """``text`` before the first of ``stop``, and whether one was found.
 
@@ -114,6 +122,7 @@ def generate(
     seed: int | None = None,
     on_result: OnResult | None = None,
     desc: str | None = None,
+    stats: DecodeStats | None = None,
 ) -> list[Output]:
     """Continue every request with continuous batching; outputs in input order.
 
@@ -127,6 +136,7 @@ def generate(
         seed: Seeds the sampling of this call.
         on_result: Called as each request finishes, so a caller can commit results as they come.
         desc: Progress bar label (None: no bar).
+        stats: Accumulates the tokens decoded (None: not counted).
     """
     if max_in_flight < 1:
         raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
@@ -143,6 +153,7 @@ def generate(
     )
     out: list[Output | None] = [None] * len(requests)
     ids, eos = {}, set(eos_ids(model, tokenizer))
+    decoded = [0] * len(requests)
     was_training = model.training
     model.eval()
     bar = tqdm(total=len(requests), desc=desc, disable=desc is None)
@@ -161,6 +172,7 @@ def generate(
                     _check_alive(manager)
                     continue
                 i = ids[result.request_id]
+                decoded[i] = max(decoded[i], len(result.generated_tokens))
                 if out[i] is not None:
                     continue  # tokens still streamed before the cancellation landed
                 done = _finish(tokenizer, requests[i], result, eos)
@@ -178,6 +190,8 @@ def generate(
         manager.stop(block=True)
         manager.destroy()
         model.train(was_training)
+    if stats is not None:
+        stats.decoded += sum(decoded)
     return out  # type: ignore[return-value]
 
 
