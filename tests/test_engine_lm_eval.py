@@ -134,3 +134,17 @@ def test_aligncot_eval_end_to_end_with_hf_continuous(tmp_path, tiny_model_dir, o
     cfg = EvalConfig((ModelSpec("cont", str(tiny_model_dir), "hf-continuous"),), ("aligncot_csqa_cot",), str(out))
     assert cfg.models[0].lm_eval_backend("cpu") == "hf-continuous"
     assert run_matrix is not None
+
+
+def test_pipeline_eval_rows_take_the_recipe_backend(tmp_path):
+    from training.pipeline.recipe import load_recipe
+    from training.pipeline.run import Pipeline
+
+    for override, want in (((), "auto"), (("eval.backend=hf",), "hf")):
+        recipe, _ = load_recipe("demo", override)
+        cfg = Pipeline(recipe, tmp_path / "run").eval_config(None)
+        students = [m for m in cfg["models"] if m["name"].startswith("student")]
+        assert students and {m["backend"] for m in students} == {want}
+        EvalConfig.from_dict(cfg)
+    with pytest.raises(Exception, match="backend"):
+        load_recipe("demo", ("eval.backend=vllm",))
