@@ -18,6 +18,7 @@ PROMPTS = [
     "Q: 2+2?",
     "Answer Choices: (A) fridge (B) oven (C) car (D) desk (E) shoe",
     "A long prompt about cats and dogs and the places where people keep their food",
+    "Question: a prompt longer than one forward step holds, so its prefill is split. " * 40,
 ]
 
 
@@ -55,7 +56,7 @@ def test_greedy_matches_generate_one_prompt_at_a_time(tiny, device):
     path, tokenizer = tiny
     model = _model(path, device)
     ids = _encode(tokenizer)
-    budgets = [12, 5, 20, 1, 16]
+    budgets = [12, 5, 20, 1, 16, 8]
     outs = engine.generate(model, tokenizer, [engine.Request(x, b) for x, b in zip(ids, budgets)], max_in_flight=2)
     for x, b, out in zip(ids, budgets, outs):
         want = _reference(model, tokenizer, x, b)
@@ -86,6 +87,7 @@ def test_stop_strings_cut_and_end_the_request(tiny, device):
             n_stopped += 1
             assert out.finish_reason == "stop"
     assert n_stopped >= 3
+    assert max(len(x) for x in ids) > engine.MAX_BATCH_TOKENS
 
 
 def test_adapter_is_applied(tiny):

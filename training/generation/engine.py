@@ -157,6 +157,7 @@ def generate(
     was_training = model.training
     model.eval()
     bar = tqdm(total=len(requests), desc=desc, disable=desc is None)
+    pending = len(requests)
     try:
         with torch.no_grad():
             # Queued before the loop starts, so the first batch is the same on every run.
@@ -165,7 +166,6 @@ def generate(
                 rid = manager.add_request(list(r.prompt_ids), f"r{i}", r.max_new_tokens, streaming=stream)
                 ids[rid] = i
             manager.start()
-            pending = len(requests)
             while pending:
                 result = manager.get_result(timeout=1)
                 if result is None:
@@ -187,7 +187,7 @@ def generate(
                     on_result(i, done)
     finally:
         bar.close()
-        manager.stop(block=True)
+        manager.stop(block=True, hard_stop=pending > 0)  # after an error, drop the requests left
         manager.destroy()
         model.train(was_training)
     if stats is not None:
