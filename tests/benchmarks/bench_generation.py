@@ -10,8 +10,8 @@ prompt (:func:`aligncot_tasks.suite.render_prompt`, no chat template), greedy, a
 Arms (two code paths of the project, and the reference), each at every ``--batch-sizes``:
 
 - ``student``: :func:`training.generation.student.generate_hf`, what self-refine generates
-  its preference pairs with (length-sorted batches, no stopping criteria: it decodes until
-  every row has hit EOS or the budget, then cuts at the stop sequences);
+  its preference pairs with (the continuous-batching engine: at most the batch size in
+  flight, each row leaving at EOS, a stop sequence or the budget);
 - ``annotate``: :class:`training.annotate.backends.hf.HFBackend` (the annotation teacher's
   hf backend), its text cut at the stop sequences as ``aligncot annotate`` does; it loads
   its own copy of the model through its own ``load()``;

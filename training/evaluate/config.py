@@ -19,8 +19,14 @@ from pydantic.dataclasses import dataclass
 from training.errors import ConfigError
 from training.validation import STRICT, build
 
-#: lm-eval model backends this command drives.
-BACKENDS = ("hf", "local-completions", "local-chat-completions")
+#: lm-eval model backends this command drives. ``hf-continuous`` is lm-eval's ``hf`` with
+#: continuous-batching generation (training/generation/lm_eval_backend.py); ``auto`` picks it
+#: on CPU and ``hf`` on GPU.
+BACKENDS = ("hf", "hf-continuous", "auto", "local-completions", "local-chat-completions")
+#: Backends that load the model here (the rest talk to a server).
+LOCAL_BACKENDS = ("hf", "hf-continuous", "auto")
+#: Sequences in flight for ``hf-continuous`` when no batch size is given.
+CONTINUOUS_BATCH = 32
 
 
 def leaf_tasks(names: tuple[str, ...]) -> list[str]:
@@ -44,20 +50,21 @@ class ModelSpec:
     Attributes:
         name: Row label; also the results sub-directory.
         pretrained: HF model id or directory (``hf``), or the served model's name (API).
-        backend: ``hf``, ``local-completions`` or ``local-chat-completions``.
-        peft: PEFT adapter directory applied on top of ``pretrained`` (``hf`` only).
+        backend: One of :data:`BACKENDS`; ``auto``: ``hf-continuous`` on CPU, ``hf`` on GPU.
+        peft: PEFT adapter directory applied on top of ``pretrained`` (local backends only).
         base_url: Endpoint of an OpenAI-compatible server (API backends), e.g.
             ``http://127.0.0.1:8000/v1/completions``.
         tokenizer: Local tokenizer for an API model; without it requests are sent as text.
         chat_template: Whether lm-eval applies the model's chat template.
         dtype: Torch dtype for ``hf`` (default: float32 on CPU, auto on GPU).
-        batch_size: lm-eval batch size (default: auto on GPU, 1 on CPU).
+        batch_size: lm-eval batch size; for ``hf-continuous`` the most sequences decoding at
+            once (default: 32 for ``hf-continuous``, else auto on GPU, 1 on CPU).
         model_args: Further lm-eval model arguments, passed through verbatim.
     """
 
     name: str
     pretrained: str
-    backend: Literal[BACKENDS] = "hf"
+    backend: Literal[BACKENDS] = "auto"
     peft: str | None = None
     base_url: str | None = None
     tokenizer: str | None = None
@@ -67,7 +74,7 @@ class ModelSpec:
     model_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        api = self.backend != "hf"
+        api = self.backend not in LOCAL_BACKENDS
         if api and not self.base_url:
             raise ConfigError(f"model {self.name!r}: an API backend needs base_url")
         if api and self.peft:
@@ -97,6 +104,16 @@ class ModelSpec:
             raw[key.strip()] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
         return cls.from_dict(raw, f"--model {text!r}")
 
+    def lm_eval_backend(self, device: str) -> str:
+        """The lm-eval model name this row runs under on ``device`` (``auto`` resolved).
+
+        >>> ModelSpec("s", "/m").lm_eval_backend("cpu"), ModelSpec("s", "/m").lm_eval_backend("cuda")
+        ('hf-continuous', 'hf')
+        """
+        if self.backend == "auto":
+            return "hf-continuous" if device == "cpu" else "hf"
+        return self.backend
+
     def lm_eval_args(self, device: str) -> str:
         """The ``--model_args`` string lm-eval receives for this model.
 
@@ -105,7 +122,7 @@ class ModelSpec:
         >>> ModelSpec("t", "tiny", backend="local-completions", base_url="http://h/v1/completions").lm_eval_args("cpu")
         'model=tiny,base_url=http://h/v1/completions,tokenizer_backend=none,tokenized_requests=False'
         """
-        if self.backend == "hf":
+        if self.backend in LOCAL_BACKENDS:
             args: dict[str, Any] = {"pretrained": self.pretrained, "peft": self.peft}
             args["dtype"] = self.dtype or ("float32" if device == "cpu" else "auto")
             args["device"] = device
@@ -164,11 +181,25 @@ class EvalConfig:
                 raise ConfigError(f"unknown task or group {task!r} (run `aligncot tasks` to list them)")
         ranked = [t for t in leaf_tasks(self.tasks) if suite.get_task(t).variant == suite.LL]
         for m in self.models:
-            if ranked and m.backend != "hf" and (m.backend == "local-chat-completions" or not m.tokenizer):
+            api = m.backend not in LOCAL_BACKENDS
+            if ranked and api and (m.backend == "local-chat-completions" or not m.tokenizer):
                 raise ConfigError(
                     f"model {m.name!r}: {ranked[0]} ranks options by log-likelihood, which needs prompt "
                     "logprobs: an API row needs local-completions, a `tokenizer` and a server that echoes logprobs"
                 )
+
+    def check_local_paths(self) -> None:
+        """Fail in one line, before any model loads, on a model or adapter directory that is absent.
+
+        A ``pretrained`` that is not written as a path (``org/name``) may be a hub id and is
+        left to transformers.
+        """
+        for m in self.models:
+            if m.backend not in LOCAL_BACKENDS:
+                continue
+            for key, value in (("pretrained", m.pretrained), ("peft", m.peft)):
+                if value and _looks_like_path(value) and not Path(value).expanduser().is_dir():
+                    raise ConfigError(f"model {m.name!r}: {key} directory {value} does not exist")
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "eval config") -> EvalConfig:
@@ -176,6 +207,15 @@ class EvalConfig:
         if isinstance(raw, dict):
             raw = {**raw, "models": tuple(raw.get("models") or ()), "tasks": tuple(raw.get("tasks") or ())}
         return build(cls, raw, where, ConfigError)
+
+
+def _looks_like_path(value: str) -> bool:
+    """Whether ``value`` names a local directory rather than a hub id.
+
+    >>> _looks_like_path("/m"), _looks_like_path("./m"), _looks_like_path("org/name"), _looks_like_path("a/b/c")
+    (True, True, False, True)
+    """
+    return value.startswith(("/", ".", "~")) or value.count("/") > 1 or Path(value).exists()
 
 
 def load_config(path: str | os.PathLike) -> dict:

@@ -21,7 +21,7 @@ import click
 from aligncot_tasks.data import DATA_DIR_ENV
 from training.cli import Command
 from training.distill.model_loading import silence_library_deprecations
-from training.evaluate.config import EvalConfig, ModelSpec, load_config
+from training.evaluate.config import CONTINUOUS_BATCH, EvalConfig, ModelSpec, load_config
 from training.evaluate.lm_eval_log import lm_eval_log_to
 
 #: lm-eval's log, in the output directory.
@@ -43,6 +43,7 @@ def cell_key(spec: ModelSpec, task: str, cfg: EvalConfig, device: str) -> dict:
     """What identifies a finished cell (compared as a whole on re-run)."""
     return {
         "model": asdict(spec),
+        "backend": spec.lm_eval_backend(device),
         "task": task,
         "limit": cfg.limit,
         "gen_kwargs": cfg.gen_kwargs,
@@ -80,9 +81,16 @@ def build_lm(spec: ModelSpec, device: str):
     """Instantiate the lm-eval model once; every pending cell of this row reuses it."""
     from lm_eval.api.registry import get_model
 
-    batch = spec.batch_size if spec.batch_size is not None else (1 if device == "cpu" else "auto")
+    backend = spec.lm_eval_backend(device)
+    if backend == "hf-continuous":
+        import training.generation.lm_eval_backend  # noqa: F401  (registers the name with lm-eval)
+
+        default = CONTINUOUS_BATCH
+    else:
+        default = 1 if device == "cpu" else "auto"
+    batch = spec.batch_size if spec.batch_size is not None else default
     # device is already part of an hf model's args; API models have none.
-    return get_model(spec.backend).create_from_arg_string(spec.lm_eval_args(device), {"batch_size": batch})
+    return get_model(backend).create_from_arg_string(spec.lm_eval_args(device), {"batch_size": batch})
 
 
 def evaluate_cell(lm, spec: ModelSpec, task: str, cfg: EvalConfig, device: str, task_manager) -> Path:
@@ -105,7 +113,8 @@ def evaluate_cell(lm, spec: ModelSpec, task: str, cfg: EvalConfig, device: str, 
         device=device,
     )
     samples = results.pop("samples")
-    results["config"]["model"] = spec.backend  # a pre-built LM is logged by class; record the backend name
+    # A pre-built LM is logged by class; record the backend name (the leaderboard shows it).
+    results["config"]["model"] = spec.lm_eval_backend(device)
     results[CELL_KEY] = cell_key(spec, task, cfg, device)
     # The row label is ours, not the path lm-eval would derive from pretrained/peft.
     tracker.general_config_tracker.model_name = spec.name
@@ -119,19 +128,32 @@ def evaluate_cell(lm, spec: ModelSpec, task: str, cfg: EvalConfig, device: str, 
 def lm_eval_command(spec: ModelSpec, task: str, cfg: EvalConfig, device: str) -> str:
     """The plain ``lm_eval`` command that evaluates the same cell (printed for reproduction).
 
-    >>> cfg = EvalConfig((ModelSpec("s", "/m", chat_template=True),), ("aligncot_cot",), "out", limit=5)
+    An ``hf-continuous`` row is reproduced by lm-eval's own ``hf`` (the reference path: the
+    plain ``lm_eval`` command cannot load a model registered by this package).
+
+    >>> cfg = EvalConfig((ModelSpec("s", "/m", "hf", chat_template=True),), ("aligncot_cot",), "out", limit=5)
     >>> lm_eval_command(cfg.models[0], "aligncot_cot", cfg, "cpu")  # doctest: +NORMALIZE_WHITESPACE
     'lm_eval run --model hf --model_args pretrained=/m,dtype=float32,device=cpu --tasks aligncot_cot
      --include_path $(aligncot tasks --path) --output_path out --log_samples --limit 5 --apply_chat_template'
     """
     parts = [
-        f"lm_eval run --model {spec.backend} --model_args {spec.lm_eval_args(device)} --tasks {task}",
+        f"lm_eval run --model {reference_backend(spec.lm_eval_backend(device))} "
+        f"--model_args {spec.lm_eval_args(device)} --tasks {task}",
         f"--include_path $(aligncot tasks --path) --output_path {cfg.output_dir} --log_samples",
     ]
     parts += [f"--limit {cfg.limit}"] if cfg.limit is not None else []
     parts += [f"--gen_kwargs {cfg.gen_kwargs}"] if cfg.gen_kwargs else []
     parts += ["--apply_chat_template"] if spec.chat_template else []
     return " ".join(parts)
+
+
+def reference_backend(backend: str) -> str:
+    """The plain-lm-eval model name that reproduces ``backend``.
+
+    >>> reference_backend("hf-continuous"), reference_backend("local-completions")
+    ('hf', 'local-completions')
+    """
+    return "hf" if backend == "hf-continuous" else backend
 
 
 def free_memory() -> None:
@@ -151,6 +173,7 @@ def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
     Cells already finished with the same key are skipped, so an interrupted run resumes.
     lm-eval's own log goes to ``OUT/lm_eval.log``, not the console.
     """
+    cfg.check_local_paths()  # before the output directory or any model exists
     silence_library_deprecations()
     with lm_eval_log_to(Path(cfg.output_dir) / LOG_NAME) as log:
         echo(f"lm-eval's log: {log}")
@@ -186,7 +209,7 @@ def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
                 echo(f"{label}: done before, skipped")
                 continue
             if lm is None:
-                echo(f"loading {spec.name} ({spec.backend}: {spec.lm_eval_args(device)})")
+                echo(f"loading {spec.name} ({spec.lm_eval_backend(device)}: {spec.lm_eval_args(device)})")
                 lm, task_manager = build_lm(spec, device), row_task_manager(spec, device)
             echo(f"{label}: same as `{lm_eval_command(spec, task, cfg, device)}`")
             start = time.perf_counter()
@@ -205,8 +228,9 @@ def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
     "model_flags",
     multiple=True,
     metavar="SPEC",
-    help="Add a row: name=N,pretrained=DIR[,peft=ADAPTER][,chat_template=true]"
-    "[,backend=local-completions,base_url=URL]. Repeatable.",
+    help="Add a row: name=N,pretrained=DIR[,peft=ADAPTER][,chat_template=true][,batch_size=N]"
+    "[,backend=hf|hf-continuous|local-completions,base_url=URL]; backend defaults to hf-continuous "
+    "on CPU, hf on GPU. Repeatable.",
 )
 @click.option("--tasks", help="Comma-separated suite tasks or groups (replaces the config's).")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Results directory (lm-eval layout).")

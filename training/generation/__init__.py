@@ -1,1 +1,1 @@
-"""The one place models generate text: batched HF, vLLM, and the stop-sequence cut."""
+"""The one place models generate text: the continuous-batching engine (and its lm-eval backend), vLLM, the stop cut."""

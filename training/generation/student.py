@@ -1,9 +1,9 @@
 """The student answering prompts: batched greedy generation, HF or vLLM.
 
 Decoding follows what lm-eval does for the suite's tasks -- greedy, at most the task's
-``max_gen_toks`` new tokens, cut at the suite's stop sequences -- so the answers the student
+``max_gen_toks`` new tokens, ended at the suite's stop sequences -- so the answers the student
 is trained to prefer are the answers it would give under evaluation. The generation itself is
-the one HF path (training/generation/hf.py) and the one vLLM path
+the one HF path (training/generation/hf.py, continuous batching) and the one vLLM path
 (training/generation/vllm_engine.py) that the annotate backends use too.
 """
 
@@ -47,10 +47,36 @@ def generate_hf(
 ) -> list[str]:
     """Continuations of ``prompts`` with a (PEFT) HF model, in input order, cut at the suite's stops.
 
-    Greedy unless ``temperature`` > 0; ``seed`` makes sampled answers repeatable.
+    Greedy unless ``temperature`` > 0; ``seed`` makes sampled answers repeatable. ``batch_size``
+    requests decode at once on the continuous-batching engine (training/generation/engine.py).
     """
+    return generate_hf_each(
+        model, tokenizer, prompts, [max_new_tokens] * len(prompts), batch_size, desc, temperature=temperature, seed=seed
+    )
+
+
+def generate_hf_each(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    budgets: Sequence[int],
+    batch_size: int,
+    desc: str = "generating",
+    *,
+    temperature: float = 0.0,
+    seed: int | None = None,
+) -> list[str]:
+    """:func:`generate_hf` with a ``max_new_tokens`` budget per prompt (each task's ``max_gen_toks``)."""
     completions = hf.generate(
-        model, tokenizer, prompts, max_new_tokens, batch_size, temperature=temperature, seed=seed, desc=desc
+        model,
+        tokenizer,
+        prompts,
+        budgets,
+        batch_size,
+        stop=tuple(STOP_SEQUENCES),
+        temperature=temperature,
+        seed=seed,
+        desc=desc,
     )
     return [cut_at_stop(c.text)[0] for c in completions]
 

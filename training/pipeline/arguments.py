@@ -140,7 +140,7 @@ class StageArguments:
     def eval_config(self, teacher_url: str | None) -> dict:
         """The ``aligncot eval`` config: base, SFT, SFT+DPO students (+ the API teacher)."""
         e, s, t = self.r.eval, self.r.student, self.r.teacher
-        student = {"pretrained": self.student_model, "chat_template": s.chat_template}
+        student = {"pretrained": self.student_model, "chat_template": s.chat_template, "backend": e.backend}
         if e.batch_size:
             student["batch_size"] = e.batch_size
         models = [

@@ -21,6 +21,7 @@ from pydantic.dataclasses import dataclass
 from aligncot_tasks import suite
 from training.distill.demos import KINDS, STYLES
 from training.errors import RecipeError, UserError
+from training.evaluate.config import LOCAL_BACKENDS
 from training.validation import STRICT, build
 
 #: Bare recipe names are looked up here (a checkout), then in the package (the demo).
@@ -149,14 +150,16 @@ class Demos:
 class Evaluation:
     """What every model is evaluated on (``limit``: rows per task, <1 a fraction).
 
-    ``batch_size``: the students' lm-eval batch size (None: ``aligncot eval``'s default, 1 on
-    CPU; a 135M student on CPU decodes several times faster per token at 32).
+    ``batch_size``: the students' lm-eval batch size (None: ``aligncot eval``'s default, 32
+    sequences in flight for ``hf-continuous``, else 1 on CPU). ``backend``: the students'
+    lm-eval backend (``auto``: ``hf-continuous`` on CPU, ``hf`` on GPU).
     """
 
     tasks: tuple[str, ...] = ("aligncot_zs", "aligncot_cot")
     limit: Annotated[float, Field(gt=0)] | None = None
     gen_kwargs: str | None = None
     batch_size: Count | None = None
+    backend: Literal[LOCAL_BACKENDS] = "auto"
 
 
 @dataclass(frozen=True, config=STRICT)

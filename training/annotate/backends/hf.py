@@ -1,9 +1,9 @@
 """Teacher as a local transformers model: a thin wrapper over :mod:`training.generation.hf`.
 
-Prompts are generated ``batch_size`` at a time, batches of similar length, and reported one
-by one after each batch (each is committed at once by the caller). A completion that ends
-without the end-of-sequence token used the whole budget and is reported with
-``finish_reason="length"``, as OpenAI-compatible servers do.
+Prompts run on the continuous-batching engine, at most ``batch_size`` decoding at once, and
+each is reported as soon as it finishes (the caller commits it at once). A completion ends at
+end-of-sequence or the first of the job's stop strings (``finish_reason="stop"``, cut before
+the string), or uses the whole budget (``"length"``), as OpenAI-compatible servers report.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class HFBackend:
 
     Attributes:
         model: Model directory or hub id.
-        batch_size: Prompts generated together.
+        batch_size: Most prompts decoding at once.
         device: Torch device (None: CUDA when available, else CPU).
         dtype: Torch dtype name (``auto``, ``bfloat16``, ``float32``, ...).
     """
@@ -67,7 +67,7 @@ class HFBackend:
         return self._loaded
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
-        """Generate every job with :func:`training.generation.hf.generate`, reporting each batch as it ends."""
+        """Generate every job with :func:`training.generation.hf.generate`, reporting each as it ends."""
         from training.generation import hf
 
         model, tokenizer = self.load()
@@ -89,8 +89,9 @@ class HFBackend:
                 model,
                 tokenizer,
                 texts,
-                params.max_tokens,
+                [j.params.max_tokens for j in jobs],
                 self.batch_size,
+                stop=params.stop,
                 temperature=params.temperature,
                 seed=params.seed,
                 add_special_tokens=not chat,

@@ -21,6 +21,7 @@ from training.evaluate.leaderboard.cells import Column, Score
 from training.evaluate.leaderboard.results import (
     VARIANT_ORDER,
     find_results_files,
+    generation_backend,
     read_results_file,
     recorded_note,
     variant_rank,
@@ -40,11 +41,14 @@ class Board:
     Attributes:
         scores: (row, column) -> newest score.
         rows: Row labels in first-seen order.
+        recorded: Row -> prompt note, for rows scored from recorded generations.
+        backends: Row -> the lm-eval backends that made its scores.
     """
 
     scores: dict[tuple[str, Column], Score] = field(default_factory=dict)
     rows: list[str] = field(default_factory=list)
     recorded: dict[str, str] = field(default_factory=dict)
+    backends: dict[str, set[str]] = field(default_factory=dict)
     _samples: dict[tuple[Path, ...], list[Sample]] = field(default_factory=dict, repr=False)
     _paired: dict[tuple[str, str, Column], paired_test.Paired | None] = field(default_factory=dict, repr=False)
 
@@ -164,6 +168,8 @@ def build_board(paths: list[str | os.PathLike], renames: dict[str, str] | None =
             board.add(label, column, score)
         if scores and (note := recorded_note(path)) is not None:
             board.recorded[label] = note
+        if scores:
+            board.backends.setdefault(label, set()).add(generation_backend(path))
     if not board.scores:
         raise ResultsError(
             "none of the results files has a benchmark-level aligncot_* entry "

@@ -164,6 +164,13 @@ def recorded_note(path: str | os.PathLike) -> str | None:
     return str(block.get("prompt") or SUITE_PROMPT) if isinstance(block, dict) else None
 
 
+def generation_backend(path: str | os.PathLike) -> str:
+    """The lm-eval model backend that made a results file (``config.model``: ``hf``,
+    ``hf-continuous``, an API backend, ``recorded``...)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return str((data.get("config") or {}).get("model") or "unknown")
+
+
 def find_results_files(paths: list[str | os.PathLike]) -> list[Path]:
     """Results files named by ``paths``: files as given, directories searched recursively
     for lm-eval's ``results_*.json``."""
