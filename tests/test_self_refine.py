@@ -221,3 +221,50 @@ def test_chat_template_pairs_are_what_lm_eval_evaluates_for_the_cot_task(tiny_mo
         doc = preference_pairs.json.loads(p["doc"])
         assert (p["prompt"] + p["chosen"]).startswith(chat_prompt(tok, COT, doc))
         assert p["prompt"] == chat_prompt(tok, p["task"], doc)  # cot_vs_direct: the chat zero-shot prompt
+
+
+def _rounds_layout(tmp_path, finished: int, marker: int | None, checkpoint: bool):
+    from training.distill import checkpoints, refine_rounds
+
+    out = tmp_path / "dpo"
+    rounds = refine_rounds.plan(out, str(tmp_path / "sft"), tmp_path / "unused", 3)
+    for rnd in rounds[:finished]:
+        rnd.adapter.mkdir(parents=True)
+        (rnd.adapter / "adapter_config.json").write_text("{}")
+    run = checkpoints.run_dir(out)
+    if checkpoint:
+        (run / "checkpoint-2").mkdir(parents=True)
+        (run / "checkpoint-2" / checkpoints.TRAINER_STATE).write_text("{}")
+    if marker is not None:
+        run.mkdir(exist_ok=True)
+        (run / refine_rounds.MARKER).write_text(preference_pairs.json.dumps({"round": marker}))
+    return out, run, rounds
+
+
+def test_rounds_resume_at_the_first_unfinished_round(tmp_path):
+    from training.distill import refine_rounds
+
+    out, run, rounds = _rounds_layout(tmp_path, finished=1, marker=2, checkpoint=True)
+    assert refine_rounds.prepare(out, run, rounds, resume=True) == (1, run / "checkpoint-2")
+    with pytest.raises(refine_rounds.UserError, match="pass --resume"):
+        refine_rounds.prepare(out, run, rounds, resume=False)
+
+
+def test_rounds_a_finished_rounds_run_dir_is_moved_home(tmp_path):
+    """Killed between publishing round 2's adapter and moving its checkpoints: round 3 starts fresh."""
+    from training.distill import refine_rounds
+
+    out, run, rounds = _rounds_layout(tmp_path, finished=2, marker=2, checkpoint=True)
+    assert refine_rounds.prepare(out, run, rounds, resume=True) == (2, None)
+    assert not run.exists() and (rounds[1].home / "run" / "checkpoint-2").is_dir()
+
+
+def test_rounds_refuse_checkpoints_of_no_round(tmp_path):
+    from training.distill import refine_rounds
+
+    out, run, rounds = _rounds_layout(tmp_path, finished=0, marker=None, checkpoint=True)
+    with pytest.raises(refine_rounds.UserError, match="no unfinished round"):
+        refine_rounds.prepare(out, run, rounds, resume=True)
+    out, run, rounds = _rounds_layout(tmp_path / "b", finished=0, marker=None, checkpoint=False)
+    with pytest.raises(refine_rounds.UserError, match="no checkpoint"):
+        refine_rounds.prepare(out, run, rounds, resume=True)
