@@ -57,7 +57,7 @@ def model_card(meta: dict) -> str:
         f"- Data: `{meta['data']}` (sha256 `{meta['data_sha256']}`)",
         f"- aligncot version: {meta['aligncot_version']}",
     ]
-    for key in ("precision", "world_size", "train_steps", "pair_stats", "final_metrics"):
+    for key in ("precision", "world_size", "train_steps", "pair_stats", "final_metrics", "rounds"):
         if key in meta:
             lines.append(f"- {key.replace('_', ' ').capitalize()}: {meta[key]}")
     lines += [

@@ -1,4 +1,4 @@
-"""The one owner of the run-directory convention: ``<out>.run``, ``<out>.pairs``, ``checkpoint-*``.
+"""The one owner of the run-directory convention: ``<out>.run``, ``<out>.pairs``, ``<out>.rounds``, ``checkpoint-*``.
 
 A trainer writing adapter ``OUT`` keeps its Trainer checkpoints and TensorBoard logs in
 ``OUT.run`` and (DPO) its preference pairs in ``OUT.pairs``. Whether a run can be resumed is
@@ -41,6 +41,16 @@ def pairs_dir(output_dir: str | Path) -> Path:
     """
     out = Path(output_dir)
     return out.with_name(out.name + ".pairs")
+
+
+def rounds_dir(output_dir: str | Path) -> Path:
+    """Home of the finished rounds (pairs, adapter, statistics) of a multi-round DPO run.
+
+    >>> rounds_dir("out/dpo").as_posix()
+    'out/dpo.rounds'
+    """
+    out = Path(output_dir)
+    return out.with_name(out.name + ".rounds")
 
 
 def checkpoint_complete(checkpoint: Path) -> bool:

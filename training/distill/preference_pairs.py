@@ -19,43 +19,53 @@ difference between the two rendered prompts.
 With ``keep_correct_only`` (the default) a pair is kept only when the suite's scorer marks
 the chosen CoT answer correct. Pairs whose two answers are identical carry no preference
 and are always dropped.
+
+With the recipe's ``chat_template`` the prompts are rendered by the student's chat template
+(training/distill/chat_format.py): the chat CoT prompt (the assistant turn opened with the
+trigger) extends the chat zero-shot prompt (the assistant turn opened) in the same way, so
+``prompt + chosen`` is what lm-eval's ``--apply_chat_template`` evaluates for the CoT task.
+The other pair kind, correct vs incorrect sampled CoT answers, is in
+training/distill/pairs_sampled.py.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aligncot_tasks import suite
 from training.distill.train_data import decode_doc
 from training.errors import UserError
 
 PAIR_COLUMNS = ("prompt", "chosen", "rejected")
+#: ``render(task, doc) -> prompt``: ``suite.render_prompt``, or the chat-templated prompt.
+Render = Callable[[str, dict], str]
 
 
 @dataclass(frozen=True)
 class Question:
-    """One demonstration question, as the zs and cot tasks of the same row."""
+    """One demonstration question, as the zs and cot tasks of the same row, rendered by ``render``."""
 
     zs_task: str
     cot_task: str
     doc: dict
+    render: Render = field(default=suite.render_prompt, compare=False, repr=False)
 
     @property
     def zs_prompt(self) -> str:
-        return suite.render_prompt(self.zs_task, self.doc)
+        return self.render(self.zs_task, self.doc)
 
     @property
     def cot_prompt(self) -> str:
-        return suite.render_prompt(self.cot_task, self.doc)
+        return self.render(self.cot_task, self.doc)
 
     def budget(self, variant: str) -> int:
         """lm-eval's ``max_gen_toks`` for this question's benchmark and variant."""
         return suite.get_task(self.zs_task).benchmark.max_gen_toks[variant]
 
 
-def question(task: str, doc: dict) -> Question:
+def question(task: str, doc: dict, render: Render = suite.render_prompt) -> Question:
     """The question of a demonstration of ``task`` (any variant of a generative task).
 
     >>> question("aligncot_gsm8k_cot", {"question": "q", "answer": "#### 1"}).zs_task
@@ -66,14 +76,14 @@ def question(task: str, doc: dict) -> Question:
     except (suite.UnknownTask, suite.NotGenerative) as e:
         raise UserError(f"demonstration task: {e}") from None
     key, config = spec.benchmark.key, spec.config
-    return Question(suite.task_name(key, "zs", config), suite.task_name(key, "cot", config), doc)
+    return Question(suite.task_name(key, "zs", config), suite.task_name(key, "cot", config), doc, render)
 
 
-def questions(rows) -> list[Question]:
+def questions(rows, render: Render = suite.render_prompt) -> list[Question]:
     """Distinct questions of demonstration rows (a row may appear once per variant or teacher sample)."""
     seen, out = set(), []
     for row in rows:
-        q = question(row["task"], decode_doc(row["doc"]))
+        q = question(row["task"], decode_doc(row["doc"]), render)
         key = (q.zs_task, json.dumps(q.doc, sort_keys=True))
         if key not in seen:
             seen.add(key)

@@ -29,6 +29,7 @@ from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
 from training.distill import checkpoints
 from training.distill.recipe_file import parse_override, recipe_values  # noqa: F401 -- their home before
+from training.distill.refine_recipe import check_self_refine
 from training.errors import UserError
 
 QUANTIZATION = ("auto", "4bit", "none")
@@ -135,7 +136,18 @@ class DPORecipe(_Outputs, DPOConfig):
         max_new_tokens: Generation budget; None uses the suite's per-variant budget.
         generation_backend: ``auto`` (vLLM when installed and CUDA is there, else HF), ``hf``, ``vllm``.
         pairs_dir: Where the preference pairs are saved; default ``<output_dir>.pairs``.
-            Existing pairs there are reused (delete them to regenerate).
+            Existing pairs there are reused (delete them to regenerate). Single-round runs only.
+        pairs: ``cot_vs_direct`` (the CoT answer preferred to the zero-shot one, Ranaldi & Freitas)
+            or ``correct_vs_incorrect`` (a correct over an incorrect sampled CoT answer to the same
+            prompt, Pang et al. 2024).
+        samples_per_question: CoT answers sampled per question (``correct_vs_incorrect``, >= 2).
+        max_pairs_per_question: At most this many pairs per question (``correct_vs_incorrect``).
+        temperature: Sampling temperature of ``correct_vs_incorrect`` (> 0).
+        rounds: Self-refine rounds; round i samples with round i-1's adapter and continues
+            training it (``max_steps``/``num_train_epochs`` are per round).
+        max_eval_pairs: Cap on validation questions answered and validation pairs evaluated.
+        chat_template: Pairs on the prompts rendered with the student's chat template, as
+            lm-eval's ``--apply_chat_template`` evaluates them (training/distill/chat_format.py).
         adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
@@ -147,6 +159,13 @@ class DPORecipe(_Outputs, DPOConfig):
     max_new_tokens: int | None = None
     generation_backend: str = "auto"
     pairs_dir: str | None = None
+    pairs: str = "cot_vs_direct"
+    samples_per_question: int = 4
+    max_pairs_per_question: int = 2
+    temperature: float = 0.7
+    rounds: int = 1
+    max_eval_pairs: int | None = 128
+    chat_template: bool = False
     adapter_dir: str | None = None
     eval_strategy: str = "steps"
     eval_steps: float | None = 50
@@ -158,6 +177,7 @@ class DPORecipe(_Outputs, DPOConfig):
     def __post_init__(self) -> None:
         self._bind_output()
         _choice("generation_backend", self.generation_backend, GENERATION_BACKENDS)
+        check_self_refine(self)
         for name in ("generation_batch_size", "effective_batch_size", "eval_steps"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise UserError(f"recipe key {name!r} must be > 0, got {getattr(self, name)!r}")

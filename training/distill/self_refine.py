@@ -1,103 +1,51 @@
-"""``aligncot self-refine``: DPO of the SFT student on its own CoT-vs-plain answers.
+"""``aligncot self-refine``: DPO of the SFT student on preference pairs of its own answers, in rounds.
 
-Recipe -> :class:`training.distill.recipes.DPORecipe` (a ``trl.DPOConfig``) -> :func:`main`:
+Recipe -> :class:`training.distill.recipes.DPORecipe` (a ``trl.DPOConfig``) -> :func:`main`; each
+round (training/distill/refine_rounds.py: layout, resume) does:
 
-1. base + SFT adapter (trainable) answers every demonstration question with the zero-shot
-   and the CoT prompt (batched HF generation; vLLM when installed on a GPU machine);
-2. preference pairs (see :mod:`training.distill.preference_pairs`) are saved as a dataset in
-   ``<output_dir>.pairs`` (reused when present);
-3. trl ``DPOTrainer`` continues the SFT adapter against a frozen copy of it (trl's ``ref``
-   adapter: the reference is the SFT policy), evaluates every ``eval_steps``, keeps the
-   checkpoint with the lowest validation loss and publishes that one adapter atomically.
+1. base + the round's starting adapter (round 1: the SFT adapter; round i: round i-1's) answers
+   every demonstration question (training/distill/pairs_dataset.py); the recipe's ``pairs`` kind
+   -- ``cot_vs_direct`` (its CoT answer over its zero-shot one) or ``correct_vs_incorrect`` (a
+   correct over an incorrect sampled CoT answer) -- builds the preference pairs, saved and
+   reused when present;
+2. trl ``DPOTrainer`` continues the starting adapter with ``ref_model=None``: for a PEFT model
+   that already carries an adapter, trl 1.16 adds a frozen copy of it named ``ref`` and computes
+   the reference log-probabilities with that adapter active, so the reference is the round's
+   starting policy (the SFT policy in round 1), not the base model. With
+   ``precompute_ref_log_probs`` they are computed once per round before training (and once for
+   the validation pairs) instead of at every step. ``loss_type: [sigmoid, sft]`` with
+   ``loss_weights`` adds the NLL term on the chosen answer. It evaluates every ``eval_steps`` on
+   at most ``max_eval_pairs`` pairs and keeps the checkpoint with the lowest validation loss;
+3. the round's adapter is published atomically; after the last round, ``output_dir`` is that
+   one PEFT adapter (``adapter_config.json`` names the base model), its card listing each round.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import time
 import typing
 from pathlib import Path
 
-from training import atomic
-from training.distill import artifacts, model_loading, preference_pairs, train_data
+from training.distill import artifacts, model_loading, pairs_dataset, preference_pairs, refine_rounds, train_data
 from training.distill.sft import recipe_command, train_and_report
-from training.errors import UserError
 from training.generation import student as student_generation
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
     from training.distill.recipes import DPORecipe, StudentModel
 
 log = logging.getLogger("aligncot.self_refine")
-#: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.
-PAIR_STATS = "pair_stats.json"
-
-
-def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, backend: str):
-    """Generate, build and save the preference pairs (main process only); returns the DatasetDict."""
-    import datasets
-
-    def generate(prompts, budgets, desc):
-        if backend == "vllm":
-            return student_generation.generate_vllm(
-                model_args.base_model, recipe.sft_adapter, prompts, budgets, max_lora_rank=lora_rank(recipe.sft_adapter)
-            )
-        out = [""] * len(prompts)
-        for budget in sorted(set(budgets)):  # one generate() call per token budget
-            idx = [i for i, b in enumerate(budgets) if b == budget]
-            texts = student_generation.generate_hf(
-                model, tokenizer, [prompts[i] for i in idx], budget, recipe.generation_batch_size, desc
-            )
-            for i, text in zip(idx, texts):
-                out[i] = text
-        return out
-
-    splits, all_stats = {}, {}
-    for split in train_data.SPLITS:
-        qs = preference_pairs.questions(demos[split])
-        pairs, stats = preference_pairs.build_pairs(qs, generate, recipe.keep_correct_only, recipe.max_new_tokens)
-        log.warning("%s pairs: %s", split, stats)
-        all_stats[split] = stats
-        if not pairs:
-            raise UserError(
-                f"no {split} preference pairs survive ({stats}); "
-                "set keep_correct_only=false or train the SFT student longer"
-            )
-        splits[split] = datasets.Dataset.from_list(pairs)
-    if backend == "vllm":
-        student_generation.release_vllm()
-    ds = datasets.DatasetDict(splits)
-
-    def write(tmp: Path) -> None:
-        ds.save_to_disk(str(tmp))
-        (tmp / PAIR_STATS).write_text(json.dumps(all_stats, indent=1), encoding="utf-8")
-
-    recipe.pairs_path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.publish_dir(recipe.pairs_path, write)
-    return ds
-
-
-def lora_rank(adapter_dir: str) -> int:
-    """The rank of a saved LoRA adapter (vLLM must be told the largest rank it serves)."""
-    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text(encoding="utf-8"))
-    return int(config["r"])
-
-
-def load_pairs(path: Path):
-    import datasets
-
-    try:
-        return datasets.load_from_disk(str(path))
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot read preference pairs at {path} ({e}); delete them to regenerate") from None
 
 
 def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> Path | None:
-    """Build pairs, run DPO from the SFT adapter, publish the best adapter.
+    """Run every self-refine round not finished yet; publish the last round's adapter.
 
     Args:
         recipe: Validated DPO recipe (the ``DPOConfig`` the trainer gets).
         model_args: Base model and quantization (trl's ``ModelConfig``; the LoRA shape is the SFT adapter's).
-        resume: Continue from the last checkpoint in ``recipe.run_dir``.
+        resume: Continue the unfinished round from the last checkpoint in ``recipe.run_dir``.
 
     Returns:
         The adapter directory on the main process, None on the others.
@@ -105,46 +53,120 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     Raises:
         UserError: Bad data, adapter/base mismatch, no pairs, output exists, nothing to resume.
     """
-    from trl import DPOTrainer
-
     model_loading.silence_library_deprecations()
     output_dir = Path(recipe.adapter_dir)
-    checkpoint = artifacts.prepare_run(output_dir, recipe.run_dir, resume)
+    rounds = refine_rounds.plan(output_dir, recipe.sft_adapter, recipe.pairs_path, recipe.rounds)
+    first, checkpoint = refine_rounds.prepare(output_dir, recipe.run_dir, rounds, resume)
+    for rnd in rounds[:first]:
+        log.warning("round %d/%d finished before: reusing %s", rnd.index, rnd.total, rnd.adapter)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
     model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(model_args.base_model))
     model_args, precision = model_loading.resolve_precision(model_args, model_loading.cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, recipe.trust_remote_code)
-    base = model_loading.load_base(model_args, recipe.trust_remote_code)
-    model = model_loading.load_trainable_adapter(base, recipe.sft_adapter)
     state = model_loading.init_distributed()
+    out = None
+    for rnd in rounds[first:]:
+        out = train_round(recipe, model_args, precision, tokenizer, demos, rnd, checkpoint, state)
+        checkpoint = None  # only the round that was interrupted resumes
+    if len(rounds) == 1:
+        return out
+    if not state.is_main_process:
+        return None
+    meta = json.loads((rounds[-1].adapter / model_loading.META_FILE).read_text(encoding="utf-8"))
+    return refine_rounds.publish_final(rounds, output_dir, meta)
+
+
+def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenizer, demos, rnd, checkpoint, state):
+    """One round: pairs from the starting adapter, DPO from it, the round's adapter published."""
+    from trl import DPOTrainer
+
+    started = time.monotonic()
+    base = model_loading.load_base(model_args, recipe.trust_remote_code)
+    model = model_loading.load_trainable_adapter(base, rnd.start_adapter)
     with state.main_process_first():  # the main process generates; the others then read its pairs
-        pairs = _pairs(recipe, model_args, model, tokenizer, demos)
+        pairs = _pairs(recipe, model_args, model, tokenizer, demos, rnd)
     tokenizer.padding_side = "right"
     columns = list(preference_pairs.PAIR_COLUMNS)
+    validation = pairs["validation"]
+    if recipe.max_eval_pairs:
+        validation = validation.select(range(min(len(validation), recipe.max_eval_pairs)))
+    if state.is_main_process:
+        refine_rounds.mark(recipe.run_dir, rnd)
     trainer = DPOTrainer(
         model=model,
-        ref_model=None,
+        ref_model=None,  # trl adds the frozen 'ref' copy of the starting adapter (module docstring)
         args=recipe,
         train_dataset=pairs["train"].select_columns(columns),
-        eval_dataset=pairs["validation"].select_columns(columns),
+        eval_dataset=validation.select_columns(columns),
         processing_class=tokenizer,
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    meta = _model_card(recipe, model_args, base, precision, pairs, trainer)
-    return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
+    stats = round_stats(recipe, rnd, pairs, len(validation), trainer, time.monotonic() - started)
+    meta = _model_card(recipe, model_args, base, precision, pairs, trainer, rnd, stats)
+    if state.is_main_process:
+        refine_rounds.save_stats(rnd, stats)
+    out = artifacts.save_adapter(trainer, tokenizer, rnd.adapter, meta)
+    if state.is_main_process:
+        refine_rounds.stash_run(recipe.run_dir, rnd)
+    state.wait_for_everyone()
+    log.warning(
+        "round %d/%d: %d train / %d validation pairs (%s), %d steps, best eval loss %s, %.0f s",
+        rnd.index,
+        rnd.total,
+        stats["n_train"],
+        stats["n_validation"],
+        stats["pair_stats"]["train"],
+        stats["train_steps"],
+        stats["best_eval_loss"],
+        stats["wall_s"],
+    )
+    del trainer, model, base
+    _free_memory()
+    return out
 
 
-def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos):
-    """The preference pairs: the saved ones when present, else generated and saved now."""
-    if recipe.pairs_path.exists():
-        log.warning("reusing preference pairs in %s", recipe.pairs_path)
-        return load_pairs(recipe.pairs_path)
-    backend = student_generation.choose_backend(recipe.generation_backend, model_loading.cuda_available())
-    return make_pairs(recipe, model_args, model, tokenizer, demos, backend)
+def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_s: float) -> dict:
+    """What a round did: its pairs' counts, steps, losses and wall time (this process's part of it)."""
+    history = trainer.state.log_history
+    return {
+        "round": rnd.index,
+        "start_adapter": rnd.start_adapter,
+        "pairs": str(rnd.pairs),
+        "pair_kind": recipe.pairs,
+        "pair_stats": pairs_dataset.pair_stats(rnd.pairs),
+        "n_train": len(pairs["train"]),
+        "n_validation": n_validation,
+        "train_steps": trainer.state.global_step,
+        "train_losses": [[e["step"], e["loss"]] for e in history if "loss" in e],
+        "eval_losses": [[e["step"], e["eval_loss"]] for e in history if "eval_loss" in e],
+        "best_eval_loss": trainer.state.best_metric,
+        "wall_s": round(wall_s, 1),
+    }
 
 
-def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pairs, trainer) -> dict:
+def _free_memory() -> None:
+    """Release the round's model before the next round loads its own."""
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, rnd):
+    """The round's preference pairs: the saved ones when present, else generated and saved now."""
+    if rnd.pairs.exists():
+        log.warning("reusing preference pairs in %s", rnd.pairs)
+        return pairs_dataset.load_pairs(rnd.pairs)
+    cuda = model_loading.cuda_available()
+    backend = (
+        "hf" if pairs_dataset.sampling(recipe) else student_generation.choose_backend(recipe.generation_backend, cuda)
+    )
+    return pairs_dataset.make_pairs(recipe, model_args, model, tokenizer, demos, backend, rnd)
+
+
+def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pairs, trainer, rnd, stats) -> dict:
     """The metadata saved with the adapter: what was trained on which pairs, how, and the best checkpoint."""
     from training.distill import recipes
 
@@ -153,26 +175,30 @@ def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pa
         "base_model": model_args.base_model,
         "base_fingerprint": model_loading.fingerprint(base.config),
         "sft_adapter": recipe.sft_adapter,
-        "data": str(recipe.pairs_path),
+        "round": f"{rnd.index}/{rnd.total}",
+        "start_adapter": rnd.start_adapter,
+        "data": str(rnd.pairs),
         "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
         "demonstrations": str(recipe.data),
         "n_train": len(pairs["train"]),
-        "n_validation": len(pairs["validation"]),
-        "pair_stats": json.loads((recipe.pairs_path / PAIR_STATS).read_text(encoding="utf-8")),
+        "n_validation": stats["n_validation"],
+        "pair_stats": stats["pair_stats"],
         "precision": precision.reason,
         "train_steps": trainer.state.global_step,
         "world_size": trainer.accelerator.num_processes,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
+        "wall_s": stats["wall_s"],
         "aligncot_version": artifacts.aligncot_version(),
         "recipe": recipes.to_dict(recipe, model_args),
     }
 
 
 @recipe_command(
-    "Self-refine: DPO of the SFT student, its CoT answers preferred to its plain ones.\n\n"
-    "The student answers every demonstration question with the zero-shot and the CoT prompt; pairs "
-    "(kept only when the CoT answer is correct, by default) go to <output_dir>.pairs; DPO continues the "
+    "Self-refine: DPO of the SFT student on preference pairs of its own answers, in rounds.\n\n"
+    "pairs=cot_vs_direct (default): its CoT answer preferred to its plain one (kept only when the CoT answer "
+    "is correct, by default); pairs=correct_vs_incorrect: a correct over an incorrect sampled CoT answer. "
+    "Pairs go to <output_dir>.pairs (<output_dir>.rounds/round-<i>/ with rounds > 1); DPO continues the "
     "SFT adapter and the best validation-loss checkpoint is published as one adapter.\n\n"
     "Example: aligncot self-refine --recipe harness_configs/recipes/llama-2-7b-chat/dpo.yaml "
     "sft_adapter=out/sft data=out/demos output_dir=out/dpo"

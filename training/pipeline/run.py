@@ -235,7 +235,12 @@ class Pipeline(StageArguments):
                 [self.refine_demos / "train.jsonl", run / "sft"],
                 [run / "dpo" / "adapter_config.json"],
                 lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
-                clear=[run / "dpo", checkpoints.run_dir(run / "dpo"), checkpoints.pairs_dir(run / "dpo")],
+                clear=[
+                    run / "dpo",
+                    checkpoints.run_dir(run / "dpo"),
+                    checkpoints.pairs_dir(run / "dpo"),
+                    checkpoints.rounds_dir(run / "dpo"),
+                ],
             ),
             Stage(
                 "eval",

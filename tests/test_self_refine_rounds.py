@@ -1,0 +1,157 @@
+"""Self-refine rounds end to end on the tiny model: two rounds of correct-vs-incorrect DPO with the
+NLL term and precomputed reference log-probs, one final PEFT adapter, and a kill in round 2 that
+resumes there without redoing round 1.
+
+The student's answers are scripted (each question: one answer the suite's scorer marks correct,
+one it marks incorrect), so the pairs do not depend on what a random tiny model happens to say;
+everything else -- recipe, pairs dataset, trl's DPOTrainer, checkpoints, publication -- is real.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from test_self_refine import right, wrong
+from train_support import TINY_RECIPES, csqa_rows, write_demos
+
+from training.cli import main as cli
+from training.distill import checkpoints, preference_pairs, refine_rounds
+from training.distill.model_loading import META_FILE
+from training.generation import student as student_generation
+
+N_DOCS = 6
+COT_DOCS = csqa_rows(N_DOCS)
+
+
+class Killed(Exception):
+    """Stands in for the process being killed."""
+
+
+@pytest.fixture
+def setup(tmp_path, tiny_model_dir):
+    """Demonstrations and an SFT adapter (random LoRA weights: the answers are scripted anyway)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir), LoraConfig(r=4, init_lora_weights=False)
+    )
+    model.save_pretrained(tmp_path / "sft")
+    return {"data": write_demos(tmp_path / "demos", COT_DOCS, ("zs", "cot")), "sft": tmp_path / "sft"}
+
+
+def scripted_student(monkeypatch) -> list[int]:
+    """Replace the student's sampling: the k-th sample of a question is right for even k; returns call counts."""
+    docs = {
+        preference_pairs.question(preference_pairs.suite.task_name("csqa", "cot"), d).cot_prompt: d for d in COT_DOCS
+    }
+    calls = []
+
+    def generate_hf(model, tokenizer, prompts, max_new_tokens, batch_size, desc, temperature=0.0, seed=None):
+        assert temperature == 0.7 and seed is not None
+        calls.append(len(prompts))
+        seen: dict[str, int] = {}
+        out = []
+        for p in prompts:
+            k = seen[p] = seen.get(p, -1) + 1
+            out.append((right if k % 2 == 0 else wrong)(docs[p], f"Think {k}. "))
+        return out
+
+    monkeypatch.setattr(student_generation, "generate_hf", generate_hf)
+    return calls
+
+
+def self_refine(setup, tiny_model_dir, out, *extra):
+    args = [
+        f"base_model={tiny_model_dir}",
+        f"data={setup['data']}",
+        f"sft_adapter={setup['sft']}",
+        f"output_dir={out}",
+        "pairs=correct_vs_incorrect",
+        "samples_per_question=2",
+        "max_pairs_per_question=1",
+        "temperature=0.7",
+        "rounds=2",
+        "max_steps=4",
+        "eval_steps=2",
+        "max_eval_pairs=3",
+        "loss_type=[sigmoid, sft]",
+        "loss_weights=[1.0, 1.0]",
+        "precompute_ref_log_probs=true",
+        "max_new_tokens=16",
+        "per_device_train_batch_size=2",
+        "effective_batch_size=2",
+    ]
+    return CliRunner().invoke(cli, ["self-refine", "--recipe", str(TINY_RECIPES / "dpo.yaml"), *args, *extra])
+
+
+def adapter_weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "adapter_model.safetensors"))
+
+
+@pytest.mark.slow  # ~25 s on a shared 2-core machine
+def test_two_rounds_publish_one_adapter_and_resume_in_round_two(setup, tiny_model_dir, tmp_path, monkeypatch):
+    import torch
+    import transformers
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "dpo"
+    rounds_root, run = checkpoints.rounds_dir(out), checkpoints.run_dir(out)
+    calls = scripted_student(monkeypatch)
+    save = transformers.Trainer._save_checkpoint
+
+    def save_then_die_in_round_two(self, model, trial):
+        save(self, model, trial)
+        if json.loads((run / refine_rounds.MARKER).read_text())["round"] == 2:
+            raise Killed
+
+    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save_then_die_in_round_two)
+    result = self_refine(setup, tiny_model_dir, out)
+    assert isinstance(result.exception, Killed), result.output[-3000:]
+    assert (rounds_root / "round-1" / "adapter" / "adapter_config.json").is_file()
+    assert not (rounds_root / "round-2" / "adapter").exists() and not out.exists()
+    assert checkpoints.last_checkpoint(run).name == "checkpoint-2"
+    assert len(calls) == 4  # train + validation answers, per round
+
+    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save)
+    train, resumed_from = transformers.Trainer.train, []
+
+    def train_recording(self, resume_from_checkpoint=None, **kwargs):
+        resumed_from.append(resume_from_checkpoint)
+        return train(self, resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    monkeypatch.setattr(transformers.Trainer, "train", train_recording)
+    round_one = adapter_weights(rounds_root / "round-1" / "adapter")
+    assert self_refine(setup, tiny_model_dir, out).exit_code != 0  # checkpoints there: --resume or delete
+    result = self_refine(setup, tiny_model_dir, out, "--resume")
+    assert result.exit_code == 0, result.output[-3000:]
+    assert len(calls) == 4  # round 1 skipped, round 2's saved pairs reused: nothing generated again
+    assert resumed_from == [str(run / "checkpoint-2")]  # round 2 only, from where it was killed
+    assert all(torch.equal(round_one[k], v) for k, v in adapter_weights(rounds_root / "round-1" / "adapter").items())
+
+    for i in (1, 2):
+        home = rounds_root / f"round-{i}"
+        assert {"pairs", "adapter", "run", refine_rounds.STATS} <= {p.name for p in home.iterdir()}
+        stats = json.loads((home / refine_rounds.STATS).read_text())
+        assert stats["round"] == i and stats["train_steps"] == 4 and stats["pair_stats"]["train"]["kept"] == N_DOCS
+        assert stats["n_validation"] == 3 and stats["wall_s"] > 0 and stats["train_losses"]
+    assert not run.exists()  # the last round's checkpoints moved into its directory
+
+    meta = json.loads((out / META_FILE).read_text())
+    assert [r["round"] for r in meta["rounds"]] == [1, 2] and meta["round"] == "2/2"
+    assert meta["start_adapter"] == str(rounds_root / "round-1" / "adapter")
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == str(tiny_model_dir)
+    assert not (out / "ref").exists()
+    final = adapter_weights(out)
+    assert all(torch.equal(final[k], v) for k, v in adapter_weights(rounds_root / "round-2" / "adapter").items())
+    assert any(not torch.equal(final[k], round_one[k]) for k in final)  # round 2 trained further
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out))
+    assert list(model.peft_config) == ["default"]
