@@ -41,12 +41,19 @@ def notes(board: Board, note: str | None) -> list[str]:
     return out
 
 
-def markdown(board: Board, baseline: str | None = None, note: str | None = None, above_chance: bool = False) -> str:
+def markdown(
+    board: Board,
+    baseline: str | None = None,
+    note: str | None = None,
+    above_chance: bool = False,
+    reference: str | None = None,
+    adjust: str | None = None,
+) -> str:
     """The tables as GitHub-flavoured Markdown."""
     return (
         environment(markdown=True)
         .get_template("leaderboard.md.j2")
-        .render(notes=notes(board, note), tables=tables(board, baseline, above_chance))
+        .render(notes=notes(board, note), tables=tables(board, baseline, above_chance, reference, adjust))
     )
 
 
@@ -113,6 +120,8 @@ class Report:
         charts: PNG files embedded in the HTML page.
         above_chance: Add the chance-normalised table.
         links: (table id, row, column id) -> relative URL of a drill-down page.
+        reference: A second row every other is compared with (a grid's reference variant).
+        adjust: ``holm``: the difference tables' p-values Holm-adjusted as one family.
     """
 
     baseline: str | None = None
@@ -121,6 +130,8 @@ class Report:
     charts: tuple[Path, ...] = ()
     above_chance: bool = False
     links: dict = field(default_factory=dict)
+    reference: str | None = None
+    adjust: str | None = None
 
 
 def html_page(board: Board, report: Report = Report()) -> str:
@@ -130,7 +141,7 @@ def html_page(board: Board, report: Report = Report()) -> str:
     return template.render(
         title=report.title,
         notes=notes(board, report.note),
-        tables=tables(board, report.baseline, report.above_chance),
+        tables=tables(board, report.baseline, report.above_chance, report.reference, report.adjust),
         images=images,
         links=report.links,
         compare_link=bool(report.links),
@@ -141,7 +152,7 @@ def write_all(board: Board, out_dir: str | os.PathLike, report: Report = Report(
     """Write leaderboard.md, leaderboard.csv and leaderboard.html into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md = markdown(board, report.baseline, report.note, report.above_chance)
+    md = markdown(board, report.baseline, report.note, report.above_chance, report.reference, report.adjust)
     return [
         atomic.write_text(out / "leaderboard.md", f"# {report.title}\n\n" + md),
         atomic.write_text(out / "leaderboard.csv", csv_text(board, report.baseline, report.above_chance)),
