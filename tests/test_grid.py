@@ -66,6 +66,30 @@ def test_csqa_ablations_grid_plans_shared_and_per_variant_stages(tmp_path):
     )
 
 
+def test_grid_stage_arguments_are_accepted_by_the_stage_commands(tmp_path):
+    """Each variant's commands, and the grid's leaderboard (--reference, --adjust), parse with the real commands."""
+    import click
+
+    from training.cli import main
+    from training.distill import recipes
+
+    grid, _ = load(ABLATIONS)
+    runner = GridRun(grid, tmp_path / "g")
+    for d in runner.results_dirs():
+        d.mkdir(parents=True)
+    commands = [runner.leaderboard_args(), runner.shared.score_args()]
+    for name in grid.variants:
+        v = runner.variant(name)
+        v.annotation_dir("aligncot_csqa_cot").mkdir(parents=True, exist_ok=True)
+        commands += [v.annotate_args("aligncot_csqa_cot", None), v.demos_args(), v.sft_args()]
+        recipes.load_recipe(recipes.SFTRecipe, v.sft_args()[2], v.sft_args()[3:])
+    assert commands[0][commands[0].index("--reference") + 1] == "cot-truthful"
+    assert commands[0][commands[0].index("--adjust") + 1] == "holm"
+    for args in commands:
+        with click.Context(main) as ctx:
+            main.get_command(ctx, args[0]).make_context(args[0], list(args[1:]))
+
+
 def test_teacher_slices_are_the_shipped_palm_questions():
     def ids(name: str) -> list[str]:
         return [json.loads(line)["doc"]["id"] for line in (TEACHERS / name).open()]
@@ -133,3 +157,46 @@ def test_holm_table_says_which_p_values_are_adjusted(tmp_path):
             assert cells[1].significant == (expected[(row, against)] < 0.05)
     plain_cells = dict(plain["delta"].rows)
     assert "p=" in plain_cells["other"][1].text and "p_holm" not in plain_cells["other"][1].text
+
+
+@pytest.mark.slow
+def test_toy_grid_runs_shared_stages_once_and_resumes_per_variant(tmp_path):
+    """The demo's tiny models as a two-variant grid, end to end: one leaderboard, then a resume."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    path = grid_file(
+        tmp_path,
+        [
+            {"name": "cot"},
+            {"name": "answer", "set": {"demos.style": "answer", "self_refine": None}},
+        ],
+        "cot",
+    )
+    run_dir = tmp_path / "run"
+    quick = ["--set=eval.limit=4", "--set=sft.num_train_epochs=2", "--set=self_refine.max_steps=2"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+    def aligncot_run(*extra: str) -> subprocess.CompletedProcess:
+        args = [sys.executable, "-m", "training", "run", str(path), "--run-dir", str(run_dir), *quick, *extra]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=1800, env=env, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc
+
+    aligncot_run()
+    board = run_dir / "leaderboard"
+    rows = {r["model"]: r for r in csv.DictReader((board / "leaderboard.csv").open())}
+    assert set(rows) == {"teacher", "student-base", "cot", "cot.sft", "answer"}
+    assert all(r["csqa_cot"] != "" for r in rows.values())
+    md = (board / "leaderboard.md").read_text()
+    assert "Difference to student-base" in md and "Difference to cot" in md and "Holm-adjusted" in md
+    assert (run_dir / "annotate" / "aligncot_csqa_cot" / "annotations.jsonl").is_file()
+    assert not (run_dir / "cot" / "annotate").exists() and not (run_dir / "answer" / "dpo").exists()
+    answer_sft = (run_dir / "answer" / ".stages" / "sft.json").read_text()
+    again = aligncot_run()  # everything done: every stage skipped
+    assert " running" not in again.stdout and again.stdout.count("-> skipped") == 3 + 4 + 3 + 1
+    redo = aligncot_run("--variant", "cot", "--from", "eval")  # one variant's evaluation, then the board
+    assert "== answer" not in redo.stdout and (run_dir / "answer" / ".stages" / "sft.json").read_text() == answer_sft
+    assert "[1/1] leaderboard: running" in redo.stdout
