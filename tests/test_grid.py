@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -162,7 +163,6 @@ def test_holm_table_says_which_p_values_are_adjusted(tmp_path):
 @pytest.mark.slow
 def test_toy_grid_runs_shared_stages_once_and_resumes_per_variant(tmp_path):
     """The demo's tiny models as a two-variant grid, end to end: one leaderboard, then a resume."""
-    import csv
     import os
     import subprocess
     import sys
@@ -200,3 +200,28 @@ def test_toy_grid_runs_shared_stages_once_and_resumes_per_variant(tmp_path):
     redo = aligncot_run("--variant", "cot", "--from", "eval")  # one variant's evaluation, then the board
     assert "== answer" not in redo.stdout and (run_dir / "answer" / ".stages" / "sft.json").read_text() == answer_sft
     assert "[1/1] leaderboard: running" in redo.stdout
+
+
+def test_leaderboard_cli_reference_and_holm_reach_the_csv(tmp_path):
+    from samples_support import csqa_lines, write_run
+
+    from training.evaluate.leaderboard.command import leaderboard
+
+    write_run(tmp_path / "r", "base", {"aligncot_csqa_cot": csqa_lines("wwwwwwwwwwwwwwwwwwcc")})
+    write_run(tmp_path / "r", "ref", {"aligncot_csqa_cot": csqa_lines("ccccccwwwwwwwwwwwwcc")})
+    write_run(tmp_path / "r", "other", {"aligncot_csqa_cot": csqa_lines("ccccccccccccccwwwwcc")})
+    out = tmp_path / "lb"
+    args = [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts", "--baseline", "base"]
+    result = CliRunner().invoke(leaderboard, [*args, "--reference", "ref", "--adjust", "holm"])
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in csv.DictReader((out / "leaderboard.csv").open())}
+    board = build_board([tmp_path / "r"])
+    col = ("csqa", "cot")
+    pairs = [("ref", "base"), ("other", "base"), ("base", "ref"), ("other", "ref")]
+    expected = dict(zip(pairs, holm([board.paired(a, b, col).p for a, b in pairs])))
+    assert float(rows["other"]["vs_reference_csqa_cot_p_holm"]) == pytest.approx(expected[("other", "ref")], rel=1e-5)
+    assert float(rows["other"]["delta_csqa_cot_p_holm"]) == pytest.approx(expected[("other", "base")], rel=1e-5)
+    assert float(rows["other"]["vs_reference_csqa_cot"]) == pytest.approx(0.4)
+    assert "Difference to ref" in (out / "leaderboard.html").read_text()
+    bad = CliRunner().invoke(leaderboard, [*args, "--reference", "nope"])
+    assert bad.exit_code != 0 and "--reference 'nope' is not a row" in bad.output
