@@ -23,7 +23,8 @@ from training.pipeline.stages import run_stages, timing_table
     "--from",
     "start_from",
     metavar="STAGE",
-    help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard.",
+    help="Re-run this stage and every later one: [models,] annotate, demos, sft, self-refine, eval, leaderboard "
+    "(a grid's base evaluation: eval-base; a variant stage re-runs in every variant run).",
 )
 @click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. eval.limit=20. Repeatable."
@@ -72,6 +73,8 @@ def run_grid(grid: Grid, path: Path, run_dir: Path | None, start_from: str | Non
     """``aligncot run GRID``: :class:`training.pipeline.grid_run.GridRun`."""
     from training.pipeline.grid_run import GridRun
 
+    if variant is not None and variant not in grid.variants:
+        raise UserError(f"--variant {variant!r}: variants are {', '.join(grid.variants)}")
     runner = GridRun(grid, run_dir or Path("runs") / grid.name, adjust)
     click.echo(f"grid {path}: {len(grid.variants)} variants -> run directory {runner.root}")
     outcomes = runner.run(variant, start_from, click.echo)

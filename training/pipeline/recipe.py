@@ -23,8 +23,12 @@ from training.distill.demos import KINDS, STYLES
 from training.errors import RecipeError, UserError
 from training.validation import STRICT, build
 
-#: Bare recipe names are looked up here (a checkout), then in the package (the demo).
-RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[2] / "harness_configs" / "pipeline")
+#: Bare recipe names are looked up here (a checkout; experiments/ holds grid recipes), then in the package (the demo).
+RECIPE_DIRS = tuple(
+    root / "harness_configs" / sub
+    for root in (Path(), Path(__file__).resolve().parents[2])
+    for sub in ("pipeline", "experiments")
+)
 #: The demo ships inside the package with the data slice it runs on.
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: ``data_dir`` value that means the data slice shipped with the package.
@@ -221,7 +225,9 @@ def find_recipe(name: str | os.PathLike) -> Path:
             return d / f"{name}.yaml"
     if str(name) == "demo":
         return DEMO_DIR / "recipe.yaml"
-    raise RecipeError(f"recipe {name!r} not found (a YAML path, or a name in harness_configs/pipeline/)")
+    raise RecipeError(
+        f"recipe {name!r} not found (a YAML path, or a name in harness_configs/pipeline/ or experiments/)"
+    )
 
 
 def apply_override(raw: dict, text: str) -> None:
