@@ -104,16 +104,22 @@ def delta_cell(board: Board, row: str, baseline: str, column: Column, p_holm: fl
 
 def holm_family(board: Board, against: list[str]) -> dict[tuple[str, str, Column], float]:
     """Holm-adjusted p of every paired test the difference tables show (each row vs each of
-    ``against``, every column), adjusted together as one family."""
-    keys = [
-        (row, a, c)
+    ``against``, every column), adjusted together as one family; a pair shown in both tables
+    (the baseline vs the reference) is one test, counted once."""
+    keys: dict[tuple[frozenset, Column], tuple[str, str, Column]] = {}
+    for a in against:
+        for row in board.rows:
+            for c in board.columns:
+                if row != a and board.paired(row, a, c) is not None:
+                    keys.setdefault((frozenset((row, a)), c), (row, a, c))
+    adjusted = dict(zip(keys, paired.holm([board.paired(*k).p for k in keys.values()])))
+    return {
+        (row, a, c): adjusted[(frozenset((row, a)), c)]
         for a in against
         for row in board.rows
-        if row != a
         for c in board.columns
-        if board.paired(row, a, c) is not None
-    ]
-    return dict(zip(keys, paired.holm([board.paired(*k).p for k in keys])))
+        if (frozenset((row, a)), c) in adjusted
+    }
 
 
 def model_cell(board: Board, row: str) -> Cell:
@@ -137,7 +143,9 @@ DELTA_FOOTNOTE = (
     f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
     "no samples files (run lm-eval with --log_samples), so no paired test."
 )
-HOLM_NOTE = "p_holm = Holm-adjusted over all {m} paired tests of the difference tables; * p_holm < {alpha:.2g}."
+HOLM_NOTE = (
+    "p_holm = Holm-adjusted over all {m} distinct paired tests of the difference tables; * p_holm < {alpha:.2g}."
+)
 
 
 def per_row(board: Board, columns: list[tuple[str, str]], cell, rows: list[str] | None = None) -> tuple[list, list]:
@@ -204,12 +212,9 @@ def tables(
         header, rows = per_row(board, columns, delta, [r for r in board.rows if r != a])
         note = DELTA_FOOTNOTE
         if adjusted is not None:
-            alpha = 1 - paired.LEVEL
-            note = (
-                note.replace(", no multiple-comparison correction", "")
-                + " "
-                + HOLM_NOTE.format(m=len(adjusted), alpha=alpha)
-            )
+            tests = len({(frozenset(k[:2]), k[2]) for k in adjusted})
+            holm_note = HOLM_NOTE.format(m=tests, alpha=1 - paired.LEVEL)
+            note = note.replace(", no multiple-comparison correction", "") + " " + holm_note
         table_id = "delta" if a == baseline else "delta_reference"
         out.append(Table(table_id, f"Difference to {a} (percentage points)", header, rows, note))
     return out
