@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_models import needs_wheel
 
 from training.errors import RecipeError
 from training.evaluate.leaderboard.board import build_board
@@ -225,3 +226,39 @@ def test_leaderboard_cli_reference_and_holm_reach_the_csv(tmp_path):
     assert "Difference to ref" in (out / "leaderboard.html").read_text()
     bad = CliRunner().invoke(leaderboard, [*args, "--reference", "nope"])
     assert bad.exit_code != 0 and "--reference 'nope' is not a row" in bad.output
+
+
+@pytest.mark.slow
+@needs_wheel
+def test_csqa_ablations_data_stages_build_each_variants_demonstrations(tmp_path, monkeypatch):
+    """The real grid up to its training data: pull, import (PaLM once; Llama, Gemini each), demos."""
+    from training.models import registry
+    from training.pipeline.stages import run_stages
+
+    monkeypatch.setenv(registry.HOME_ENV, str(tmp_path / "home"))
+    grid, _ = load(ABLATIONS)
+    runner = GridRun(grid, tmp_path / "g")
+    shared = [s for s in runner.shared.stages() if s.name != "eval-base"]
+    run_stages(shared, runner.root / ".stages", echo=lambda _: None)
+
+    def train(name: str) -> list[dict]:
+        v = runner.variant(name)
+        run_stages([s for s in v.stages() if s.name in ("annotate", "demos")], v.run_dir / ".stages", echo=print)
+        return [json.loads(line) for line in (v.run_dir / "demos" / "train.jsonl").open()]
+
+    def questions(rows: list[dict]) -> list[str]:
+        return [json.loads(r["doc"])["id"] for r in rows]
+
+    truthful = train("cot-truthful")
+    assert all(r["correct"] for r in truthful)
+    subsets = [questions(train(n)) for n in ("cot-truthful-500", "cot-truthful-1000")]
+    assert [len(q) for q in subsets] == [500, 1000]
+    assert subsets[0] == subsets[1][:500] and subsets[1] == questions(truthful)[:1000]  # nested
+    assert sorted(questions(train("answer-truthful"))) == sorted(questions(truthful))  # same questions
+    assert not any(r["correct"] for r in train("cot-misleading"))
+    palm = {json.loads(line)["doc"]["id"] for line in (TEACHERS / "csqa_palm-540b_train.jsonl").open()}
+    for teacher in ("cot-llama-3-70b", "cot-gemini-1.5-flash"):
+        rows = train(teacher)
+        assert set(questions(rows)) <= palm and len(rows) > 1900
+        assert (runner.root / teacher / "annotate").is_dir()  # its own import
+    assert not (runner.root / "cot-truthful" / "annotate").exists()  # PaLM's import is the grid's, once
