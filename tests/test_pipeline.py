@@ -300,8 +300,60 @@ def test_stage_arguments_are_accepted_by_the_stage_commands(path, tmp_path):
     for args in commands:
         with click.Context(main) as ctx:
             main.get_command(ctx, args[0]).make_context(args[0], list(args[1:]))
-    recipes.load_recipe(recipes.SFTRecipe, None, pipeline.sft_args()[1:])
-    recipes.load_recipe(recipes.DPORecipe, None, pipeline.self_refine_args()[1:])
+    recipes.load_recipe(recipes.SFTRecipe, *recipe_and_overrides(pipeline.sft_args()))
+    recipes.load_recipe(recipes.DPORecipe, *recipe_and_overrides(pipeline.self_refine_args()))
+
+
+def recipe_and_overrides(args: list[str]) -> tuple[str | None, list[str]]:
+    """A trainer command's ``--recipe FILE`` (or None) and its KEY=VALUE overrides."""
+    if args[1] == "--recipe":
+        return args[2], args[3:]
+    return None, args[1:]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("sft.learnin_rate=1e-4", r"unknown key 'sft\.learnin_rate'"),
+        ("sft.num_train_epochs=many", r"key 'sft\.num_train_epochs': invalid float"),
+        ("self_refine.beta=abc", r"key 'self_refine\.beta': invalid float"),
+        ("sft.quantization=8bit", r"key 'sft\.quantization' must be one of"),
+        ("sft.base_model=/m", r"sft\.base_model: set by the pipeline"),
+        ("sft.recipe=no/such.yaml", r"sft\.recipe: 'no/such\.yaml': no such file"),
+    ],
+)
+def test_trainer_sections_are_validated_when_the_recipe_loads(override, message, tmp_path):
+    """A bad sft/self_refine key is one line naming it, before any stage (issue 22, defect 2)."""
+    with pytest.raises(RecipeError, match=message) as e:
+        load_recipe("smollm2_demo", (override,))
+    assert "\n" not in str(e.value)
+    out = CliRunner().invoke(run, ["smollm2_demo", "--run-dir", str(tmp_path / "run"), f"--set={override}"])
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "Error:" in out.output
+    assert not (tmp_path / "run").exists()  # no stage ran
+
+
+@pytest.mark.parametrize("name", ["smollm2_demo", "smollm2_csqa"])
+def test_pipeline_recipes_reference_the_published_trainer_recipes(name, tmp_path):
+    """One recipe, not two copies: the pipeline passes the published file to the trainer, and
+    overrides only what differs from it (an override equal to the published value is a copy)."""
+    from training.distill import recipes
+    from training.pipeline import trainers
+
+    recipe, _ = load_recipe(name)
+    published = ROOT / "harness_configs" / "recipes" / "smollm2-135m-instruct"
+    pipeline = Pipeline(recipe, tmp_path)
+    for section, file, args in (
+        (recipe.sft, "sft.yaml", pipeline.sft_args()),
+        (recipe.self_refine, "dpo.yaml", pipeline.self_refine_args()),
+    ):
+        assert trainers.trainer_file(section) == published / file
+        assert args[1:3] == ["--recipe", str(published / file)]
+        values = recipes.recipe_values(published / file)
+        copies = [k for k, v in trainers.overrides(section).items() if values.get(k) == v]
+        assert not copies, f"{name}: {copies} repeat {file}"
+    # Editing the published recipe re-runs the stage: the file is one of its hashed inputs.
+    sft = next(s for s in pipeline.stages() if s.name == "sft")
+    assert published / "sft.yaml" in sft.input_paths
 
 
 def test_console_follows_the_log_last_line_progress_bars_included(tmp_path):
@@ -329,8 +381,11 @@ def test_console_follows_the_log_last_line_progress_bars_included(tmp_path):
 def test_paths_found_from_the_package_point_into_this_checkout():
     """Moving modules changes what ``__file__``'s parents are: pin them to the checkout."""
     from training.pipeline import recipe as recipe_module
+    from training.pipeline import trainers
 
-    assert recipe_module.RECIPE_DIRS[1] == ROOT / "harness_configs" / "pipeline"
+    dirs = recipe_module.RECIPE_DIRS
+    assert ROOT / "harness_configs" / "pipeline" in dirs and ROOT / "harness_configs" / "experiments" in dirs
+    assert trainers.ROOT == ROOT
     assert (recipe_module.DEMO_DIR / "recipe.yaml").is_file()
     pipeline = Pipeline(load_recipe("demo")[0], ROOT / "runs" / "unused")
     assert str(ROOT) in pipeline.env()["PYTHONPATH"].split(os.pathsep)[0]

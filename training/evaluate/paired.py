@@ -138,3 +138,24 @@ def compare(a: Sequence[bool], b: Sequence[bool], resamples: int = RESAMPLES, se
         bootstrap_ci(only_a, only_b, n, resamples, seed),
         mcnemar_exact(only_a, only_b),
     )
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input order (family-wise error control).
+
+    The i-th smallest p (0-based) is multiplied by ``m - i``, made non-decreasing in that
+    order, and capped at 1; rejecting where the adjusted p is below alpha controls the
+    chance of any false rejection among the ``m`` tests at alpha.
+
+    >>> holm([0.01, 0.04, 0.03, 0.5])
+    [0.04, 0.09, 0.09, 0.5]
+    >>> holm([])
+    []
+    """
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted

@@ -8,9 +8,9 @@ the ``aligncot eval`` config. :class:`training.pipeline.run.Pipeline` runs them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from training.pipeline import trainers
 from training.pipeline.recipe import PipelineRecipe, resolve_file
 
 #: Printed by every run that builds its own tiny models.
@@ -115,27 +115,35 @@ class StageArguments:
         return args + (["--balance", str(balance)] if balance is not None else [])
 
     @staticmethod
-    def _overrides(fields: dict) -> list[str]:
-        return [f"{k}={json.dumps(v)}" if not isinstance(v, str) else f"{k}={v}" for k, v in fields.items()]
+    def trainer_args(command: str, section: dict, stage_fields: dict) -> list[str]:
+        """``aligncot sft``/``self-refine``: ``--recipe FILE`` (when the section names one), the
+        section's overrides, then the fields the stage sets."""
+        path = trainers.trainer_file(section)
+        recipe = ["--recipe", str(path)] if path is not None else []
+        return [command, *recipe, *trainers.as_args({**trainers.overrides(section), **stage_fields})]
+
+    @property
+    def trainer_files(self) -> list[Path]:
+        """The published trainer recipes the run reads (hashed: editing one re-runs its stage)."""
+        sections = [self.r.sft, self.r.self_refine or {}]
+        return [p for p in map(trainers.trainer_file, sections) if p is not None]
 
     def sft_args(self) -> list[str]:
         fields = {
-            **self.r.sft,
             "base_model": self.student_model,
             "data": str(self.run_dir / "demos"),
             "output_dir": str(self.run_dir / "sft"),
         }
-        return ["sft", *self._overrides(fields)]
+        return self.trainer_args("sft", self.r.sft, fields)
 
     def self_refine_args(self) -> list[str]:
         fields = {
-            **self.r.self_refine,
             "base_model": self.student_model,
             "data": str(self.refine_demos),
             "sft_adapter": str(self.run_dir / "sft"),
             "output_dir": str(self.run_dir / "dpo"),
         }
-        return ["self-refine", *self._overrides(fields)]
+        return self.trainer_args("self-refine", self.r.self_refine or {}, fields)
 
     def eval_config(self, teacher_url: str | None) -> dict:
         """The ``aligncot eval`` config: base, SFT, SFT+DPO students (+ the API teacher)."""
@@ -146,8 +154,9 @@ class StageArguments:
         models = [
             {"name": BASE, **student},
             {"name": SFT, **student, "peft": str(self.run_dir / "sft")},
-            {"name": DPO, **student, "peft": str(self.run_dir / "dpo")},
         ]
+        if self.r.self_refine is not None:
+            models.append({"name": DPO, **student, "peft": str(self.run_dir / "dpo")})
         if t.evaluated:
             root = (teacher_url or OPENAI_URL).rstrip("/")
             endpoint = (

@@ -24,8 +24,12 @@ from training.errors import RecipeError, UserError
 from training.evaluate.config import LOCAL_BACKENDS
 from training.validation import STRICT, build
 
-#: Bare recipe names are looked up here (a checkout), then in the package (the demo).
-RECIPE_DIRS = (Path("harness_configs/pipeline"), Path(__file__).resolve().parents[2] / "harness_configs" / "pipeline")
+#: Bare recipe names are looked up here (a checkout; experiments/ holds grid recipes), then in the package (the demo).
+RECIPE_DIRS = tuple(
+    root / "harness_configs" / sub
+    for root in (Path(), Path(__file__).resolve().parents[2])
+    for sub in ("pipeline", "experiments")
+)
 #: The demo ships inside the package with the data slice it runs on.
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 #: ``data_dir`` value that means the data slice shipped with the package.
@@ -169,8 +173,10 @@ class PipelineRecipe:
     Attributes:
         name: Recipe name (default run directory ``runs/<name>``).
         teacher, student, annotate, demos, eval: The sections above.
-        sft: ``aligncot sft`` fields (KEY=VALUE overrides; base_model/data/output_dir are set here).
-        self_refine: ``aligncot self-refine`` fields, likewise.
+        sft: ``aligncot sft``: ``recipe`` (a published trainer recipe, e.g.
+            ``harness_configs/recipes/smollm2-135m-instruct/sft.yaml``) and overrides of its
+            fields (:mod:`training.pipeline.trainers`); base_model/data/output_dir are set here.
+        self_refine: ``aligncot self-refine``, likewise; null: no self-refine stage (SFT only).
         data_dir: ``ALIGNCOT_DATA_DIR`` for every stage; ``builtin:demo`` is the shipped slice.
         refine_questions: Self-refine on a class-balanced sample of this many demonstration
             questions (a second ``aligncot demos`` run into ``refine-demos/``); None: all of
@@ -184,7 +190,7 @@ class PipelineRecipe:
     student: Student = field(default_factory=Student)
     demos: Demos = field(default_factory=Demos)
     sft: dict[str, Any] = field(default_factory=dict)
-    self_refine: dict[str, Any] = field(default_factory=dict)
+    self_refine: dict[str, Any] | None = field(default_factory=dict)
     eval: Evaluation = field(default_factory=Evaluation)
     data_dir: str | None = None
     refine_questions: Count | None = None
@@ -222,7 +228,9 @@ def find_recipe(name: str | os.PathLike) -> Path:
             return d / f"{name}.yaml"
     if str(name) == "demo":
         return DEMO_DIR / "recipe.yaml"
-    raise RecipeError(f"recipe {name!r} not found (a YAML path, or a name in harness_configs/pipeline/)")
+    raise RecipeError(
+        f"recipe {name!r} not found (a YAML path, or a name in harness_configs/pipeline/ or experiments/)"
+    )
 
 
 def apply_override(raw: dict, text: str) -> None:
@@ -244,8 +252,8 @@ def apply_override(raw: dict, text: str) -> None:
     node[leaf] = yaml.safe_load(value)
 
 
-def load_recipe(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tuple[PipelineRecipe, Path]:
-    """Find, read, override and validate a recipe; returns it with its path."""
+def read_raw(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tuple[dict, Path]:
+    """Find and read a recipe file and apply ``--set`` overrides: its raw mapping and path."""
     path = find_recipe(name)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -255,9 +263,28 @@ def load_recipe(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tup
         raise RecipeError(f"{path}: expected a mapping at the top level")
     for text in overrides:
         apply_override(raw, text)
+    return raw, path
+
+
+def validate(raw: dict, where: str) -> PipelineRecipe:
+    """Validate a raw recipe: its sections (pydantic), then ``sft``/``self_refine`` by the trainers' loader."""
+    from training.pipeline.trainers import check_section
+
     schema = PipelineRecipe
     if "demo" in raw:  # the recipe selects the demo's schema itself
         from training.demo.schema import DemoRecipe
 
         schema = DemoRecipe
-    return build(schema, raw, str(path), RecipeError), path
+    recipe = build(schema, raw, where, RecipeError)
+    check_section("sft", recipe.sft, where)
+    if recipe.self_refine is not None:
+        check_section("self_refine", recipe.self_refine, where)
+    return recipe
+
+
+def load_recipe(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tuple[PipelineRecipe, Path]:
+    """Find, read, override and validate a recipe; returns it with its path."""
+    raw, path = read_raw(name, overrides)
+    if "variants" in raw or "reference" in raw:
+        raise RecipeError(f"{path}: a grid recipe (variants:); run it with `aligncot run`")
+    return validate(raw, str(path)), path

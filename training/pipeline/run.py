@@ -26,6 +26,7 @@ from training import atomic, threads
 from training.distill import checkpoints
 from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
+from training.pipeline import trainers
 from training.pipeline.arguments import StageArguments
 from training.pipeline.console import run_logged
 from training.pipeline.recipe import resolve_file
@@ -194,15 +195,35 @@ class Pipeline(StageArguments):
             clear=[self.refine_demos],
         )
 
+    def self_refine_stage(self, recipe_files: list[Path]) -> Stage:
+        """DPO self-refine from the SFT adapter (absent when the recipe's ``self_refine`` is null)."""
+        run = self.run_dir
+        return Stage(
+            "self-refine",
+            {"args": self.self_refine_args()},
+            [self.refine_demos / "train.jsonl", run / "sft", *recipe_files],
+            [run / "dpo" / "adapter_config.json"],
+            lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
+            clear=[
+                run / "dpo",
+                checkpoints.run_dir(run / "dpo"),
+                checkpoints.pairs_dir(run / "dpo"),
+                checkpoints.rounds_dir(run / "dpo"),
+            ],
+        )
+
     def stages(self) -> list[Stage]:
         """The pipeline's stages for this recipe."""
         r, run = self.r, self.run_dir
         teacher_in = [self.models / "teacher"] if r.tiny_teacher else []
-        adapters = [run / "sft", run / "dpo"]
+        refines = r.self_refine is not None
+        adapters = [run / "sft", run / "dpo"] if refines else [run / "sft"]
+        sft_file = [trainers.trainer_file(r.sft)] if trainers.trainer_file(r.sft) else []
+        dpo_file = [trainers.trainer_file(r.self_refine)] if refines and trainers.trainer_file(r.self_refine) else []
         common = {"data_dir": self.data_dir, "student": self.student_model}
         out = [self.models_stage()] if r.tiny else [self.pull_stage()] if r.student.pull else []
         recorded = [Path(resolve_file(r.teacher.recorded))] if r.teacher.recorded else []
-        refine = [self.refine_demos_stage()] if r.refine_questions else []
+        refine = [self.refine_demos_stage()] if r.refine_questions and refines else []
         out += [
             Stage(
                 "annotate",
@@ -223,25 +244,13 @@ class Pipeline(StageArguments):
             Stage(
                 "sft",
                 {"args": self.sft_args()},
-                [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl"],
+                [run / "demos" / "train.jsonl", run / "demos" / "validation.jsonl", *sft_file],
                 [run / "sft" / "adapter_config.json"],
                 lambda: self.train("sft", self.sft_args(), run / "sft"),
                 clear=[run / "sft", checkpoints.run_dir(run / "sft")],
             ),
             *refine,
-            Stage(
-                "self-refine",
-                {"args": self.self_refine_args()},
-                [self.refine_demos / "train.jsonl", run / "sft"],
-                [run / "dpo" / "adapter_config.json"],
-                lambda: self.train("self-refine", self.self_refine_args(), run / "dpo"),
-                clear=[
-                    run / "dpo",
-                    checkpoints.run_dir(run / "dpo"),
-                    checkpoints.pairs_dir(run / "dpo"),
-                    checkpoints.rounds_dir(run / "dpo"),
-                ],
-            ),
+            *([self.self_refine_stage(dpo_file)] if refines else []),
             Stage(
                 "eval",
                 {

@@ -165,7 +165,8 @@ def timing_table(outcomes: list[Outcome]) -> str:
     demos         skipped         0.0
     total                        12.3
     """
-    lines = [f"{'stage':<13} {'status':<9} {'seconds':>9}"]
-    lines += [f"{o.name:<13} {o.status:<9} {o.seconds:>9.1f}" for o in outcomes]
-    lines.append(f"{'total':<13} {'':<9} {sum(o.seconds for o in outcomes):>9.1f}")
+    w = max([13, *(len(o.name) + 1 for o in outcomes)])  # a grid's names are <variant>/<stage>
+    lines = [f"{'stage':<{w}} {'status':<9} {'seconds':>9}"]
+    lines += [f"{o.name:<{w}} {o.status:<9} {o.seconds:>9.1f}" for o in outcomes]
+    lines.append(f"{'total':<{w}} {'':<9} {sum(o.seconds for o in outcomes):>9.1f}")
     return "\n".join(lines)

@@ -22,6 +22,14 @@ from training.evaluate.leaderboard.board import build_board
     help="Where leaderboard.{md,csv,html} and charts/*.png go.",
 )
 @click.option("--baseline", help="Row to subtract from every other row (e.g. the base student).")
+@click.option("--reference", help="A second row every other is compared with (a grid's reference variant).")
+@click.option(
+    "--adjust",
+    type=click.Choice(["none", "holm"]),
+    default="none",
+    show_default=True,
+    help="Holm-adjust the difference tables' p-values as one family (aligncot run uses holm for grids).",
+)
 @click.option("--teacher", help="Row drawn as a marker per benchmark beside the students' bars in the charts.")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help="Relabel a row. Repeatable.")
 @click.option("--title", default="aligncot leaderboard", show_default=True, help="Page and chart title.")
@@ -39,7 +47,9 @@ from training.evaluate.leaderboard.board import build_board
     show_default=True,
     help="Write per-question drill-down pages (questions/) from the samples files, linked from the cells.",
 )
-def leaderboard(results, out_dir, baseline, teacher, renames, title, note, charts, above_chance, questions) -> None:
+def leaderboard(
+    results, out_dir, baseline, reference, adjust, teacher, renames, title, note, charts, above_chance, questions
+) -> None:
     """Tabulate lm-eval results of aligncot_* tasks: Markdown, CSV, HTML and PNG charts.
 
     RESULTS are results_*.json files or directories holding them (searched recursively).
@@ -51,7 +61,7 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
     except ValueError:
         raise UserError("--rename takes OLD=NEW") from None
     board = build_board(list(results), mapping)
-    for option, row in (("--baseline", baseline), ("--teacher", teacher)):
+    for option, row in (("--baseline", baseline), ("--reference", reference), ("--teacher", teacher)):
         if row and row not in board.rows:
             raise UserError(f"{option} {row!r} is not a row; rows: {', '.join(board.rows)}")
     ordering.reorder(board, baseline, teacher)  # base, students, teacher: not by name
@@ -65,9 +75,10 @@ def leaderboard(results, out_dir, baseline, teacher, renames, title, note, chart
         from training.evaluate.leaderboard import drilldown
 
         pages, links = drilldown.write_pages(board, out_dir / drilldown.FOLDER, baseline=baseline)
-    report = render.Report(baseline, title, note, tuple(pngs), above_chance, links)
+    adjust = None if adjust == "none" else adjust
+    report = render.Report(baseline, title, note, tuple(pngs), above_chance, links, reference, adjust)
     written = render.write_all(board, out_dir, report)
-    click.echo(render.markdown(board, baseline=baseline, note=note, above_chance=above_chance))
+    click.echo(render.markdown(board, baseline, note, above_chance, reference, adjust))
     for path in written + pngs + pages[:3]:
         click.echo(f"wrote {path}")
     if len(pages) > 3:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from training import atomic
 from training.evaluate.leaderboard.board import Board
-from training.evaluate.leaderboard.tables import Table, col_id, tables
+from training.evaluate.leaderboard.tables import Table, col_id, holm_family, tables
 from training.evaluate.leaderboard.templating import environment
 
 
@@ -48,12 +48,19 @@ def notes(board: Board, note: str | None) -> list[str]:
     return out
 
 
-def markdown(board: Board, baseline: str | None = None, note: str | None = None, above_chance: bool = False) -> str:
+def markdown(
+    board: Board,
+    baseline: str | None = None,
+    note: str | None = None,
+    above_chance: bool = False,
+    reference: str | None = None,
+    adjust: str | None = None,
+) -> str:
     """The tables as GitHub-flavoured Markdown."""
     return (
         environment(markdown=True)
         .get_template("leaderboard.md.j2")
-        .render(notes=notes(board, note), tables=tables(board, baseline, above_chance))
+        .render(notes=notes(board, note), tables=tables(board, baseline, above_chance, reference, adjust))
     )
 
 
@@ -61,7 +68,18 @@ def _num(x) -> str:
     return "" if x is None else f"{x:.6g}"
 
 
-def csv_header(board: Board, baseline: str | None, above_chance: bool) -> list[str]:
+def compared(baseline: str | None, reference: str | None) -> list[tuple[str, str]]:
+    """(CSV column prefix, row compared with) of the difference tables.
+
+    >>> compared("base", None), compared("base", "ref")
+    ([('delta', 'base')], [('delta', 'base'), ('vs_reference', 'ref')])
+    """
+    return [(prefix, row) for prefix, row in (("delta", baseline), ("vs_reference", reference)) if row]
+
+
+def csv_header(
+    board: Board, baseline: str | None, above_chance: bool, reference: str | None = None, adjust: str | None = None
+) -> list[str]:
     """The CSV's columns: per column acc, stderr, n, invalid, truncated (and pass@k, chance-
     normalised, paired stats when present), then averages, gains, deltas, recorded."""
     header = ["model"]
@@ -72,14 +90,23 @@ def csv_header(board: Board, baseline: str | None, above_chance: bool) -> list[s
         header += [f"{i}_above_chance"] if above_chance else []
     header += [f"avg_{v}" for v in board.variants] + [f"avg_{v}_stderr" for v in board.variants]
     header += [f"gain_{b}" for b in board.gain_benchmarks]
-    for c in board.columns if baseline else ():
-        i = f"delta_{col_id(c)}"
-        header += [i, f"{i}_ci_low", f"{i}_ci_high", f"{i}_p", f"{i}_n_paired", f"{i}_discordant"]
+    for prefix, _ in compared(baseline, reference):
+        for c in board.columns:
+            i = f"{prefix}_{col_id(c)}"
+            header += [i, f"{i}_ci_low", f"{i}_ci_high", f"{i}_p", f"{i}_n_paired", f"{i}_discordant"]
+            header += [f"{i}_p_holm"] if adjust else []
     return [*header, "recorded_prompt"]
 
 
-def csv_row(board: Board, row: str, baseline: str | None, above_chance: bool) -> list:
-    """One model's CSV line, in :func:`csv_header`'s order."""
+def csv_row(
+    board: Board,
+    row: str,
+    baseline: str | None,
+    above_chance: bool,
+    reference: str | None = None,
+    adjusted: dict | None = None,
+) -> list:
+    """One model's CSV line, in :func:`csv_header`'s order (``adjusted``: Holm p per comparison)."""
     line: list = [row]
     for c in board.columns:
         s = board.get(row, c)
@@ -93,19 +120,29 @@ def csv_row(board: Board, row: str, baseline: str | None, above_chance: bool) ->
     avgs = [board.average(row, v) for v in board.variants]
     line += [_num(a[0]) if a else "" for a in avgs] + [_num(a[1]) if a else "" for a in avgs]
     line += [_num(g[0]) if (g := board.gain(row, b)) else "" for b in board.gain_benchmarks]
-    for c in board.columns if baseline else ():
-        p = board.paired(row, baseline, c) if row != baseline else None
-        line += [_num(board.delta(row, baseline, c))]
-        line += [_num(p.ci[0]), _num(p.ci[1]), _num(p.p), p.n, p.only_a + p.only_b] if p else [""] * 5
+    for _, against in compared(baseline, reference):
+        for c in board.columns:
+            p = board.paired(row, against, c) if row != against else None
+            line += [_num(board.delta(row, against, c))]
+            line += [_num(p.ci[0]), _num(p.ci[1]), _num(p.p), p.n, p.only_a + p.only_b] if p else [""] * 5
+            line += [_num(adjusted.get((row, against, c)))] if adjusted is not None else []
     return [*line, board.recorded.get(row, "")]
 
 
-def csv_text(board: Board, baseline: str | None = None, above_chance: bool = False) -> str:
+def csv_text(
+    board: Board,
+    baseline: str | None = None,
+    above_chance: bool = False,
+    reference: str | None = None,
+    adjust: str | None = None,
+) -> str:
     """One row per model (fractions, not percent)."""
+    against = [row for _, row in compared(baseline, reference)]
+    adjusted = holm_family(board, against) if adjust == "holm" else None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(csv_header(board, baseline, above_chance))
-    writer.writerows(csv_row(board, row, baseline, above_chance) for row in board.rows)
+    writer.writerow(csv_header(board, baseline, above_chance, reference, adjust))
+    writer.writerows(csv_row(board, row, baseline, above_chance, reference, adjusted) for row in board.rows)
     return buf.getvalue()
 
 
@@ -120,6 +157,8 @@ class Report:
         charts: PNG files embedded in the HTML page.
         above_chance: Add the chance-normalised table.
         links: (table id, row, column id) -> relative URL of a drill-down page.
+        reference: A second row every other is compared with (a grid's reference variant).
+        adjust: ``holm``: the difference tables' p-values Holm-adjusted as one family.
     """
 
     baseline: str | None = None
@@ -128,6 +167,8 @@ class Report:
     charts: tuple[Path, ...] = ()
     above_chance: bool = False
     links: dict = field(default_factory=dict)
+    reference: str | None = None
+    adjust: str | None = None
 
 
 def html_page(board: Board, report: Report = Report()) -> str:
@@ -137,7 +178,7 @@ def html_page(board: Board, report: Report = Report()) -> str:
     return template.render(
         title=report.title,
         notes=notes(board, report.note),
-        tables=tables(board, report.baseline, report.above_chance),
+        tables=tables(board, report.baseline, report.above_chance, report.reference, report.adjust),
         images=images,
         links=report.links,
         compare_link=bool(report.links),
@@ -148,10 +189,13 @@ def write_all(board: Board, out_dir: str | os.PathLike, report: Report = Report(
     """Write leaderboard.md, leaderboard.csv and leaderboard.html into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md = markdown(board, report.baseline, report.note, report.above_chance)
+    md = markdown(board, report.baseline, report.note, report.above_chance, report.reference, report.adjust)
     return [
         atomic.write_text(out / "leaderboard.md", f"# {report.title}\n\n" + md),
-        atomic.write_text(out / "leaderboard.csv", csv_text(board, report.baseline, report.above_chance)),
+        atomic.write_text(
+            out / "leaderboard.csv",
+            csv_text(board, report.baseline, report.above_chance, report.reference, report.adjust),
+        ),
         atomic.write_text(out / "leaderboard.html", html_page(board, report)),
     ]
 

@@ -89,14 +89,37 @@ def shares(board: Board, row: str, column: Column) -> str:
     return " · ".join(parts)
 
 
-def delta_cell(board: Board, row: str, baseline: str, column: Column) -> Cell:
-    """Δ to the baseline; with samples on both sides also its paired CI and McNemar p."""
+def delta_cell(board: Board, row: str, baseline: str, column: Column, p_holm: float | None = None) -> Cell:
+    """Δ to the baseline; with samples on both sides also its paired CI and McNemar p
+    (``p_holm``: shown instead, Holm-adjusted, and deciding significance)."""
     cid = f"delta_{col_id(column)}"
     r = board.paired(row, baseline, column)
     if r is None:
         return Cell(cid, pct(board.delta(row, baseline, column), signed=True))
-    text = f"{100 * r.delta:+.1f} [{100 * r.ci[0]:+.1f}, {100 * r.ci[1]:+.1f}] p={r.p:.2g}"
-    return Cell(cid, text + (" *" if r.significant else ""), f"n={r.n}", r.significant)
+    p, name = (r.p, "p") if p_holm is None else (p_holm, "p_holm")
+    significant = p < 1 - paired.LEVEL
+    text = f"{100 * r.delta:+.1f} [{100 * r.ci[0]:+.1f}, {100 * r.ci[1]:+.1f}] {name}={p:.2g}"
+    return Cell(cid, text + (" *" if significant else ""), f"n={r.n}", significant)
+
+
+def holm_family(board: Board, against: list[str]) -> dict[tuple[str, str, Column], float]:
+    """Holm-adjusted p of every paired test the difference tables show (each row vs each of
+    ``against``, every column), adjusted together as one family; a pair shown in both tables
+    (the baseline vs the reference) is one test, counted once."""
+    keys: dict[tuple[frozenset, Column], tuple[str, str, Column]] = {}
+    for a in against:
+        for row in board.rows:
+            for c in board.columns:
+                if row != a and board.paired(row, a, c) is not None:
+                    keys.setdefault((frozenset((row, a)), c), (row, a, c))
+    adjusted = dict(zip(keys, paired.holm([board.paired(*k).p for k in keys.values()])))
+    return {
+        (row, a, c): adjusted[(frozenset((row, a)), c)]
+        for a in against
+        for row in board.rows
+        for c in board.columns
+        if (frozenset((row, a)), c) in adjusted
+    }
 
 
 def model_cell(board: Board, row: str) -> Cell:
@@ -120,6 +143,9 @@ DELTA_FOOTNOTE = (
     f"* p < {1 - paired.LEVEL:.2g}, no multiple-comparison correction. A Δ without CI: "
     "no samples files (run lm-eval with --log_samples), so no paired test."
 )
+HOLM_NOTE = (
+    "p_holm = Holm-adjusted over all {m} distinct paired tests of the difference tables; * p_holm < {alpha:.2g}."
+)
 
 
 def per_row(board: Board, columns: list[tuple[str, str]], cell, rows: list[str] | None = None) -> tuple[list, list]:
@@ -138,8 +164,16 @@ def accuracy_cell(board: Board, row: str, column: Column) -> Cell:
     return Cell(col_id(column), pct(s.acc, s.stderr) if s else "", shares(board, row, column))
 
 
-def tables(board: Board, baseline: str | None = None, above_chance: bool = False) -> list[Table]:
-    """The report's tables: accuracy, CoT gain, chance-normalised (optional), difference to baseline."""
+def tables(
+    board: Board,
+    baseline: str | None = None,
+    above_chance: bool = False,
+    reference: str | None = None,
+    adjust: str | None = None,
+) -> list[Table]:
+    """The report's tables: accuracy, CoT gain, chance-normalised (optional), difference to
+    baseline and to ``reference`` (a grid's reference variant); ``adjust="holm"``: their
+    p-values Holm-adjusted as one family, and said so."""
     cols = {col_id(c): c for c in board.columns}
 
     def average(row: str, key: str) -> Cell:
@@ -166,13 +200,21 @@ def tables(board: Board, baseline: str | None = None, above_chance: bool = False
 
         columns = [(f"{col_id(c)}_above_chance", col_title(c)) for c in board.columns]
         out.append(Table("above_chance", ABOVE_CHANCE_CAPTION, *per_row(board, columns, chance)))
-    if baseline:
+    against = [a for a in (baseline, reference) if a]
+    adjusted = holm_family(board, against) if adjust == "holm" else None
+    for a in against:
 
-        def delta(row: str, key: str) -> Cell:
-            return delta_cell(board, row, baseline, cols[key.removeprefix("delta_")])
+        def delta(row: str, key: str, a: str = a) -> Cell:
+            c = cols[key.removeprefix("delta_")]
+            return delta_cell(board, row, a, c, None if adjusted is None else adjusted.get((row, a, c)))
 
         columns = [(f"delta_{col_id(c)}", col_title(c)) for c in board.columns]
-        others = [r for r in board.rows if r != baseline]
-        header, rows = per_row(board, columns, delta, others)
-        out.append(Table("delta", f"Difference to {baseline} (percentage points)", header, rows, DELTA_FOOTNOTE))
+        header, rows = per_row(board, columns, delta, [r for r in board.rows if r != a])
+        note = DELTA_FOOTNOTE
+        if adjusted is not None:
+            tests = len({(frozenset(k[:2]), k[2]) for k in adjusted})
+            holm_note = HOLM_NOTE.format(m=tests, alpha=1 - paired.LEVEL)
+            note = note.replace(", no multiple-comparison correction", "") + " " + holm_note
+        table_id = "delta" if a == baseline else "delta_reference"
+        out.append(Table(table_id, f"Difference to {a} (percentage points)", header, rows, note))
     return out
