@@ -212,9 +212,10 @@ def test_pull_gemma_writes_a_base_model_with_its_terms(tmp_path_factory):
     assert model.config.model_type == "gemma3_text" and model.config.vocab_size == 262144
     assert abs(sum(p.numel() for p in model.parameters()) / 1e6 - 268.1) < 0.1
     assert not tok.chat_template  # a base model: prompts go without a chat template
-    ids = tok("The capital of France is", return_tensors="pt")
-    out = model.generate(**ids, max_new_tokens=4, do_sample=False)
-    assert "France" in tok.decode(out[0, ids["input_ids"].shape[1] :]) or "Paris" in tok.decode(out[0])
+    # Right weights predict English (random ones: ~ln 262144 = 12.5 nats a token).
+    ids = tok("The quick brown fox jumps over the lazy dog. The capital of France is Paris.", return_tensors="pt")
+    with torch.no_grad():
+        assert model(**ids, labels=ids["input_ids"]).loss < 4.0
 
 
 @pytest.mark.slow
