@@ -16,8 +16,9 @@ makes such a model look as if it always answered. :func:`read` therefore says wh
 number was cued (see there), the scorer carries that as :attr:`Score.cued
 <aligncot_tasks.types.Score.cued>`, and numeric tasks report ``no_cue``: the share of
 generations whose answer was salvaged without any cue. ``invalid`` + ``no_cue`` is the
-share of generations that never commit to a number; ``acc`` counts a salvaged number
-that happens to be right as correct.
+share of generations that no commitment closes: loops and cut-off texts, but also a chain
+of thought that just stops at its last equation ("9 x $2 = $18"), whose number is read as
+before. ``acc`` counts a salvaged number that happens to be right as correct.
 """
 
 from __future__ import annotations
