@@ -8,6 +8,7 @@ aggregates the metrics that all of its leaf tasks report.
 from __future__ import annotations
 
 from aligncot_tasks import suite
+from aligncot_tasks.scoring import reads_cues
 
 
 def maj_metrics(k: int) -> tuple[str, str]:
@@ -21,6 +22,8 @@ def maj_metrics(k: int) -> tuple[str, str]:
 
 #: Metrics every generative (zs/cot) task reports; see :mod:`aligncot_tasks.lm_metrics`.
 GENERATIVE_METRICS = ("acc", "invalid", "truncated")
+#: Share of answers salvaged without a cue; generative tasks whose scorer tells report it.
+NO_CUE_METRIC = "no_cue"
 #: Metric of tasks whose rows have options: accuracy rescaled so that guessing scores 0.
 CHANCE_METRIC = "acc_norm_chance"
 
@@ -30,11 +33,14 @@ def task_metrics(spec: suite.TaskSpec, samples: int | None = None) -> list[str]:
     generations per question, as a test may).
 
     >>> task_metrics(suite.get_task("aligncot_gsm8k_cot_maj8"))
-    ['maj@8', 'pass@8', 'acc', 'invalid', 'truncated']
-    >>> task_metrics(suite.get_task("aligncot_piqa_ll"))
-    ['acc', 'acc_norm_chance']
+    ['maj@8', 'pass@8', 'acc', 'invalid', 'truncated', 'no_cue']
+    >>> task_metrics(suite.get_task("aligncot_piqa_ll")), task_metrics(suite.get_task("aligncot_csqa_cot"))
+    (['acc', 'acc_norm_chance'], ['acc', 'invalid', 'truncated', 'acc_norm_chance'])
     """
-    out = ["acc"] if spec.variant == suite.LL else list(GENERATIVE_METRICS)
+    if spec.variant == suite.LL:
+        out = ["acc"]
+    else:
+        out = [*GENERATIVE_METRICS, *([NO_CUE_METRIC] if reads_cues(spec.answer_type) else [])]
     k = samples or spec.samples
     if k > 1:
         out = [*maj_metrics(k), *out]

@@ -10,6 +10,8 @@ A *verdict* is what the task's filter writes for one generation into lm-eval's
 - ``truncated``: True when nothing was extracted *and* the generation used the whole
   ``max_gen_toks`` budget (see :mod:`aligncot_tasks.lm_task` for how that is measured);
   None when it could not be measured (no tokenizer known).
+- ``cued`` (only for answer types whose scorer tells, e.g. numbers): whether a commitment
+  stated the answer, or a fallback salvaged it (:attr:`aligncot_tasks.types.Score.cued`).
 
 Every function here is pure; lm-eval averages the per-row values (``aggregation: mean``),
 so each metric's stderr is lm-eval's standard error of a mean over rows.
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from aligncot_tasks.groups import CHANCE_METRIC, maj_metrics
 
 #: Metrics where lower is better; every other metric of the suite is an accuracy.
-LOWER_IS_BETTER = ("invalid", "truncated")
+LOWER_IS_BETTER = ("invalid", "truncated", "no_cue")
 
 
 def metric_list(names: Sequence[str]) -> list[dict]:
@@ -35,13 +37,16 @@ def metric_list(names: Sequence[str]) -> list[dict]:
     return [{"metric": m, "aggregation": "mean", "higher_is_better": m not in LOWER_IS_BETTER} for m in names]
 
 
-def verdict(extracted: str | None, correct: bool, truncated: bool | None) -> dict:
-    """One generation's verdict, as logged in ``filtered_resps``.
+def verdict(extracted: str | None, correct: bool, truncated: bool | None, cued: bool | None = None) -> dict:
+    """One generation's verdict, as logged in ``filtered_resps`` (``cued`` only when known).
 
     >>> verdict("B", True, False)
     {'extracted': 'B', 'correct': True, 'truncated': False}
+    >>> verdict("18", True, False, cued=False)
+    {'extracted': '18', 'correct': True, 'truncated': False, 'cued': False}
     """
-    return {"extracted": extracted, "correct": bool(correct), "truncated": truncated}
+    out = {"extracted": extracted, "correct": bool(correct), "truncated": truncated}
+    return out if cued is None else {**out, "cued": cued}
 
 
 def majority(verdicts: Sequence[dict]) -> dict | None:
@@ -78,7 +83,8 @@ def row_metrics(verdicts: Sequence[dict], chance: float | None = None) -> dict[s
 
     With one generation: ``acc`` (1.0 if correct), ``invalid`` (1.0 if nothing was
     extracted), ``truncated`` (1.0 if nothing was extracted and the budget ran out; left out
-    when unmeasured). With ``k`` > 1 sampled generations, these three are the shares over
+    when unmeasured), ``no_cue`` (1.0 if an answer was extracted but not cued; only when the
+    verdicts say). With ``k`` > 1 sampled generations, these are the shares over
     the ``k`` samples, and ``maj@k`` (the majority answer is correct) and ``pass@k`` (some
     sample is correct) are added. ``chance`` (1 / number of options) adds
     ``acc_norm_chance`` = (acc - chance) / (1 - chance).
@@ -88,6 +94,8 @@ def row_metrics(verdicts: Sequence[dict], chance: float | None = None) -> dict[s
     >>> m = row_metrics([verdict("3", False, False), verdict(None, False, True), verdict("3", False, False), verdict("4", True, False)])
     >>> m["maj@4"], m["pass@4"], m["acc"], m["invalid"], m["truncated"]
     (0.0, 1.0, 0.25, 0.25, 0.25)
+    >>> row_metrics([verdict("18", True, None, cued=False)])
+    {'acc': 1.0, 'invalid': 0.0, 'no_cue': 1.0}
     """
     k = len(verdicts)
     out: dict[str, float] = {}
@@ -100,6 +108,8 @@ def row_metrics(verdicts: Sequence[dict], chance: float | None = None) -> dict[s
     out["invalid"] = sum(v["extracted"] is None for v in verdicts) / k
     if all(v["truncated"] is not None for v in verdicts):
         out["truncated"] = sum(bool(v["truncated"]) for v in verdicts) / k
+    if all("cued" in v for v in verdicts):
+        out["no_cue"] = sum(v["extracted"] is not None and not v["cued"] for v in verdicts) / k
     if chance is not None:
         out[CHANCE_METRIC] = chance_normalised(out["acc"], chance)
     return out

@@ -7,7 +7,8 @@ its :class:`~aligncot_tasks.suite.TaskSpec` up in the one table and wires the ro
 
 Generative tasks score in an lm-eval filter, :class:`ScoreFilter`: it hands every full
 generation to the suite's scorer and writes one verdict per generation into
-``filtered_resps`` (``{"extracted", "correct", "truncated"}``, see
+``filtered_resps`` (``{"extracted", "correct", "truncated"}``, plus ``"cued"`` for numeric
+answers; see
 :mod:`aligncot_tasks.lm_metrics`), so samples files show what was read from each answer.
 
 **How ``truncated`` is known.** lm-eval's ``generate_until`` returns only text: the stop
@@ -101,7 +102,7 @@ class ScoreFilter(Filter):
         """The verdict on one full generation of ``doc``'s question."""
         s = suite.score(self.spec, doc, text)
         truncated = False if s.extracted is not None else self.capped(text if isinstance(text, str) else "")
-        return verdict(s.extracted, s.correct, truncated)
+        return verdict(s.extracted, s.correct, truncated, s.cued)
 
     def apply(self, resps, docs):
         """lm-eval's filter step: per instance, its list of generations -> their verdicts."""

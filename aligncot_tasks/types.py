@@ -48,7 +48,16 @@ class Score:
     Attributes:
         extracted: The answer the generation commits to, or None if there is none.
         correct: Whether ``extracted`` matches the gold answer.
+        cued: Whether a commitment (an answer cue, a box, a structured answer) stated
+            ``extracted``, rather than a fallback salvaging it from a text without one; None
+            where the answer type does not say (only numeric answers do, see
+            :mod:`aligncot_tasks.scoring.numeric`). Left out of the repr and of equality, so
+            a verdict reads and compares as (extracted, correct).
+
+    >>> Score("18", True, cued=False) == Score("18", True), Score("18", True, cued=False)
+    (True, Score(extracted='18', correct=True))
     """
 
     extracted: str | None
     correct: bool
+    cued: bool | None = field(default=None, repr=False, compare=False)

@@ -63,8 +63,11 @@ def test_samples_carry_the_scorers_verdict_on_the_full_generation(evaluate_tiny)
             ((text,),) = s["resps"]
             ((v,),) = s["filtered_resps"]
             score = suite.score(name, s["doc"], text)
-            assert v == {"extracted": score.extracted, "correct": score.correct, "truncated": v["truncated"]}
+            assert v == lm_metrics.verdict(score.extracted, score.correct, v["truncated"], score.cued)
             assert s["acc"] == float(score.correct) and s["invalid"] == float(score.extracted is None)
+            # only numeric answers say whether a cue stated them
+            no_cue = score.extracted is not None and score.cued is False
+            assert s.get("no_cue") == (float(no_cue) if name == "aligncot_gsm8k_zs" else None)
             # the task manager carries no model args: truncation is unknown, so not reported
             assert v["truncated"] is None and "truncated" not in s
         assert "truncated,none" not in out["results"][name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aligncot_tasks import suite
+from aligncot_tasks import scoring, suite
 from aligncot_tasks.data import load_rows
 from aligncot_tasks.lm_task import ScoreFilter
 
@@ -48,7 +48,9 @@ def test_lm_eval_filter_scores_the_gold_sentence_correct(key, offline_data):
             filt = ScoreFilter(spec)
             gold = filt.apply([[suite.answer_sentence(spec, doc), "I do not know."] for doc in docs], docs)
             for (right, unknown), doc in zip(gold, docs):
-                assert right == {"extracted": right["extracted"], "correct": True, "truncated": False}, doc
+                # the canonical sentence commits with a cue wherever the scorer says (numbers)
+                cued = {"cued": True} if scoring.reads_cues(spec.answer_type) else {}
+                assert right == {"extracted": right["extracted"], "correct": True, "truncated": False, **cued}, doc
                 assert unknown["correct"] is False
                 assert unknown["truncated"] is (
                     None if unknown["extracted"] is None else False

@@ -4,6 +4,7 @@ agreement with OpenAI's verdicts on real GPT-3 solutions, robustness."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -91,6 +92,32 @@ def _gpt3_rows(path):
 @pytest.mark.parametrize("row", _gpt3_rows(GPT3_SAMPLE), ids=lambda r: r["generation"].strip().splitlines()[-1][:30])
 def test_real_gpt3_solutions_match_openai_verdicts(row):
     assert suite.score("aligncot_gsm8k_cot", row["doc"], row["generation"]).correct is row["reference_correct"]
+
+
+def test_cued_tells_salvaged_numbers_from_committed_ones():
+    """GPT-3 solutions commit in a last line "A: <n>"; the ones cut off or looping before it
+    (11 of the 59) get a number all the same -- the last one -- but not a cued one."""
+    rows = _gpt3_rows(GPT3_SAMPLE)
+    scores = [suite.score("aligncot_gsm8k_cot", r["doc"], r["generation"]) for r in rows]
+    committed = [bool(re.search(r"(?m)^A: ", r["generation"])) for r in rows]
+    assert all(s.extracted is not None for s in scores)
+    assert [s.cued for s in scores] == committed and committed.count(False) == 11
+
+
+@pytest.mark.parametrize(
+    ("generation", "variant", "cued"),
+    [
+        ("16 - 3 = 13. So the answer is 13.", "cot", True),
+        (r"So she has $\boxed{13}$.", "cot", True),
+        ('{"answer": 13}', "cot", True),
+        ("16 - 3 = 13 eggs, and 13 - 4 = 9 eggs, and 9 -", "cot", False),  # cut off
+        (" 13 eggs.", "zs", True),  # right after the prompt's "Answer:"
+        (" Let me think. She has 13 eggs.", "zs", False),
+        ("I do not know.", "cot", False),
+    ],
+)
+def test_cued_on_phrasings(generation, variant, cued):
+    assert scoring.score("number", generation, Item("q", "13"), variant).cued is cued
 
 
 def test_aligncot_score_agrees_with_openai_is_correct_on_all_gpt3_solutions(shared_dir, tmp_path):

