@@ -93,7 +93,15 @@ def test_select_pairs_is_seeded_and_capped():
     assert len(a) == 4 and len(set(a)) == 4
 
 
-BASE_ARGS = ["base_model=/nonexistent/model", "sft_adapter=/nonexistent/sft"]
+@pytest.fixture
+def refine_inputs(tmp_path_factory) -> list[str]:
+    """Paths that pass the early path checks (a model dir, an adapter dir, demos), so that only the
+    recipe check under test can fail; they live outside the test's tmp_path, which must stay empty."""
+    root = tmp_path_factory.mktemp("inputs")
+    for sub, name in (("model", "config.json"), ("sft", "adapter_config.json"), ("demos", "train.jsonl")):
+        (root / sub).mkdir()
+        (root / sub / name).write_text("{}", encoding="utf-8")
+    return [f"base_model={root / 'model'}", f"sft_adapter={root / 'sft'}", f"data={root / 'demos'}"]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +119,7 @@ BASE_ARGS = ["base_model=/nonexistent/model", "sft_adapter=/nonexistent/sft"]
         (["rounds=2", "pairs_dir=p"], "'pairs_dir' applies to one round"),
     ],
 )
-def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, overrides, message):
+def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, refine_inputs, overrides, message):
     from training.distill import model_loading
 
     def no_load(*a, **k):
@@ -120,7 +128,7 @@ def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, ove
     monkeypatch.setattr(model_loading, "load_base", no_load)
     monkeypatch.setattr(model_loading, "base_config", no_load)
     out = tmp_path / "out"
-    args = [*BASE_ARGS, f"data={tmp_path / 'demos'}", f"output_dir={out / 'dpo'}", *overrides]
+    args = [*refine_inputs, f"output_dir={out / 'dpo'}", *overrides]
     result = CliRunner().invoke(cli, ["self-refine", "--recipe", str(TINY_RECIPES / "dpo.yaml"), *args])
     assert result.exit_code != 0
     lines = result.output.strip().splitlines()
