@@ -39,10 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench_generation import default_model  # noqa: E402  (a sibling script: its directory is on sys.path)
+
 from aligncot_tasks import suite  # noqa: E402
 from aligncot_tasks.data import DATA_DIR_ENV  # noqa: E402
 
-MODEL_NAME = "smollm2-135m-instruct"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "data"
 
@@ -52,14 +53,6 @@ def data_dir() -> str:
     if os.environ.get(DATA_DIR_ENV):
         return os.environ[DATA_DIR_ENV]
     return str(SHARED_DATA if SHARED_DATA.is_dir() else FIXTURE_DATA)
-
-
-def default_model() -> str:
-    home = Path(os.environ.get("ALIGNCOT_HOME", Path.home() / ".cache" / "aligncot"))
-    path = home / "models" / MODEL_NAME
-    if not (path / "config.json").is_file():
-        raise SystemExit(f"{path} missing: run `python -m training models pull {MODEL_NAME}` or pass --model")
-    return str(path)
 
 
 class DecodeLog:

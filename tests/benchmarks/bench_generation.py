@@ -83,11 +83,13 @@ def questions(n: int) -> tuple[list[dict], str]:
 
 
 def default_model() -> str:
-    home = Path(os.environ.get("ALIGNCOT_HOME", Path.home() / ".cache" / "aligncot"))
-    path = home / "models" / MODEL_NAME
-    if not (path / "config.json").is_file():
+    """The pulled student's directory (the registry's cache path), or exit naming the pull command."""
+    from training.models import registry
+
+    if not registry.is_pulled(MODEL_NAME):
+        path = registry.model_dir(MODEL_NAME)
         raise SystemExit(f"{path} missing: run `python -m training models pull {MODEL_NAME}` or pass --model")
-    return str(path)
+    return str(registry.model_dir(MODEL_NAME))
 
 
 def student_arm(model, tok) -> Arm:
