@@ -16,7 +16,8 @@
 #            evaluates SFT, that variant and the paper's cot_vs_direct kind on 300 CSQA validation
 #            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy.
 # Every phase skips what an earlier run of it finished. Scale knobs (for a toy check): N_SFT,
-# N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL.
+# N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL (0: one job at a time, for 2 CPU
+# cores), ONLY (variant names).
 set -euo pipefail
 SHARED=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -50,19 +51,28 @@ evaluate() {
   }
 }
 
-# Self-refine variants: name, then recipe overrides. Variants differ in pair kind, NLL term,
-# learning rate and rounds; everything else is dpo.yaml.
+# Self-refine variants: name|pairs_from|overrides. Variants differ in pair kind, NLL term,
+# learning rate and rounds; everything else is dpo.yaml. pairs_from names an earlier variant whose
+# round-1 pairs this one reuses (same pair kind and sampling settings, same SFT adapter: the
+# same pairs), so it costs only its DPO training; "-" samples its own.
 VARIANTS=(
-  "civ-nll-r2|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
-  "civ-nonll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
-  "civ-nll-lr3-r2|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=2"
-  "cvd-r1|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
+  "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
+  "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
+# ONLY: space-separated variant names to run (default: all, in the order above).
+ONLY=${ONLY:-}
 
 refine() {  # one variant: self-refine, then each round's adapter on the tuning split
-  local name=${1%%|*} overrides=${1#*|}
+  local name=${1%%|*} rest=${1#*|}
+  local from=${rest%%|*} overrides=${rest#*|}
   local dir=$W/refine/$name
   mkdir -p "$W/refine"
+  if [ "$from" != - ] && [ ! -d "$dir.pairs" ] && [ ! -f "$dir/adapter_config.json" ]; then
+    [ -d "$W/refine/$from.pairs" ] || { echo "variant $name reuses the pairs of $from: run $from first"; return 1; }
+    cp -r "$W/refine/$from.pairs" "$dir.pairs"
+  fi
   if [ ! -f "$dir/adapter_config.json" ]; then
     log "self-refine $name"
     # shellcheck disable=SC2086
@@ -99,12 +109,17 @@ prepare)
   log "prepared"
   ;;
 tune)
-  [ -d "$W/tune_eval/sft" ] || evaluate sft "$W/sft" aligncot_csqa_cot "$W/tune" "$W/tune_eval/sft" &
+  fail=0
+  if [ "$PARALLEL" = 1 ]; then
+    [ -d "$W/tune_eval/sft" ] || evaluate sft "$W/sft" aligncot_csqa_cot "$W/tune" "$W/tune_eval/sft" &
+  else
+    [ -d "$W/tune_eval/sft" ] || evaluate sft "$W/sft" aligncot_csqa_cot "$W/tune" "$W/tune_eval/sft" || fail=1
+  fi
   pids=()
   for v in "${VARIANTS[@]}"; do
-    if [ "$PARALLEL" = 1 ]; then refine "$v" & pids+=($!); else refine "$v"; fi
+    [ -z "$ONLY" ] || [[ " $ONLY " == *" ${v%%|*} "* ]] || continue
+    if [ "$PARALLEL" = 1 ]; then refine "$v" & pids+=($!); else refine "$v" || fail=1; fi
   done
-  fail=0
   for p in "${pids[@]}"; do wait "$p" || fail=1; done
   wait || fail=1
   python3 -m training leaderboard "$W/tune_eval" --out-dir "$OUT/tune_leaderboard" >/dev/null 2>&1 || true
@@ -132,10 +147,19 @@ EOF
   log "chosen on the tuning split: $variant round $round ($adapter)"
   echo "$variant round $round" >"$OUT/chosen.txt"
   export ALIGNCOT_DATA_DIR=$SHARED/data
-  for spec in "sft|$W/sft" "sft-refine|$adapter" "sft-refine-cvd|$W/refine/cvd-r1"; do
+  specs=("sft|$W/sft" "sft-refine|$adapter")
+  [ -f "$W/refine/cvd-r1/adapter_config.json" ] && specs+=("sft-refine-cvd|$W/refine/cvd-r1")
+  for spec in "${specs[@]}"; do
     name=${spec%%|*} peft=${spec#*|}
-    evaluate "$name" "$peft" aligncot_csqa_cot,aligncot_csqa_zs "$SHARED/data" "$OUT/csqa300/$name" "$LIMIT" &
-    evaluate "$name" "$peft" aligncot_obqa_cot "$SHARED/data" "$OUT/obqa300/$name" "$LIMIT" &
+    for job in "aligncot_csqa_cot,aligncot_csqa_zs|csqa300" "aligncot_obqa_cot|obqa300"; do
+      tasks=${job%%|*} where=${job#*|}
+      [ -d "$OUT/$where/$name" ] && continue
+      if [ "$PARALLEL" = 1 ]; then
+        evaluate "$name" "$peft" "$tasks" "$SHARED/data" "$OUT/$where/$name" "$LIMIT" &
+      else
+        evaluate "$name" "$peft" "$tasks" "$SHARED/data" "$OUT/$where/$name" "$LIMIT"
+      fi
+    done
   done
   wait
   log "final done"
