@@ -147,3 +147,28 @@ def test_hf_backend_batches_like_single_prompts(tiny_model_dir, offline_data):
     assert all(r.finish_reason in ("stop", "length") and r.completion_tokens <= 6 for r in batched.values())
     assert len({r.prompt_tokens for r in batched.values()}) > 1  # prompts of different lengths were padded
     assert len(answers(2, chat_jobs)) == 2
+
+
+def test_hf_backend_draws_sample_i_under_seed_plus_i(offline_data, monkeypatch):
+    """Each sample index gets its own engine call seeded with ``seed + i`` (the engine seeds a
+    call, not a request), and every answer is reported to its own job."""
+    from training.generation import hf
+
+    rows = load_rows("tau/commonsense_qa", None, "train")[:3]
+    jobs = build_jobs(suite.get_task(TASK), rows, "train", GenParams(0.7, 6, 5, chat=False), 2, "hf", "m")
+    calls = []
+
+    def fake_generate(model, tokenizer, prompts, budgets, batch_size, *, seed, on_batch, **kw):
+        calls.append((seed, list(prompts)))
+        done = [hf.Completion(f"{seed}:{p[-20:]}", True, 1, 1) for p in prompts]
+        on_batch(list(range(len(prompts)))[::-1], done[::-1])  # finishing order differs from input order
+        return done
+
+    monkeypatch.setattr(hf, "generate", fake_generate)
+    backend = HFBackend("m")
+    backend._loaded = (object(), object())
+    got = {}
+    backend.run(jobs, lambda j, r: got.__setitem__(j.key, r.text))
+    assert [seed for seed, _ in calls] == [5, 6]
+    assert all(prompts == [j.prompt for j in jobs if j.seed == seed] for seed, prompts in calls)
+    assert got == {j.key: f"{j.seed}:{j.prompt[-20:]}" for j in jobs}

@@ -9,7 +9,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURE_DATA
 
+from aligncot_tasks import suite
 from aligncot_tasks.data import read_jsonl
+from aligncot_tasks.groups import task_metrics
+from aligncot_tasks.lm_metrics import row_metrics, verdict
+from aligncot_tasks.suite import score as scoring_score
 from training.evaluate.compare import compare_command
 from training.evaluate.leaderboard import render
 from training.evaluate.leaderboard.board import build_board
@@ -73,6 +77,41 @@ def test_limit_scores_the_first_rows_in_file_order(tmp_path, offline_data):
     assert "n=3 acc=1.0000" in result.output
     samples = read_jsonl(next((tmp_path / "runs" / "m").glob("samples_*.jsonl")))
     assert [s["doc_id"] for s in samples] == [0, 1, 2]
+
+
+def test_recorded_rows_carry_the_live_tasks_metrics_no_cue_included(tmp_path, offline_data):
+    """A recorded GSM8K row reports ``no_cue`` (an answer salvaged without a cue) from the
+    scorer's ``cued`` as the live task does; CSQA reports the chance-normalised accuracy."""
+    runs = tmp_path / "runs"
+    docs = read_jsonl(FIXTURE_DATA / "openai__gsm8k" / "main" / "test.jsonl")[:4]
+    gold = [d["answer"].rsplit("#### ", 1)[1] for d in docs]
+    texts = [f"The answer is {gold[0]}.", f"We get {gold[1]} eggs", "no idea", f"So the answer is {gold[3]}."]
+    src = tmp_path / "gsm8k.jsonl"
+    src.write_text("".join(json.dumps({"doc": d, "generation": t}) + "\n" for d, t in zip(docs, texts)))
+    result = CliRunner().invoke(
+        score, ["--task", "aligncot_gsm8k_cot", "--input", str(src), "--results-dir", str(runs)]
+    )
+    assert result.exit_code == 0, result.output
+    (samples_path,) = (runs / "gsm8k").glob("samples_*.jsonl")
+    samples = read_jsonl(samples_path)
+    expected = [
+        row_metrics([verdict(s.extracted, s.correct, None, s.cued)])
+        for s in (scoring_score("aligncot_gsm8k_cot", d, t) for d, t in zip(docs, texts))
+    ]
+    assert [{m: s[m] for m in s["metrics"]} for s in samples] == expected
+    assert [s["no_cue"] for s in samples] == [0.0, 1.0, 0.0, 0.0]
+    live = [m for m in task_metrics(suite.get_task("aligncot_gsm8k_cot")) if m != "truncated"]
+    assert samples[0]["metrics"] == live
+    entry = json.loads(next((runs / "gsm8k").glob("results_*.json")).read_text())["results"]["aligncot_gsm8k_cot"]
+    assert entry["no_cue,none"] == 0.25 and entry["acc,none"] == 0.75 and "truncated,none" not in entry
+
+    csqa = read_jsonl(FIXTURE_DATA / "tau__commonsense_qa" / "default" / "validation.jsonl")[:2]
+    src = tmp_path / "csqa.jsonl"
+    src.write_text("".join(json.dumps({"doc": d, "generation": f"({d['answerKey']})"}) + "\n" for d in csqa))
+    args = ["--task", "aligncot_csqa_cot", "--input", str(src), "--results-dir", str(runs), "--label", "c"]
+    assert CliRunner().invoke(score, args).exit_code == 0
+    entry = json.loads(next((runs / "c").glob("results_*.json")).read_text())["results"]["aligncot_csqa_cot"]
+    assert "no_cue,none" not in entry and entry["acc_norm_chance,none"] == 1.0
 
 
 def test_score_errors_are_one_line(tmp_path, offline_data):

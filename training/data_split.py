@@ -5,8 +5,9 @@ split stands in for it: every ``every``-th training row (index % every == 0) is 
 written as the evaluation split of a local data directory (``ALIGNCOT_DATA_DIR`` layout,
 :func:`aligncot_tasks.data.local_split_path`), so ``lm_eval --tasks aligncot_<key>_cot`` with
 that directory scores the held-out rows. Its question keys go to a text file that
-``aligncot annotate --import --exclude-questions FILE`` reads, so the teacher's answers to
-those questions never become demonstrations.
+``aligncot annotate --import --exclude-questions FILE`` and ``aligncot demos
+--exclude-questions FILE`` read, so the teacher's answers to those questions never become
+demonstrations.
 
 A question's key is a hash of its row (canonical JSON), not a dataset field: every benchmark
 has a row, not every one has an id, and a recorded teacher file carries the same row in the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,12 @@ def held_out(rows: list[dict], every: int) -> list[dict]:
     if every < 1:
         raise UserError(f"--every must be >= 1, got {every}")
     return rows[::every]
+
+
+def write_keys(path: Path, keys: Iterable[str], header: str) -> Path:
+    """Write ``keys`` to ``path`` (atomically) as :func:`read_keys` reads them: a ``#`` comment
+    line holding ``header``, then one key per line, in the order given."""
+    return atomic.write_text(path, f"# {header}\n" + "".join(k + "\n" for k in keys))
 
 
 def read_keys(path: Path) -> set[str]:
@@ -103,6 +111,6 @@ def write_tuning_split(benchmark: str, every: int, out_dir: Path) -> TuningSplit
     keys_path = out_dir / KEYS_NAME
     split_path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_jsonl(split_path, kept)
-    header = f"# {bench.hub_id} {bench.train_split} rows with index % {every} == 0 (training/data_split.py)\n"
-    atomic.write_text(keys_path, header + "".join(question_key(r) + "\n" for r in kept))
+    header = f"{bench.hub_id} {bench.train_split} rows with index % {every} == 0 (training/data_split.py)"
+    write_keys(keys_path, (question_key(r) for r in kept), header)
     return TuningSplit(split_path, keys_path, len(rows), len(kept))

@@ -9,7 +9,8 @@
 # laid out as the project's shared folder is. PHASE is one of
 #   prepare  pull the student, carve the tuning split, import PaLM-540B's train rationales less
 #            the tuning questions, 2000 class-balanced truthful demonstrations, R3 SFT, and
-#            1000 other class-balanced questions for self-refine;
+#            1000 class-balanced questions for self-refine, disjoint from the SFT demonstrations'
+#            (demos_sft/questions.txt) and the tuning split's;
 #   tune     the self-refine variants below, each round's adapter scored on the tuning split
 #            (cot); variants run side by side (meant for a GPU; on 2 CPU cores run one at a time);
 #   final    picks the variant with the best tuning-split accuracy (ties: fewer rounds), and
@@ -99,8 +100,12 @@ prepare)
   [ -d "$W/ann" ] || "${A[@]}" annotate --task aligncot_csqa_cot --import "$SHARED/teachers/csqa_palm-540b_train.jsonl" \
     --exclude-questions "$W/tune/tuning_questions.txt" --out "$W/ann" --quiet
   [ -d "$W/demos_sft" ] || "${A[@]}" demos "$W/ann" --balance "$N_SFT" --val-fraction 0.02 --out "$W/demos_sft"
-  # Self-refine questions: another class-balanced sample of train questions (seed 1).
-  [ -d "$W/demos_refine" ] || "${A[@]}" demos "$W/ann" --balance "$N_REFINE" --val-fraction 0.06 --seed 1 --out "$W/demos_refine"
+  # Self-refine questions: another class-balanced sample of train questions (seed 1), none of
+  # them an SFT demonstration's or a tuning question (the same rows as importing the teacher
+  # file without those questions and drawing from that, bar each row's `source` directory).
+  [ -d "$W/demos_refine" ] || "${A[@]}" demos "$W/ann" --balance "$N_REFINE" --val-fraction 0.06 --seed 1 \
+    --exclude-questions "$W/tune/tuning_questions.txt" --exclude-questions "$W/demos_sft/questions.txt" \
+    --out "$W/demos_refine"
   if [ ! -f "$W/sft/adapter_config.json" ]; then
     log "sft"
     "${A[@]}" sft --recipe $RECIPES/sft.yaml base_model="$BASE" data="$W/demos_sft" output_dir="$W/sft" \

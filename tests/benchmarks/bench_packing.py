@@ -161,23 +161,25 @@ ARMS = (("padded", False, "sdpa"), ("packed sdpa", True, "sdpa"), ("packed varle
 
 
 def lora_model(base: str, recipe_path: Path | None):
-    """``(LoRA model, tokenizer)`` on ``base``: the recipe's LoRA (the default recipe's without one).
+    """``(LoRA model, tokenizer)`` on ``base``: the recipe's LoRA (without one, trl's default rank on all linear layers).
 
     Dropout is off so that the loss check below compares the arms at the same weights.
     """
     import torch
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import get_peft_config
 
-    from training.distill.model_loading import lora_config
     from training.distill.recipes import SFTRecipe, load_recipe
 
     overrides = [f"base_model={base}", "lora_dropout=0.0"]
     if recipe_path is None:
-        overrides += ["data=-", "output_dir=-"]
-    recipe = load_recipe(SFTRecipe, recipe_path, overrides)
+        # data and output_dir are required keys (nothing is read or written); all-linear as the real recipes.
+        overrides += ["data=unused", "output_dir=unused", "lora_target_modules=all-linear"]
+    # The LoRA is the one `aligncot sft` trains: trl's get_peft_config of the recipe's model config.
+    _, model_args = load_recipe(SFTRecipe, recipe_path, overrides)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    return get_peft_model(model, lora_config(recipe)), AutoTokenizer.from_pretrained(base)
+    return get_peft_model(model, get_peft_config(model_args)), AutoTokenizer.from_pretrained(base)
 
 
 def measure(rows: list[dict], hidden: int, a: argparse.Namespace) -> dict[str, tuple[int, int, int, float, float]]:

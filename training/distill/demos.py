@@ -2,7 +2,8 @@
 
 Format (``OUT/dataset`` is a ``datasets.DatasetDict`` saved with ``save_to_disk``, with
 splits ``train`` and ``validation``; ``OUT/train.jsonl`` and ``OUT/validation.jsonl`` hold
-the same rows; ``OUT/demos.json`` records the options and counts). Each row:
+the same rows; ``OUT/demos.json`` records the options and counts; ``OUT/questions.txt`` lists
+the question keys of both splits, for a later ``--exclude-questions``). Each row:
 
 - ``prompt``: exactly ``suite.render_prompt(task, doc)`` -- byte for byte the prompt lm-eval
   evaluates the student on (ends in ``Answer:`` or ``Answer: Let's think step by step.``).
@@ -16,6 +17,10 @@ the same rows; ``OUT/demos.json`` records the options and counts). Each row:
 - ``task``: the student's task (the cot task for ``--style cot``, the zs task for
   ``--style answer``); ``doc``: the dataset row as a JSON string; ``doc_id``, ``sample``:
   which annotation; ``correct``: whether the teacher was right; ``source``: its directory.
+
+Left out first, and counted in ``demos.json``: the annotations of questions whose key
+(:func:`training.data_split.question_key`) an ``--exclude-questions`` file lists -- before any
+sampling, so the rows drawn are those drawn from annotations that never held them.
 
 Dropped, and counted in ``demos.json``: rows without a stated answer (cannot end in a
 sentence), for ``--style cot`` rationales cut off at the token budget (``finish_reason ==
@@ -41,6 +46,7 @@ from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from training import atomic
 from training.annotate.store import DB_NAME, EXPORT_NAME
 from training.cli import Command, check_output_dir
+from training.data_split import question_key, read_keys, write_keys
 from training.distill.demonstration import demonstration, normalise_question
 from training.errors import UserError
 
@@ -48,6 +54,8 @@ KINDS = ("all", "truthful", "misleading")
 STYLES = ("cot", "answer")
 #: Ranaldi & Freitas train on 4000 class-balanced demonstrations per multiple-choice task.
 MC_BALANCE = 4000
+#: File (inside the output directory) listing the question keys of the train and validation rows.
+QUESTIONS_NAME = "questions.txt"
 
 
 def load_annotations(dirs: list[Path]) -> list[dict]:
@@ -151,13 +159,25 @@ def build(
     val_fraction: float,
     seed: int,
     drop_contaminated: bool = False,
+    exclude: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[list[dict], list[dict], dict]:
-    """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input."""
-    rows = load_annotations(dirs)
+    """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input.
+
+    Annotations of the questions whose keys are in ``exclude`` are left out before anything else.
+    """
+    loaded = load_annotations(dirs)
+    rows = [r for r in loaded if question_key(r["doc"]) not in exclude]
+    if not rows:
+        raise UserError(f"every one of the {len(loaded)} annotations is of an excluded question")
     keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
     kept = [r for r in rows if keep(r)]
     demos = [d for d in (demonstration(r, style) for r in kept) if d is not None]
-    stats = {"annotations": len(rows), "kind_kept": len(kept), "dropped_no_answer_or_truncated": len(kept) - len(demos)}
+    stats = {
+        "excluded": len(loaded) - len(rows),
+        "annotations": len(rows),
+        "kind_kept": len(kept),
+        "dropped_no_answer_or_truncated": len(kept) - len(demos),
+    }
     if not demos:
         raise UserError(
             f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
@@ -208,9 +228,11 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
         atomic.write_jsonl(tmp / "train.jsonl", train)
         atomic.write_jsonl(tmp / "validation.jsonl", validation)
         atomic.write_json(tmp / "demos.json", manifest, indent=2)
+        keys = sorted({question_key(json.loads(d["doc"])) for d in train + validation})
+        write_keys(tmp / QUESTIONS_NAME, keys, f"questions of {out}'s train and validation rows (aligncot demos)")
         if (out / "dataset").exists():
             shutil.rmtree(out / "dataset")
-        for name in ("dataset", "train.jsonl", "validation.jsonl", "demos.json"):
+        for name in ("dataset", "train.jsonl", "validation.jsonl", "demos.json", QUESTIONS_NAME):
             (tmp / name).replace(out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -258,16 +280,28 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
     is_flag=True,
     help="Leave out questions found in the evaluation split (and count them) instead of refusing.",
 )
-def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated) -> None:
+@click.option(
+    "--exclude-questions",
+    "exclude_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Leave out, before sampling, the questions whose keys this file lists (repeatable): "
+    "`aligncot data tuning-split`'s tuning_questions.txt, or another demos run's questions.txt.",
+)
+def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated, exclude_files) -> None:
     """Build the students' training set from annotation directories DIRS.
 
     Refuses when a demonstration's question (normalised, with its options) is in its
     task's evaluation split.
     """
     check_output_dir(out, "--out")
-    train, validation, stats = build(list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated)
+    exclude = set().union(*(read_keys(f) for f in exclude_files))
+    train, validation, stats = build(
+        list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated, exclude
+    )
     manifest = {
         "sources": [str(d) for d in dirs],
+        "exclude_questions": [str(f) for f in exclude_files],
         "kind": kind,
         "style": style,
         "fraction": fraction,
@@ -276,6 +310,8 @@ def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_co
         **stats,
     }
     save(out, train, validation, manifest)
+    excluded = f"; excluded {stats['excluded']} annotations of listed questions" if exclude_files else ""
     click.echo(
-        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); labels {stats['train_labels']}"
+        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); "
+        f"labels {stats['train_labels']}{excluded}"
     )

@@ -8,7 +8,11 @@ belongs on the leaderboard. ``aligncot score --results-dir DIR`` writes what
 carries an ``aligncot_recorded`` block (input file, prompt note) that marks the row.
 
 Each question gets lm-eval's own ``doc_id`` (its index in the task's evaluation split) and
-``doc_hash``, so paired comparisons with live runs pair the same questions.
+``doc_hash``, so paired comparisons with live runs pair the same questions. Its metrics are
+the live task's (:func:`aligncot_tasks.lm_metrics.row_metrics` of the scorer's verdict):
+``acc``, ``invalid``, ``no_cue`` where the scorer tells whether an answer was cued, and the
+chance-normalised accuracy of rows with options; not ``truncated``, since a recorded
+generation's token budget is unknown.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows
+from aligncot_tasks.lm_metrics import row_metrics, verdict
 from aligncot_tasks.scoring import Score
 from training import atomic
 from training.errors import UserError
@@ -57,9 +62,13 @@ def stderr(values: list[float]) -> float:
 
 
 def sample_line(spec: suite.TaskSpec, doc_id: int, row: dict, generation: str, result: Score) -> dict:
-    """One samples line in lm-eval's layout."""
+    """One samples line in lm-eval's layout, with the metrics the live task gives the same verdict."""
     prompt = row.get("prompt") or suite.prompt_text(spec, row["doc"])
     target = suite.item(spec, row["doc"]).gold
+    # truncated=None: the budget is unknown, so the metric is left out as a live run without a tokenizer does.
+    metrics = row_metrics(
+        [verdict(result.extracted, result.correct, None, result.cued)], suite.chance(spec, row["doc"])
+    )
     return {
         "doc_id": doc_id,
         "doc": row["doc"],
@@ -68,10 +77,9 @@ def sample_line(spec: suite.TaskSpec, doc_id: int, row: dict, generation: str, r
         "resps": [[generation]],
         "filtered_resps": [generation],
         "filter": "none",
-        "metrics": ["acc", "invalid"],
+        "metrics": list(metrics),
         "doc_hash": doc_hash(row["doc"]),
-        "acc": float(result.correct),
-        "invalid": float(result.extracted is None),
+        **metrics,
     }
 
 
@@ -83,15 +91,11 @@ def write_run(
     lines = sorted(lines, key=lambda s: s["doc_id"])  # lm-eval's order
     now = time.time()
     stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")
-    accs, invalids = [s["acc"] for s in lines], [s["invalid"] for s in lines]
     n = len(lines)
-    entry = {
-        "alias": spec.name,
-        "acc,none": sum(accs) / n,
-        "acc_stderr,none": stderr(accs),
-        "invalid,none": sum(invalids) / n,
-        "invalid_stderr,none": stderr(invalids),
-    }
+    entry: dict = {"alias": spec.name}
+    for metric in (m for m in lines[0]["metrics"] if all(m in s for s in lines)):
+        values = [s[metric] for s in lines]
+        entry |= {f"{metric},none": sum(values) / n, f"{metric}_stderr,none": stderr(values)}
     data = {
         "results": {spec.name: entry},
         "group_subtasks": {spec.name: []},

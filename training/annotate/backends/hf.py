@@ -4,6 +4,12 @@ Prompts run on the continuous-batching engine, at most ``batch_size`` decoding a
 each is reported as soon as it finishes (the caller commits it at once). A completion ends at
 end-of-sequence or the first of the job's stop strings (``finish_reason="stop"``, cut before
 the string), or uses the whole budget (``"length"``), as OpenAI-compatible servers report.
+
+Seeds: the engine seeds a call, not a request, so the jobs are generated in one call per
+sample seed (:attr:`~training.annotate.jobs.Job.seed`, ``--seed`` + sample index): sample
+``i`` of every question is drawn under ``seed + i``, as the openai and vllm backends send it
+per request. A sampled token still depends on the call's schedule (which questions decode
+beside it), so a resumed run -- fewer jobs in a call -- does not redraw the same text.
 """
 
 from __future__ import annotations
@@ -67,13 +73,22 @@ class HFBackend:
         return self._loaded
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
-        """Generate every job with :func:`training.generation.hf.generate`, reporting each as it ends."""
+        """Generate every job with :func:`training.generation.hf.generate` (one call per sample
+        seed, in order of first appearance), reporting each as it ends."""
+        by_seed: dict[int | None, list[Job]] = {}
+        for job in jobs:
+            by_seed.setdefault(job.seed, []).append(job)
+        for seed, group in by_seed.items():
+            self._generate(group, seed, on_result)
+
+    def _generate(self, jobs: Sequence[Job], seed: int | None, on_result: OnResult) -> None:
+        """One engine call over ``jobs`` (all with sample seed ``seed``)."""
         from training.generation import hf
 
         model, tokenizer = self.load()
-        chat = bool(jobs) and isinstance(jobs[0].prompt, list)  # a chat template already placed special tokens
+        chat = isinstance(jobs[0].prompt, list)  # a chat template already placed special tokens
         texts = [chat_text(tokenizer, j) if isinstance(j.prompt, list) else j.prompt for j in jobs]
-        params = jobs[0].params if jobs else None
+        params = jobs[0].params
         started = [time.time()]
 
         def report(indices: list[int], done: list[hf.Completion]) -> None:
@@ -84,19 +99,18 @@ class HFBackend:
                 on_result(jobs[i], Result(c.text, reason, **tokens, started_at=started[0], finished_at=finished))
             started[0] = finished
 
-        if jobs:
-            hf.generate(
-                model,
-                tokenizer,
-                texts,
-                [j.params.max_tokens for j in jobs],
-                self.batch_size,
-                stop=params.stop,
-                temperature=params.temperature,
-                seed=params.seed,
-                add_special_tokens=not chat,
-                on_batch=report,
-            )
+        hf.generate(
+            model,
+            tokenizer,
+            texts,
+            [j.params.max_tokens for j in jobs],
+            self.batch_size,
+            stop=params.stop,
+            temperature=params.temperature,
+            seed=seed,
+            add_special_tokens=not chat,
+            on_batch=report,
+        )
 
 
 def make_backend(**options) -> HFBackend:
