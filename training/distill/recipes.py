@@ -101,11 +101,16 @@ class SFTRecipe(_Outputs, SFTConfig):
             ``validation.jsonl``), or the ``dataset`` directory itself.
         chat_template: Train on the prompts rendered with the student's chat template, as
             lm-eval's ``--apply_chat_template`` evaluates them (training/distill/chat_format.py).
+        completion_logits_only: Project through the output layer only the positions whose
+            next-token label is in the loss (the completions), not every position: same loss,
+            gradients and metrics, less compute where trl's head projects them all (CPU;
+            training/distill/completion_logits.py).
         adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
     data: str | None = None
     chat_template: bool = False
+    completion_logits_only: bool = True
     adapter_dir: str | None = None
     # aligncot's training contract, not hyper-parameters: completion-only loss, best-fit packing.
     completion_only_loss: bool | None = True

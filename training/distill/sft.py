@@ -61,6 +61,8 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     """
     from trl import SFTTrainer, get_peft_config
 
+    from training.distill.completion_logits import CompletionLogitsSFTTrainer
+
     model_loading.silence_library_deprecations()
     output_dir = Path(args.adapter_dir)
     checkpoint = artifacts.prepare_run(output_dir, args.run_dir, resume)
@@ -75,7 +77,8 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     attn = attention(args, model_args, cuda)
     log.warning("attention: %s", attn or "transformers' default")
     model = model_loading.load_base(model_args, args.trust_remote_code, attn)
-    trainer = SFTTrainer(
+    trainer_class = CompletionLogitsSFTTrainer if args.completion_logits_only else SFTTrainer
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=data["train"],
