@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import FIXTURE_DATA
 
 from aligncot_tasks.data import read_jsonl
-from training.evaluate.compare import compare_command
+from training.evaluate.cli import compare_command
 from training.evaluate.leaderboard import render
 from training.evaluate.leaderboard.board import build_board
 from training.suite_cli import score

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.device import cuda_available
 from training.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -152,12 +153,6 @@ def check_paths(values: dict, where: str, adapter: bool = False) -> None:
         check_output_dir(Path(output_dir).parent, f"{where}: output_dir")
 
 
-def cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def init_distributed():
     """The process group of this run (before any trainer creates one).
 
@@ -237,7 +232,7 @@ def load_base(model_args, trust_remote_code: bool = False, attn_implementation: 
         kwargs["attn_implementation"] = attn
     if quantization_config := get_quantization_config(model_args):
         kwargs["quantization_config"] = quantization_config
-        if torch.cuda.is_available():
+        if cuda_available():
             from accelerate import PartialState
 
             # One full copy per process under DDP: bitsandbytes weights cannot be moved later.

@@ -18,7 +18,6 @@ at most 1000 steps, keeping the checkpoint with the lowest validation loss.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import typing
@@ -27,8 +26,9 @@ from pathlib import Path
 
 from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
+from training.device import cuda_available
 from training.distill import checkpoints
-from training.distill.recipe_file import parse_override, recipe_values  # noqa: F401 -- their home before
+from training.distill.recipe_file import recipe_values
 from training.distill.refine_recipe import check_self_refine
 from training.errors import UserError
 
@@ -83,7 +83,7 @@ class _Outputs:
         if self.activation_checkpointing_kwargs is None:
             self.activation_checkpointing_kwargs = self.gradient_checkpointing_kwargs
             self.gradient_checkpointing_kwargs = None
-        if not self.use_cpu and not _cuda():
+        if not self.use_cpu and not cuda_available():
             self.use_cpu = True  # accelerate's CPU (gloo) state under `accelerate launch` too
 
     @property
@@ -246,7 +246,7 @@ def load_recipe(
     if cls is DPORecipe and (lora := [k for k in values if k.startswith("lora_") or k == "use_peft"]):
         raise UserError(f"{where}: {', '.join(lora)}: DPO continues the SFT adapter, whose LoRA shape it keeps")
     # bf16 mixed precision only where it pays: CUDA, or a 4-bit base's bf16 compute (not an fp32 CPU base).
-    values.setdefault("bf16", _cuda() or values.get("quantization") == "4bit")
+    values.setdefault("bf16", cuda_available() or values.get("quantization") == "4bit")
     parser = _Parser((cls, StudentModel))
     parser.where = where
     unknown = parser.set_defaults_with_config(**values)
@@ -303,17 +303,6 @@ def check_ranges(train: SFTRecipe | DPORecipe, where: str, prefix: str = "") -> 
             raise UserError(f"{where}: recipe key {prefix + key!r} must be {rule}, got {shown!r}")
 
 
-def to_dict(train: SFTRecipe | DPORecipe, model: StudentModel) -> dict:
-    """The full configuration as plain data (for the model card)."""
-    return {**dataclasses.asdict(model), **train.to_dict()}
-
-
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise UserError(f"recipe key {name!r} must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

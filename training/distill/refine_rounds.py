@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training import atomic
-from training.distill import artifacts, checkpoints
+from training.distill import artifacts, checkpoints, model_card
 from training.errors import UserError
 
 #: In the run directory: the round whose checkpoints it holds.
@@ -148,7 +148,7 @@ def publish_final(rounds: list[Round], output_dir: Path, meta: dict) -> Path:
 
     def write(tmp: Path) -> None:
         shutil.copytree(rounds[-1].adapter, tmp, dirs_exist_ok=True)
-        artifacts.write_card(tmp, {**meta, "rounds": [r.stats() for r in rounds]})
+        model_card.write(tmp, {**meta, "rounds": [r.stats() for r in rounds]})
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     return atomic.publish_dir(output_dir, write)

@@ -22,15 +22,22 @@ round (training/distill/refine_rounds.py: layout, resume) does:
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
 import typing
 from pathlib import Path
 
-from training.distill import artifacts, model_loading, pairs_dataset, preference_pairs, refine_rounds, train_data
-from training.distill.sft import recipe_command, train_and_report
+from training.device import cuda_available, free_memory
+from training.distill import (
+    artifacts,
+    model_card,
+    model_loading,
+    pairs_dataset,
+    preference_pairs,
+    refine_rounds,
+    train_data,
+)
 from training.generation import student as student_generation
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
@@ -61,7 +68,7 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
         log.warning("round %d/%d finished before: reusing %s", rnd.index, rnd.total, rnd.adapter)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
     model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(model_args.base_model))
-    model_args, precision = model_loading.resolve_precision(model_args, model_loading.cuda_available())
+    model_args, precision = model_loading.resolve_precision(model_args, cuda_available())
     log.warning("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, recipe.trust_remote_code)
     state = model_loading.init_distributed()
@@ -103,7 +110,21 @@ def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenize
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stats = round_stats(recipe, rnd, pairs, len(validation), trainer, time.monotonic() - started)
-    meta = _model_card(recipe, model_args, base, precision, pairs, trainer, rnd, stats)
+    details = {
+        "sft_adapter": recipe.sft_adapter,
+        "round": f"{rnd.index}/{rnd.total}",
+        "start_adapter": rnd.start_adapter,
+        "data": str(rnd.pairs),
+        "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
+        "demonstrations": str(recipe.data),
+        "n_train": len(pairs["train"]),
+        "n_validation": stats["n_validation"],
+        "pair_stats": stats["pair_stats"],
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "final_metrics": {"best_eval_loss": trainer.state.best_metric},
+        "wall_s": stats["wall_s"],
+    }
+    meta = model_card.meta("dpo", recipe, model_args, base, precision, trainer, details)
     if state.is_main_process:
         refine_rounds.save_stats(rnd, stats)
     out = artifacts.save_adapter(trainer, tokenizer, rnd.adapter, meta)
@@ -122,7 +143,7 @@ def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenize
         stats["wall_s"],
     )
     del trainer, model, base
-    _free_memory()
+    free_memory()  # the round's model, before the next round loads its own
     return out
 
 
@@ -145,63 +166,13 @@ def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_
     }
 
 
-def _free_memory() -> None:
-    """Release the round's model before the next round loads its own."""
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
 def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, rnd):
     """The round's preference pairs: the saved ones when present, else generated and saved now."""
     if rnd.pairs.exists():
         log.warning("reusing preference pairs in %s", rnd.pairs)
         return pairs_dataset.load_pairs(rnd.pairs)
-    cuda = model_loading.cuda_available()
+    cuda = cuda_available()
     backend = (
         "hf" if pairs_dataset.sampling(recipe) else student_generation.choose_backend(recipe.generation_backend, cuda)
     )
     return pairs_dataset.make_pairs(recipe, model_args, model, tokenizer, demos, backend, rnd)
-
-
-def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pairs, trainer, rnd, stats) -> dict:
-    """The metadata saved with the adapter: what was trained on which pairs, how, and the best checkpoint."""
-    from training.distill import recipes
-
-    return {
-        "stage": "dpo",
-        "base_model": model_args.base_model,
-        "base_fingerprint": model_loading.fingerprint(base.config),
-        "sft_adapter": recipe.sft_adapter,
-        "round": f"{rnd.index}/{rnd.total}",
-        "start_adapter": rnd.start_adapter,
-        "data": str(rnd.pairs),
-        "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
-        "demonstrations": str(recipe.data),
-        "n_train": len(pairs["train"]),
-        "n_validation": stats["n_validation"],
-        "pair_stats": stats["pair_stats"],
-        "precision": precision.reason,
-        "train_steps": trainer.state.global_step,
-        "world_size": trainer.accelerator.num_processes,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "final_metrics": {"best_eval_loss": trainer.state.best_metric},
-        "wall_s": stats["wall_s"],
-        "aligncot_version": artifacts.aligncot_version(),
-        "recipe": recipes.to_dict(recipe, model_args),
-    }
-
-
-@recipe_command(
-    "Self-refine: DPO of the SFT student on preference pairs of its own answers, in rounds.\n\n"
-    "pairs=cot_vs_direct (default): its CoT answer preferred to its plain one (kept only when the CoT answer "
-    "is correct, by default); pairs=correct_vs_incorrect: a correct over an incorrect sampled CoT answer. "
-    "Pairs go to <output_dir>.pairs (<output_dir>.rounds/round-<i>/ with rounds > 1); DPO continues the "
-    "SFT adapter and the best validation-loss checkpoint is published as one adapter.\n\n"
-    "Example: aligncot self-refine --recipe harness_configs/recipes/llama-2-7b-chat/dpo.yaml "
-    "sft_adapter=out/sft data=out/demos output_dir=out/dpo"
-)
-def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    train_and_report(main, "DPORecipe", recipe, [*overrides, *sets], resume)

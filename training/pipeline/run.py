@@ -17,7 +17,6 @@ import os
 import sys
 from pathlib import Path
 
-import click
 import yaml
 
 from aligncot_tasks import suite
@@ -83,7 +82,7 @@ class Pipeline(StageArguments):
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"$ aligncot {' '.join(args)}\n")
-        click.echo(f"  aligncot {args[0]} ... log: {log}")
+        print(f"  aligncot {args[0]} ... log: {log}", flush=True)
         rc = run_logged([sys.executable, "-m", "training", *args], log, stage, self.env(), self.run_dir)
         if rc:
             tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
@@ -111,7 +110,7 @@ class Pipeline(StageArguments):
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir
         log = self.run_dir / "logs" / "models.log"
-        click.echo(f"  building the tiny teacher and student ... log: {log}")
+        print(f"  building the tiny teacher and student ... log: {log}", flush=True)
         with output_to(log):
             build_demo_models(
                 self.models,

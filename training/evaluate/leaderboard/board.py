@@ -4,7 +4,7 @@ Cells come from lm-eval results files (:mod:`training.evaluate.leaderboard.resul
 paired comparison with a baseline row comes from the samples files beside them. Rendering
 lives in :mod:`training.evaluate.leaderboard.render`, charts in
 :mod:`training.evaluate.leaderboard.charts`, the command in
-:mod:`training.evaluate.leaderboard.command`.
+:mod:`training.evaluate.cli`.
 """
 
 from __future__ import annotations
