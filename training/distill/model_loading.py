@@ -17,8 +17,6 @@ from pathlib import Path
 from training.device import cuda_available
 from training.errors import UserError
 
-log = logging.getLogger(__name__)
-
 #: Config fields that must agree between the base an adapter was trained on and the base
 #: it is loaded onto (a moved directory is fine, another model is not).
 FINGERPRINT_KEYS = (

@@ -43,7 +43,7 @@ from training.generation import student as student_generation
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
     from training.distill.recipes import DPORecipe, StudentModel
 
-log = logging.getLogger("aligncot.self_refine")
+log = logging.getLogger(__name__)
 
 
 def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> Path | None:
@@ -65,11 +65,11 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     rounds = refine_rounds.plan(output_dir, recipe.sft_adapter, recipe.pairs_path, recipe.rounds)
     first, checkpoint = refine_rounds.prepare(output_dir, recipe.run_dir, rounds, resume)
     for rnd in rounds[:first]:
-        log.warning("round %d/%d finished before: reusing %s", rnd.index, rnd.total, rnd.adapter)
+        log.info("round %d/%d finished before: reusing %s", rnd.index, rnd.total, rnd.adapter)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
     model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(model_args.base_model))
     model_args, precision = model_loading.resolve_precision(model_args, cuda_available())
-    log.warning("precision: %s", precision.reason)
+    log.info("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, recipe.trust_remote_code)
     state = model_loading.init_distributed()
     out = None
@@ -131,7 +131,7 @@ def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenize
     if state.is_main_process:
         refine_rounds.stash_run(recipe.run_dir, rnd)
     state.wait_for_everyone()
-    log.warning(
+    log.info(
         "round %d/%d: %d train / %d validation pairs (%s), %d steps, best eval loss %s, %.0f s",
         rnd.index,
         rnd.total,
@@ -169,7 +169,7 @@ def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_
 def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, rnd):
     """The round's preference pairs: the saved ones when present, else generated and saved now."""
     if rnd.pairs.exists():
-        log.warning("reusing preference pairs in %s", rnd.pairs)
+        log.info("reusing preference pairs in %s", rnd.pairs)
         return pairs_dataset.load_pairs(rnd.pairs)
     cuda = cuda_available()
     backend = (

@@ -21,7 +21,7 @@ from training.distill import artifacts, model_card, model_loading, train_data
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
     from training.distill.recipes import SFTRecipe, StudentModel
 
-log = logging.getLogger("aligncot.sft")
+log = logging.getLogger(__name__)
 
 
 def attention(args: SFTRecipe, model_args: StudentModel, cuda: bool) -> str | None:
@@ -67,11 +67,11 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     demos = train_data.load_demos(args.data, columns)
     cuda = cuda_available()
     model_args, precision = model_loading.resolve_precision(model_args, cuda)
-    log.warning("precision: %s", precision.reason)
+    log.info("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, args.trust_remote_code)
     data = _training_rows(args, demos, tokenizer)
     attn = attention(args, model_args, cuda)
-    log.warning("attention: %s", attn or "transformers' default")
+    log.info("attention: %s", attn or "transformers' default")
     model = model_loading.load_base(model_args, args.trust_remote_code, attn)
     trainer = SFTTrainer(
         model=model,
@@ -82,7 +82,7 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
         peft_config=get_peft_config(model_args),
     )
     if checkpoint is not None:
-        log.warning("resuming from %s", checkpoint)
+        log.info("resuming from %s", checkpoint)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     details = {
         "data": str(args.data),
