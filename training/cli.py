@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -117,12 +118,12 @@ class LazyGroup(click.Group):
 class _Stderr(logging.StreamHandler):
     """A handler writing to the ``sys.stderr`` of the moment (click's test runner swaps it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:
+    def stream(self, value: TextIO) -> None:
         pass
 
 

@@ -111,7 +111,7 @@ def _last_step(answer: str) -> str:
     return next(with_equation, None) or next(with_number, steps[-1])
 
 
-def _stated(clause: str, m: re.Match) -> tuple[Fraction, int] | None:
+def _stated(clause: str, m: re.Match[str]) -> tuple[Fraction, int] | None:
     """The value stated from number ``m`` on: an arithmetic expression's, else the number's.
 
     Raises:
@@ -138,7 +138,7 @@ def _restated(text: str, value: Fraction, percent: bool, end: int) -> Quantity |
         joint = RESTATEMENT_RE.match(text, end)
         other = NUMBER_RE.match(text, joint.end()) if joint else None
         stated = _stated(text, other) if other else None
-        if stated is None:
+        if joint is None or stated is None:
             break
         pct = PERCENT_RE.match(text, stated[1])
         after = pct.end() if pct else stated[1]
@@ -156,7 +156,7 @@ class Uncommitted(ValueError):
     """An answer that states different values ("5, or 6") commits to none of them."""
 
 
-def _subject_number(clause: str, m: re.Match) -> re.Match:
+def _subject_number(clause: str, m: re.Match[str]) -> re.Match[str]:
     """The number a sentence states when its first number ``m`` belongs to its subject or to
     a fronted phrase ("Allen's age 10 years from now is 109", "In 10 years, he will be 109");
     ``m`` itself when the sentence opens with its answer ("5 apples are left", "5, which is

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training import atomic
 from training.distill import model_card
 from training.distill.checkpoints import last_checkpoint
 from training.errors import UserError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase, Trainer
 
 
 def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
@@ -37,7 +41,7 @@ def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
     return checkpoint
 
 
-def save_adapter(trainer, tokenizer, output_dir: Path, meta: dict) -> Path | None:
+def save_adapter(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path, meta: dict) -> Path | None:
     """Save the trained adapter (only the ``default`` one), tokenizer and card, atomically.
 
     Every process must call this: under DeepSpeed ZeRO-3 / FSDP the weights are gathered

@@ -23,6 +23,7 @@ import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
@@ -55,7 +56,7 @@ class StudentModel(ModelConfig):
         cpu_dtype: Weight dtype of an unquantized base on CPU.
     """
 
-    base_model: str | None = None
+    base_model: str = ""
     quantization: str = "auto"
     cpu_dtype: str = "float32"
     use_peft: bool = True
@@ -73,6 +74,12 @@ class _Outputs:
 
     adapter_dir: str | None
     output_dir: str
+    # trl's fields read here (trl's classes are Any to mypy, which does not follow trl).
+    activation_checkpointing: bool | None
+    activation_checkpointing_kwargs: dict[str, Any] | None
+    gradient_checkpointing: bool | None
+    gradient_checkpointing_kwargs: dict[str, Any] | None
+    use_cpu: bool
 
     def _bind_output(self) -> None:
         if self.adapter_dir is None:  # first construction (dataclasses.replace keeps both)
@@ -91,6 +98,12 @@ class _Outputs:
         """Checkpoints and logs of the run (kept after it ends, for TensorBoard and resuming)."""
         return Path(self.output_dir)
 
+    @property
+    def adapter_path(self) -> Path:
+        """Where the finished adapter is published (the recipe's ``output_dir``)."""
+        assert self.adapter_dir is not None  # set on construction
+        return Path(self.adapter_dir)
+
 
 @dataclass
 class SFTRecipe(_Outputs, SFTConfig):
@@ -104,7 +117,7 @@ class SFTRecipe(_Outputs, SFTConfig):
         adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
-    data: str | None = None
+    data: str = ""
     chat_template: bool = False
     adapter_dir: str | None = None
     # aligncot's training contract, not hyper-parameters: completion-only loss, best-fit packing.
@@ -151,8 +164,8 @@ class DPORecipe(_Outputs, DPOConfig):
         adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
-    data: str | None = None
-    sft_adapter: str | None = None
+    data: str = ""
+    sft_adapter: str = ""
     effective_batch_size: int | None = None
     keep_correct_only: bool = True
     generation_batch_size: int = 16
@@ -188,7 +201,7 @@ class DPORecipe(_Outputs, DPOConfig):
     @property
     def pairs_path(self) -> Path:
         """Directory of the saved preference pairs."""
-        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.adapter_dir)
+        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.adapter_path)
 
     def accumulation_steps(self, world_size: int) -> int:
         """Gradient accumulation that reaches ``effective_batch_size`` on ``world_size`` processes.

@@ -61,7 +61,8 @@ class Round:
         return (self.adapter / "adapter_config.json").is_file()
 
     def stats(self) -> dict:
-        """The saved statistics of a finished round."""
+        """The saved statistics of a finished round (of a multi-round run: one with a ``home``)."""
+        assert self.home is not None
         return json.loads((self.home / STATS).read_text(encoding="utf-8"))
 
 
@@ -106,7 +107,9 @@ def prepare(output_dir: Path, run_dir: Path, rounds: list[Round], resume: bool) 
     if checkpoint is not None and marked != done + 1:
         raise UserError(f"{run_dir} holds checkpoints of no unfinished round of this run: delete it to start over")
     if resume and checkpoint is None and done == 0:
-        raise UserError(f"--resume: no checkpoint in {run_dir} and no finished round in {rounds[0].home.parent}")
+        raise UserError(
+            f"--resume: no checkpoint in {run_dir} and no finished round in {checkpoints.rounds_dir(output_dir)}"
+        )
     if not resume and checkpoint is not None:
         raise UserError(f"{run_dir} holds checkpoints of an earlier run: pass --resume, or delete it to start over")
     return done, checkpoint

@@ -41,7 +41,14 @@ from training.distill import (
 from training.generation import student as student_generation
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
+    from accelerate import PartialState
+    from datasets import DatasetDict
+    from peft import PeftModel
+    from transformers import PreTrainedTokenizerBase, Trainer
+
+    from training.distill.model_loading import Precision
     from training.distill.recipes import DPORecipe, StudentModel
+    from training.distill.refine_rounds import Round
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +68,7 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
         UserError: Bad data, adapter/base mismatch, no pairs, output exists, nothing to resume.
     """
     model_loading.silence_library_deprecations()
-    output_dir = Path(recipe.adapter_dir)
+    output_dir = recipe.adapter_path
     rounds = refine_rounds.plan(output_dir, recipe.sft_adapter, recipe.pairs_path, recipe.rounds)
     first, checkpoint = refine_rounds.prepare(output_dir, recipe.run_dir, rounds, resume)
     for rnd in rounds[:first]:
@@ -84,7 +91,16 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     return refine_rounds.publish_final(rounds, output_dir, meta)
 
 
-def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenizer, demos, rnd, checkpoint, state):
+def train_round(
+    recipe: DPORecipe,
+    model_args: StudentModel,
+    precision: Precision,
+    tokenizer: PreTrainedTokenizerBase,
+    demos: DatasetDict,
+    rnd: Round,
+    checkpoint: Path | None,
+    state: PartialState,
+) -> Path | None:
     """One round: pairs from the starting adapter, DPO from it, the round's adapter published."""
     from trl import DPOTrainer
 
@@ -147,7 +163,9 @@ def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenize
     return out
 
 
-def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_s: float) -> dict:
+def round_stats(
+    recipe: DPORecipe, rnd: Round, pairs: DatasetDict, n_validation: int, trainer: Trainer, wall_s: float
+) -> dict:
     """What a round did: its pairs' counts, steps, losses and wall time (this process's part of it)."""
     history = trainer.state.log_history
     return {
@@ -166,7 +184,14 @@ def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_
     }
 
 
-def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, rnd):
+def _pairs(
+    recipe: DPORecipe,
+    model_args: StudentModel,
+    model: PeftModel,
+    tokenizer: PreTrainedTokenizerBase,
+    demos: DatasetDict,
+    rnd: Round,
+) -> DatasetDict:
     """The round's preference pairs: the saved ones when present, else generated and saved now."""
     if rnd.pairs.exists():
         log.info("reusing preference pairs in %s", rnd.pairs)

@@ -19,6 +19,9 @@ from training.device import cuda_available
 from training.distill import artifacts, model_card, model_loading, train_data
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
+    from datasets import DatasetDict
+    from transformers import PreTrainedTokenizerBase, Trainer
+
     from training.distill.recipes import SFTRecipe, StudentModel
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     from trl import SFTTrainer, get_peft_config
 
     model_loading.silence_library_deprecations()
-    output_dir = Path(args.adapter_dir)
+    output_dir = args.adapter_path
     checkpoint = artifacts.prepare_run(output_dir, args.run_dir, resume)
     model_loading.init_distributed()
     columns = train_data.SFT_COLUMNS + (train_data.SELF_REFINE_COLUMNS if args.chat_template else ())
@@ -95,7 +98,7 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
 
 
-def final_eval(trainer) -> dict:
+def final_eval(trainer: Trainer) -> dict:
     """Validation metrics after the last step, for the model card.
 
     The trainer's own evaluation when its schedule (``eval_strategy``) ended on the last step:
@@ -108,7 +111,7 @@ def final_eval(trainer) -> dict:
     return trainer.evaluate()
 
 
-def _training_rows(args: SFTRecipe, demos, tokenizer):
+def _training_rows(args: SFTRecipe, demos: DatasetDict, tokenizer: PreTrainedTokenizerBase) -> DatasetDict:
     """The demonstrations as the trainer's prompt/completion rows (chat-formatted prompts under
     ``chat_template``)."""
     if args.chat_template:

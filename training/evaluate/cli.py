@@ -167,7 +167,8 @@ def leaderboard(
         from training.evaluate.leaderboard.charts import draw_charts
 
         pngs = draw_charts(board, out_dir / "charts", teacher=teacher, title=title)
-    pages, links = [], {}
+    pages: list[Path] = []
+    links: dict[tuple[str, str, str], str] = {}
     if questions:
         from training.evaluate.leaderboard import drilldown
 

@@ -101,7 +101,8 @@ def compare_runs(
             f"no task with samples in both runs{' among ' + ', '.join(tasks) if tasks else ''}; "
             f"A has {', '.join(a.tasks)}; B has {', '.join(b.tasks)}"
         )
-    per_task, pooled = [], {}
+    per_task: list[Line] = []
+    pooled: dict[str, tuple[list[bool], list[bool], int]] = {}
     for task in common:
         xa, xb = read_samples(a.tasks[task], task), read_samples(b.tasks[task], task)
         x, y, unpaired = pair(xa, xb)

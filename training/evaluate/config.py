@@ -8,6 +8,7 @@ A config file (``harness_configs/eval/*.yaml``) has ``models`` (each a :class:`M
 from __future__ import annotations
 
 import os
+import typing
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,9 +23,11 @@ from training.yaml_mapping import load_mapping, split_pair
 #: lm-eval model backends this command drives. ``hf-continuous`` is lm-eval's ``hf`` with
 #: continuous-batching generation (training/generation/lm_eval_backend.py); ``auto`` picks it
 #: on CPU and ``hf`` on GPU.
-BACKENDS = ("hf", "hf-continuous", "auto", "local-completions", "local-chat-completions")
+Backend = Literal["hf", "hf-continuous", "auto", "local-completions", "local-chat-completions"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
 #: Backends that load the model here (the rest talk to a server).
-LOCAL_BACKENDS = ("hf", "hf-continuous", "auto")
+LocalBackend = Literal["hf", "hf-continuous", "auto"]
+LOCAL_BACKENDS: tuple[str, ...] = typing.get_args(LocalBackend)
 #: Sequences in flight for ``hf-continuous`` when no batch size is given.
 CONTINUOUS_BATCH = 32
 
@@ -64,7 +67,7 @@ class ModelSpec:
 
     name: str
     pretrained: str
-    backend: Literal[BACKENDS] = "auto"
+    backend: Backend = "auto"
     peft: str | None = None
     base_url: str | None = None
     tokenizer: str | None = None

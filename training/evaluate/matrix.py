@@ -79,7 +79,7 @@ def build_lm(spec: ModelSpec, device: str):
     if backend == "hf-continuous":
         import training.generation.lm_eval_backend  # noqa: F401  (registers the name with lm-eval)
 
-        default = CONTINUOUS_BATCH
+        default: int | str = CONTINUOUS_BATCH
     else:
         default = 1 if device == "cpu" else "auto"
     batch = spec.batch_size if spec.batch_size is not None else default

@@ -20,7 +20,7 @@ from pydantic.dataclasses import dataclass
 from aligncot_tasks import suite
 from training.distill.demos import KINDS, STYLES
 from training.errors import RecipeError, UserError
-from training.evaluate.config import LOCAL_BACKENDS
+from training.evaluate.config import LocalBackend
 from training.validation import STRICT, build
 from training.yaml_mapping import load_mapping, parse_override
 
@@ -143,8 +143,9 @@ class Annotate:
 class Demos:
     """``aligncot demos`` options (see ``aligncot demos --help``)."""
 
-    kind: Literal[KINDS] = "truthful"
-    style: Literal[STYLES] = "cot"
+    # pydantic reads Literal[tuple] as the tuple's values; mypy wants them written out (KINDS and STYLES are demos.py's).
+    kind: Literal[KINDS] = "truthful"  # type: ignore[valid-type]
+    style: Literal[STYLES] = "cot"  # type: ignore[valid-type]
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     balance: Annotated[int, Field(ge=0)] | None = None
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
@@ -163,7 +164,7 @@ class Evaluation:
     limit: Annotated[float, Field(gt=0)] | None = None
     gen_kwargs: str | None = None
     batch_size: Count | None = None
-    backend: Literal[LOCAL_BACKENDS] = "auto"
+    backend: LocalBackend = "auto"
 
 
 @dataclass(frozen=True, config=STRICT)
