@@ -29,8 +29,8 @@ from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
 from training.device import cuda_available
 from training.distill import checkpoints
+from training.distill.recipe_checks import check_ranges, check_self_refine, choice
 from training.distill.recipe_file import recipe_values
-from training.distill.refine_recipe import check_self_refine
 from training.errors import UserError
 
 QUANTIZATION = ("auto", "4bit", "none")
@@ -64,8 +64,8 @@ class StudentModel(ModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.model_name_or_path = self.base_model
-        _choice("quantization", self.quantization, QUANTIZATION)
-        _choice("cpu_dtype", self.cpu_dtype, CPU_DTYPES)
+        choice("quantization", self.quantization, QUANTIZATION)
+        choice("cpu_dtype", self.cpu_dtype, CPU_DTYPES)
 
 
 class _Outputs:
@@ -189,7 +189,7 @@ class DPORecipe(_Outputs, DPOConfig):
 
     def __post_init__(self) -> None:
         self._bind_output()
-        _choice("generation_backend", self.generation_backend, GENERATION_BACKENDS)
+        choice("generation_backend", self.generation_backend, GENERATION_BACKENDS)
         check_self_refine(self)
         for name in ("generation_batch_size", "effective_batch_size", "eval_steps"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
@@ -271,51 +271,3 @@ def load_recipe(
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
     check_ranges(train, where)
     return train, model
-
-
-#: Shortest ``max_length`` accepted: below it no prompt and answer fit (trl takes any int).
-MIN_MAX_LENGTH = 16
-
-
-def check_ranges(train: SFTRecipe | DPORecipe, where: str, prefix: str = "") -> None:
-    """Refuse values the trainer config accepts but that train nothing or crash later.
-
-    trl and transformers take a negative ``num_train_epochs`` (0 steps, "success"), a
-    negative ``learning_rate``, a zero batch size and a tiny ``max_length``; each is one
-    line here, before any model is loaded.
-
-    Args:
-        train: A parsed recipe.
-        where: The recipe's file (or "command line"), first in the message.
-        prefix: Section of a pipeline recipe the keys sit in (``"sft."``), so the message names the key as written.
-
-    Raises:
-        UserError: Naming the first key out of range.
-
-    >>> check_ranges(SFTRecipe(output_dir="o", num_train_epochs=-1), "r.yaml", "sft.")
-    Traceback (most recent call last):
-    training.errors.UserError: r.yaml: recipe key 'sft.num_train_epochs' must be > 0 (or set max_steps), got -1
-    """
-    max_length = getattr(train, "max_length", None)
-    bad = [
-        (
-            "num_train_epochs",
-            "> 0 (or set max_steps)",
-            train.num_train_epochs <= 0 and not (train.max_steps and train.max_steps > 0),
-        ),
-        ("learning_rate", ">= 0", train.learning_rate < 0),
-        ("per_device_train_batch_size", ">= 1", train.per_device_train_batch_size < 1),
-        ("per_device_eval_batch_size", ">= 1", train.per_device_eval_batch_size < 1),
-        ("gradient_accumulation_steps", ">= 1", train.gradient_accumulation_steps < 1),
-        ("max_length", f">= {MIN_MAX_LENGTH}", max_length is not None and max_length < MIN_MAX_LENGTH),
-    ]
-    for key, rule, failed in bad:
-        if failed:
-            value = getattr(train, key)
-            shown = int(value) if isinstance(value, float) and value.is_integer() else value
-            raise UserError(f"{where}: recipe key {prefix + key!r} must be {rule}, got {shown!r}")
-
-
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise UserError(f"recipe key {name!r} must be one of {', '.join(allowed)}, got {value!r}")
