@@ -18,7 +18,7 @@ PIP := $(PYTHON) -m pip
 #: Touched after a successful install; newer than pyproject.toml means nothing to do.
 STAMP := .make/installed-$(subst /,_,$(PYTHON))
 
-.PHONY: install demo demo-tiny test test-fast lint docs yamls
+.PHONY: install demo demo-tiny test test-fast lint typecheck docs yamls
 
 ifdef VENV
 $(VENV)/bin/python:
@@ -53,6 +53,11 @@ test-fast:
 lint: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+
+# mypy (pyproject.toml's [tool.mypy]): aligncot_tasks strict, training basic; the ML stack
+# (torch, transformers, trl, lm-eval, ...) is not followed, its types are Any.
+typecheck: install
+	$(PYTHON) -m mypy
 
 # The documentation site (docs/mkdocs.yml -> docs/site/); --strict: a broken link, anchor or
 # API reference fails. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about its successor.

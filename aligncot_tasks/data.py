@@ -12,7 +12,12 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from aligncot_tasks.types import Doc
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
 DATA_DIR_ENV = "ALIGNCOT_DATA_DIR"
 
@@ -21,7 +26,7 @@ class DataError(Exception):
     """A split could not be found or read."""
 
 
-def local_split_path(root: str | os.PathLike, hub_id: str, config: str | None, split: str) -> Path:
+def local_split_path(root: str | os.PathLike[str], hub_id: str, config: str | None, split: str) -> Path:
     """Where a split lives under a local data directory.
 
     >>> local_split_path("/d", "openai/gsm8k", "main", "test").as_posix()
@@ -32,7 +37,7 @@ def local_split_path(root: str | os.PathLike, hub_id: str, config: str | None, s
     return Path(root) / hub_id.replace("/", "__") / (config or "default") / f"{split}.jsonl"
 
 
-def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, Doc]]:
     """``(line number, object)`` for each non-blank line of a JSON Lines file.
 
     Raises:
@@ -51,12 +56,12 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             yield n, row
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
+def read_jsonl(path: str | os.PathLike[str]) -> list[Doc]:
     """Read a JSON Lines file of objects; blank lines are skipped."""
     return [row for _, row in iter_jsonl(path)]
 
 
-def load_rows(hub_id: str, config: str | None, split: str) -> list[dict]:
+def load_rows(hub_id: str, config: str | None, split: str) -> list[Doc]:
     """Load one split as a list of rows (dicts in the hub schema).
 
     Args:
@@ -81,7 +86,7 @@ def load_rows(hub_id: str, config: str | None, split: str) -> list[dict]:
         raise DataError(f"cannot load {hub_id} ({config or 'default'}) split {split!r}: {e}") from e
 
 
-def load_for_lm_eval(hub_id: str, config: str | None = None, splits: list[str] | None = None, **_: Any):
+def load_for_lm_eval(hub_id: str, config: str | None = None, splits: list[str] | None = None, **_: Any) -> DatasetDict:
     """``custom_dataset`` hook for the task YAMLs: a DatasetDict of the requested splits.
 
     lm-eval calls this with the task's ``dataset_kwargs`` plus its ``metadata`` (which

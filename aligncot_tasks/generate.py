@@ -15,6 +15,7 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -54,15 +55,15 @@ _Dumper.add_representer(
 )
 
 
-def _dump(data: dict) -> str:
+def _dump(data: dict[str, Any]) -> str:
     return HEADER + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-def _dataset_kwargs(b: Benchmark, config: str | None) -> dict:
+def _dataset_kwargs(b: Benchmark, config: str | None) -> dict[str, Any]:
     return {"hub_id": b.hub_id, "config": config or b.config_name, "splits": [b.eval_split]}
 
 
-def _template(b: Benchmark) -> dict:
+def _template(b: Benchmark) -> dict[str, Any]:
     return {
         "class": Fn(TASK_CLASS),
         "dataset_path": b.hub_id,
@@ -74,19 +75,19 @@ def _template(b: Benchmark) -> dict:
     }
 
 
-def _generation_kwargs(b: Benchmark, variant: str, sampled: bool = False) -> dict:
+def _generation_kwargs(b: Benchmark, variant: str, sampled: bool = False) -> dict[str, Any]:
     sampling = (
         {"do_sample": True, "temperature": MAJ_TEMPERATURE} if sampled else {"do_sample": False, "temperature": 0.0}
     )
     return {"until": list(STOP_SEQUENCES), **sampling, "max_gen_toks": b.max_gen_toks[variant]}
 
 
-def _variant_fields(spec: TaskSpec) -> dict:
+def _variant_fields(spec: TaskSpec) -> dict[str, Any]:
     """What a task (or a per-config benchmark's variant template) changes relative to the
     benchmark template."""
     if spec.variant == LL:
         return {"output_type": "multiple_choice", "metric_list": metric_list(task_metrics(spec))}
-    out: dict = {"gen_prefix": COT_TRIGGER} if spec.variant == "cot" else {}
+    out: dict[str, Any] = {"gen_prefix": COT_TRIGGER} if spec.variant == "cot" else {}
     if spec.samples > 1:
         out["repeats"] = spec.samples
     out["generation_kwargs"] = _generation_kwargs(spec.benchmark, spec.variant, sampled=spec.samples > 1)

@@ -7,6 +7,8 @@ aggregates the metrics that all of its leaf tasks report.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aligncot_tasks import suite
 from aligncot_tasks.scoring import reads_cues
 
@@ -47,7 +49,7 @@ def task_metrics(spec: suite.TaskSpec, samples: int | None = None) -> list[str]:
     return out + ([CHANCE_METRIC] if spec.chance_level else [])
 
 
-def _group(out: dict[str, dict], members: list[str], weight_by_size: bool) -> dict:
+def _group(out: dict[str, dict[str, Any]], members: list[str], weight_by_size: bool) -> dict[str, Any]:
     """A group over ``members`` (tasks or groups already in ``out``): it aggregates the
     metrics that all of its leaf tasks report."""
 
@@ -59,7 +61,7 @@ def _group(out: dict[str, dict], members: list[str], weight_by_size: bool) -> di
     return {"task": members, "weight_by_size": weight_by_size, "metrics": metrics}
 
 
-def _variant_groups(out: dict[str, dict], variant: str, k: int = 1) -> None:
+def _variant_groups(out: dict[str, dict[str, Any]], variant: str, k: int = 1) -> None:
     """Add to ``out`` the per-benchmark, per-family and top groups of a variant (``k`` > 1:
     of its maj@k tasks)."""
     suffix = f"{variant}_maj{k}" if k > 1 else variant
@@ -86,13 +88,13 @@ def _variant_groups(out: dict[str, dict], variant: str, k: int = 1) -> None:
     out[f"aligncot_{suffix}"] = _group(out, top, False)
 
 
-def all_groups() -> dict[str, dict]:
+def all_groups() -> dict[str, dict[str, Any]]:
     """Every group of the suite: name -> {"task": [children], "weight_by_size": bool, "metrics": [...]}.
 
     Groups exist per variant (``zs``, ``cot``, ``ll``) and per self-consistency ``k``
     (``aligncot_cot_maj8``); each aggregates the metrics all of its leaf tasks report.
     """
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for variant in suite.VARIANTS + (suite.LL,):
         _variant_groups(out, variant)
     for k in sorted({b.maj_k for b in suite.BENCHMARKS.values() if b.maj_k}):

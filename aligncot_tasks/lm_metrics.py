@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from aligncot_tasks.groups import CHANCE_METRIC, maj_metrics
 
@@ -28,7 +29,7 @@ from aligncot_tasks.groups import CHANCE_METRIC, maj_metrics
 LOWER_IS_BETTER = ("invalid", "truncated", "no_cue")
 
 
-def metric_list(names: Sequence[str]) -> list[dict]:
+def metric_list(names: Sequence[str]) -> list[dict[str, Any]]:
     """lm-eval ``metric_list`` entries: every suite metric is a mean over rows.
 
     >>> metric_list(["acc", "invalid"])[1]
@@ -37,7 +38,7 @@ def metric_list(names: Sequence[str]) -> list[dict]:
     return [{"metric": m, "aggregation": "mean", "higher_is_better": m not in LOWER_IS_BETTER} for m in names]
 
 
-def verdict(extracted: str | None, correct: bool, truncated: bool | None, cued: bool | None = None) -> dict:
+def verdict(extracted: str | None, correct: bool, truncated: bool | None, cued: bool | None = None) -> dict[str, Any]:
     """One generation's verdict, as logged in ``filtered_resps`` (``cued`` only when known).
 
     >>> verdict("B", True, False)
@@ -49,7 +50,7 @@ def verdict(extracted: str | None, correct: bool, truncated: bool | None, cued: 
     return out if cued is None else {**out, "cued": cued}
 
 
-def majority(verdicts: Sequence[dict]) -> dict | None:
+def majority(verdicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """The verdict of the most frequent extracted answer; ties go to the answer sampled first.
 
     Generations without an answer do not vote; None when no generation has one.
@@ -78,7 +79,7 @@ def chance_normalised(acc: float, chance: float) -> float:
     return (acc - chance) / (1.0 - chance)
 
 
-def row_metrics(verdicts: Sequence[dict], chance: float | None = None) -> dict[str, float]:
+def row_metrics(verdicts: Sequence[dict[str, Any]], chance: float | None = None) -> dict[str, float]:
     """Metrics of one question from the verdicts of its generations.
 
     With one generation: ``acc`` (1.0 if correct), ``invalid`` (1.0 if nothing was

@@ -29,8 +29,9 @@ decodes to U+FFFD and is counted as one token; special tokens other than EOS are
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 from lm_eval.api.filter import Filter, FilterEnsemble
 from lm_eval.api.task import ConfigurableTask
@@ -38,6 +39,11 @@ from lm_eval.api.task import ConfigurableTask
 from aligncot_tasks import suite
 from aligncot_tasks.groups import CHANCE_METRIC, task_metrics
 from aligncot_tasks.lm_metrics import chance_normalised, metric_list, row_metrics, verdict
+from aligncot_tasks.types import Doc
+
+if TYPE_CHECKING:
+    from lm_eval.api.instance import Instance
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,13 @@ FILTER_NAME = "none"
 
 
 @cache
-def _tokenizer(name: str, gguf_file: str | None):
+def _tokenizer(name: str, gguf_file: str | None) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(name, **({"gguf_file": gguf_file} if gguf_file else {}))
 
 
-def token_counter(metadata: dict | None) -> Callable[[str], int] | None:
+def token_counter(metadata: dict[str, Any] | None) -> Callable[[str], int] | None:
     """``text -> number of tokens`` with the evaluated model's tokenizer named in lm-eval's
     task metadata, or None when the metadata names none (or it cannot be loaded)."""
     metadata = metadata or {}
@@ -78,7 +84,7 @@ def token_counter(metadata: dict | None) -> Callable[[str], int] | None:
     return count
 
 
-class ScoreFilter(Filter):
+class ScoreFilter(Filter):  # type: ignore[misc]  # lm_eval is not followed (pyproject's [tool.mypy])
     """lm-eval filter: each generation -> the suite scorer's verdict on the full text.
 
     Args:
@@ -98,21 +104,21 @@ class ScoreFilter(Filter):
             return None
         return self.count_tokens(text) >= self.max_gen_toks
 
-    def one(self, doc: dict, text: object) -> dict:
+    def one(self, doc: Doc, text: object) -> dict[str, Any]:
         """The verdict on one full generation of ``doc``'s question."""
         s = suite.score(self.spec, doc, text)
         truncated = False if s.extracted is not None else self.capped(text if isinstance(text, str) else "")
         return verdict(s.extracted, s.correct, truncated, s.cued)
 
-    def apply(self, resps, docs):
+    def apply(self, resps: Iterable[Sequence[object]], docs: Iterable[Doc]) -> list[list[dict[str, Any]]]:
         """lm-eval's filter step: per instance, its list of generations -> their verdicts."""
         return [[self.one(doc, text) for text in texts] for texts, doc in zip(resps, docs, strict=True)]
 
 
-class SuiteTask(ConfigurableTask):
+class SuiteTask(ConfigurableTask):  # type: ignore[misc]  # as ScoreFilter
     """A suite task: prompt, gold and scoring of the table entry named by ``config["task"]``."""
 
-    def __init__(self, config: dict | None = None) -> None:
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
         config = {k: v for k, v in (config or {}).items() if k != "class"}  # lm-eval's routing key
         self.spec = suite.get_task(config["task"])
         config = {**self._row_functions(), **config}
@@ -120,9 +126,12 @@ class SuiteTask(ConfigurableTask):
             config["metric_list"] = metric_list(task_metrics(self.spec, config.get("repeats")))
         super().__init__(config=config)
 
-    def _row_functions(self) -> dict[str, Callable]:
+    def _row_functions(self) -> dict[str, Callable[..., Any]]:
         spec = self.spec
-        fns: dict[str, Callable] = {"doc_to_text": partial(suite.prompt_text, spec), "process_results": self.score_row}
+        fns: dict[str, Callable[..., Any]] = {
+            "doc_to_text": partial(suite.prompt_text, spec),
+            "process_results": self.score_row,
+        }
         if spec.variant == suite.LL:
             fns["doc_to_choice"] = lambda doc: list(suite.item(spec, doc).letters)
             fns["doc_to_target"] = lambda doc: suite.item(spec, doc).gold_index
@@ -130,19 +139,21 @@ class SuiteTask(ConfigurableTask):
             fns["doc_to_target"] = lambda doc: suite.item(spec, doc).gold
         return fns
 
-    def apply_filters(self):
+    def apply_filters(self) -> list[Instance] | None:
         """Score with :class:`ScoreFilter`, built now: ``--gen_kwargs`` may have changed the budget."""
         if self.OUTPUT_TYPE == "generate_until":
             budget = (self.config.generation_kwargs or {}).get("max_gen_toks")
             filt = partial(ScoreFilter, self.spec, budget, token_counter(self.config.metadata))
             self._filters = [FilterEnsemble(FILTER_NAME, [filt])]
-        return super().apply_filters()
+        instances: list[Instance] | None = super().apply_filters()
+        return instances
 
-    def score_row(self, doc: dict, results: list) -> dict[str, float]:
+    def score_row(self, doc: Doc, results: list[Any]) -> dict[str, float]:
         """``process_results``: generative rows get their verdicts, ``ll`` rows (ll, greedy) pairs."""
         chance = suite.chance(self.spec, doc)
         if self.spec.variant == suite.LL:
             lls = [ll for ll, _ in results]
             acc = float(lls.index(max(lls)) == suite.item(self.spec, doc).gold_index)
+            assert chance is not None  # ll rows have lettered options
             return {"acc": acc, CHANCE_METRIC: chance_normalised(acc, chance)}
         return row_metrics(results[0], chance)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from aligncot_tasks import prompts, scoring
 from aligncot_tasks.benchmarks import (
@@ -25,7 +26,8 @@ from aligncot_tasks.benchmarks import (
     VARIANTS,
     Benchmark,
 )
-from aligncot_tasks.items import ADAPTERS, Item
+from aligncot_tasks.items import ADAPTERS
+from aligncot_tasks.types import Doc, Item
 
 __all__ = [
     "BBH_SUBTASKS",
@@ -96,8 +98,11 @@ class TaskSpec:
 
     @property
     def answer_type(self) -> str:
-        """Answer type used to score this task."""
-        return self.benchmark.answer_type or BBH_SUBTASKS[self.config]
+        """Answer type used to score this task (BBH's: its subtask's)."""
+        if self.benchmark.answer_type:
+            return self.benchmark.answer_type
+        assert self.config is not None  # a benchmark of mixed answer types has a config per task
+        return BBH_SUBTASKS[self.config]
 
     @property
     def chance_level(self) -> bool:
@@ -174,19 +179,19 @@ def generative_task(name: str) -> TaskSpec:
     return spec
 
 
-def item(task: str | TaskSpec, doc: dict) -> Item:
+def item(task: str | TaskSpec, doc: Doc) -> Item:
     """Canonical item for a row of ``task``'s dataset."""
     spec = get_task(task) if isinstance(task, str) else task
     return ADAPTERS[spec.benchmark.key](doc)
 
 
-def prompt_text(task: str | TaskSpec, doc: dict) -> str:
+def prompt_text(task: str | TaskSpec, doc: Doc) -> str:
     """The user-turn text of a row (lm-eval's ``doc_to_text``), identical for zs and cot."""
     it = item(task, doc)
     return prompts.question_prompt(it.question, it.options)
 
 
-def render_prompt(task: str | TaskSpec, doc: dict) -> str:
+def render_prompt(task: str | TaskSpec, doc: Doc) -> str:
     """The full plain-text prompt lm-eval sends for a row without a chat template.
 
     Teachers are prompted with this, students are trained on it, lm-eval evaluates it.
@@ -196,7 +201,7 @@ def render_prompt(task: str | TaskSpec, doc: dict) -> str:
     return prompts.with_trigger(text) if spec.variant == "cot" else text
 
 
-def chat_messages(task: str | TaskSpec, doc: dict) -> list[dict[str, str]]:
+def chat_messages(task: str | TaskSpec, doc: Doc) -> list[dict[str, str]]:
     """The prompt as chat messages, as lm-eval builds them under ``--apply_chat_template``:
     the user turn, then for CoT tasks an assistant turn opened with the trigger (to be
     continued, not closed)."""
@@ -207,27 +212,27 @@ def chat_messages(task: str | TaskSpec, doc: dict) -> list[dict[str, str]]:
     return messages
 
 
-def score(task: str | TaskSpec, doc: dict, generation: object) -> scoring.Score:
+def score(task: str | TaskSpec, doc: Doc, generation: object) -> scoring.Score:
     """Extract and judge ``generation`` for a row; never raises on the generation."""
     spec = get_task(task) if isinstance(task, str) else task
     variant = "zs" if spec.variant == "zs" else "cot"
     return scoring.score(spec.answer_type, generation, item(spec, doc), variant)
 
 
-def chance(task: str | TaskSpec, doc: dict) -> float | None:
+def chance(task: str | TaskSpec, doc: Doc) -> float | None:
     """Probability of answering a row right by guessing: 1 / its number of options (None
     for open-ended rows)."""
     spec = get_task(task) if isinstance(task, str) else task
     return 1.0 / len(item(spec, doc).options) if spec.chance_level else None
 
 
-def answer_sentence(task: str | TaskSpec, doc: dict) -> str:
+def answer_sentence(task: str | TaskSpec, doc: Doc) -> str:
     """The canonical sentence stating a row's gold answer."""
     spec = get_task(task) if isinstance(task, str) else task
     return scoring.answer_sentence(spec.answer_type, item(spec, doc))
 
 
-def groups() -> dict[str, dict]:
+def groups() -> dict[str, dict[str, Any]]:
     """Every group of the suite: name -> {"task": [children], "weight_by_size": bool, "metrics": [...]}
     (see :mod:`aligncot_tasks.groups`)."""
     from aligncot_tasks.groups import all_groups  # imported here: that module builds on this one

@@ -8,6 +8,10 @@ can all depend on it without import cycles. ``aligncot_tasks.items`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+#: A dataset row, in its hub dataset's own schema (JSON: string keys, values of any type).
+Doc = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from samples_support import csqa_doc, csqa_lines, sample, write_run
 from synthetic_csqa import csqa_rows, write_split
 
 from training.errors import ResultsError
-from training.evaluate.compare import compare_command
-from training.evaluate.leaderboard.command import leaderboard
+from training.evaluate.cli import compare_command, leaderboard
 from training.evaluate.samples import Sample, pair
 from training.suite_cli import score
 
@@ -252,4 +251,4 @@ def test_compare_renames_runs(runs):
     code, out = invoke(compare_command, [runs["clean"], runs["clean"], "--rename", "clean=mine", "--resamples", "100"])
     assert code == 0 and out.startswith("A = mine\nB = mine\n")
     code, out = invoke(compare_command, [runs["clean"], runs["clean"], "--rename", "clean"])
-    assert code == 2 or (code == 1 and "--rename takes OLD=NEW" in out)
+    assert code == 2 or (code == 1 and "--rename 'clean': expected OLD=NEW" in out)

@@ -17,6 +17,7 @@ from test_demos import GOLDS, make_annotations
 
 from training.distill import model_loading
 from training.distill.demos import build, demos
+from training.distill.recipe_checks import check_ranges
 from training.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def test_zero_epochs_with_max_steps_is_fine(model_dir, tmp_path):
     train, _ = recipes.load_recipe(recipes.SFTRecipe, None, [*keys, "num_train_epochs=0", "max_steps=3"])
     assert train.max_steps == 3
     with pytest.raises(UserError, match="'sft.num_train_epochs' must be > 0"):  # the pipeline names its section
-        recipes.check_ranges(recipes.SFTRecipe(output_dir=str(tmp_path / "p"), num_train_epochs=-1), "r.yaml", "sft.")
+        check_ranges(recipes.SFTRecipe(output_dir=str(tmp_path / "p"), num_train_epochs=-1), "r.yaml", "sft.")
 
 
 def run_cli(*args: str) -> tuple[int, str]:

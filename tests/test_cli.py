@@ -124,3 +124,42 @@ def test_tasks_into_a_closed_pipe_exits_0():
         os.close(write)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+@pytest.fixture()
+def fresh_logging(monkeypatch):
+    """Logging as :func:`training.cli.configure_logging` leaves it, undone after the test."""
+    import logging
+
+    from training.cli import CHATTY_LOGGERS, PROJECT_LOGGERS, VERBOSE_ENV
+
+    monkeypatch.delenv(VERBOSE_ENV, raising=False)
+    monkeypatch.delenv("TRANSFORMERS_VERBOSITY", raising=False)
+    root, names = logging.getLogger(), PROJECT_LOGGERS + CHATTY_LOGGERS
+    saved = (list(root.handlers), root.level, [logging.getLogger(n).level for n in names])
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    for name, level in zip(names, saved[2]):
+        logging.getLogger(name).setLevel(level)
+
+
+def test_logging_is_info_for_the_project_and_warnings_for_the_libraries_unless_verbose(fresh_logging, capsys):
+    import logging
+    import os
+
+    from training.cli import configure_logging
+
+    def say() -> str:
+        logging.getLogger("training.distill.sft").info("precision: fp32")
+        logging.getLogger("lm_eval.evaluator").info("building contexts")
+        logging.getLogger("lm_eval.evaluator").warning("no chat template")
+        return capsys.readouterr().err
+
+    assert run("tasks", "--path").exit_code == 0  # the group configures logging for every command
+    capsys.readouterr()
+    assert say() == "precision: fp32\nwarning [lm_eval.evaluator]: no chat template\n"
+    configure_logging(verbose=True)  # again: one handler, not two
+    assert say() == "precision: fp32\nbuilding contexts\nwarning [lm_eval.evaluator]: no chat template\n"
+    assert os.environ["TRANSFORMERS_VERBOSITY"] == "info"  # transformers' own handler, and the stage commands
+    assert "-v, --verbose" in run("--help").output

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from samples_support import csqa_lines, write_run
 
-from training.evaluate.compare import compare_command
+from training.evaluate.cli import compare_command
 from training.evaluate.paired import mcnemar_exact
 
 MMLU = {"aligncot_mmlu_cot": ["aligncot_mmlu_cot_anatomy", "aligncot_mmlu_cot_virology"]}

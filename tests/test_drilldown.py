@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from samples_support import csqa_lines, write_run
 from test_leaderboard import TableCells, rendered_dom
 
-from training.evaluate.leaderboard.command import leaderboard
+from training.evaluate.cli import leaderboard
 from training.evaluate.leaderboard.drilldown import CHUNK
 
 #: MMLU-sized: the pages must stay usable (and small) at this many questions.

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from training.evaluate.cli import eval_command
 from training.evaluate.config import ConfigError, EvalConfig, ModelSpec
-from training.evaluate.matrix import eval_command, run_matrix
+from training.evaluate.matrix import run_matrix
 
 GEN = "max_gen_toks=12"
 

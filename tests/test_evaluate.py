@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from training.evaluate.cli import eval_command
 from training.evaluate.config import ConfigError, EvalConfig, ModelSpec
 from training.evaluate.leaderboard.board import build_board, read_results_file
-from training.evaluate.matrix import CELL_KEY, eval_command, finished_cells, run_matrix
+from training.evaluate.matrix import CELL_KEY, finished_cells, run_matrix
 
 GEN = "max_gen_toks=4"  # tiny random models never stop early; keep generations short
 
@@ -22,7 +23,7 @@ GEN = "max_gen_toks=4"  # tiny random models never stop early; keep generations 
         ("name=a,pretrained=m,backend=local-completions", "needs base_url"),
         ("name=a,pretrained=m,backend=local-chat-completions,base_url=http://h", "set chat_template: true"),
         ("name=a,pretrained=m,backend=vllm", r"backend: Input should be 'hf', .* got 'vllm'"),
-        ("name=a,pretrained", "is not key=value"),
+        ("name=a,pretrained", "'pretrained': expected KEY=VALUE"),
     ],
 )
 def test_bad_model_specs_name_the_problem(flag, message):

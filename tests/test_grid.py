@@ -206,7 +206,7 @@ def test_toy_grid_runs_shared_stages_once_and_resumes_per_variant(tmp_path):
 def test_leaderboard_cli_reference_and_holm_reach_the_csv(tmp_path):
     from samples_support import csqa_lines, write_run
 
-    from training.evaluate.leaderboard.command import leaderboard
+    from training.evaluate.cli import leaderboard
 
     write_run(tmp_path / "r", "base", {"aligncot_csqa_cot": csqa_lines("wwwwwwwwwwwwwwwwwwcc")})
     write_run(tmp_path / "r", "ref", {"aligncot_csqa_cot": csqa_lines("ccccccwwwwwwwwwwwwcc")})

@@ -1,4 +1,5 @@
-"""The project's module-level import graph: no cycles, and the plain data-type modules import nothing.
+"""The project's module-level import graph: no cycles, and the plain data-type modules import nothing;
+and no module longer than :data:`MAX_LINES` (one concept each).
 
 Read with ``ast`` (nothing is imported): an edge is an import at module level, outside
 ``if TYPE_CHECKING:``; importing ``a.b.c`` also runs ``a`` and ``a.b``.
@@ -14,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: Modules whose types everything shares: they must import no other project module.
 LEAF_MODULES = ("aligncot_tasks.types", "aligncot_tasks.benchmarks", "training.evaluate.leaderboard.cells")
+#: Most lines a module may have: a longer one holds more than one concept; split it.
+MAX_LINES = 300
 
 
 def _modules() -> dict[str, Path]:
@@ -81,3 +84,8 @@ def test_data_type_modules_import_nothing_of_the_project(module):
     graph = _graph()
     packages = {m for m in graph if (ROOT / m.replace(".", "/") / "__init__.py").exists()}
     assert graph[module] <= packages, sorted(graph[module] - packages)
+
+
+def test_no_module_is_over_max_lines():
+    lengths = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in _modules().items()}
+    assert not {m: n for m, n in lengths.items() if n > MAX_LINES}

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from training.errors import ResultsError
+from training.evaluate.cli import leaderboard
 from training.evaluate.leaderboard import render
 from training.evaluate.leaderboard.board import build_board
-from training.evaluate.leaderboard.command import leaderboard
 
 #: model -> benchmark-level entry -> (acc, stderr, n); stderr values chosen distinct so a
 #: mix-up of columns shows.
@@ -313,7 +313,7 @@ def test_reads_a_plain_lm_eval_output_path_run(tmp_path, tiny_model_dir, offline
     assert "Smoke run: lm-eval --limit 2" in render.markdown(board)
     # The samples lm-eval logged are found beside its results: paired test and drill-down work.
     assert len(board.samples(str(tiny_model_dir), ("csqa", "cot"))) == 2
-    from training.evaluate.compare import compare_command
+    from training.evaluate.cli import compare_command
 
     result = CliRunner().invoke(compare_command, [str(out), str(results[0])])
     assert result.exit_code == 0, result.output

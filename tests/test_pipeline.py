@@ -336,7 +336,7 @@ def test_trainer_sections_are_validated_when_the_recipe_loads(override, message,
 def test_pipeline_recipes_reference_the_published_trainer_recipes(name, tmp_path):
     """One recipe, not two copies: the pipeline passes the published file to the trainer, and
     overrides only what differs from it (an override equal to the published value is a copy)."""
-    from training.distill import recipes
+    from training.distill.recipe_file import recipe_values
     from training.pipeline import trainers
 
     recipe, _ = load_recipe(name)
@@ -348,7 +348,7 @@ def test_pipeline_recipes_reference_the_published_trainer_recipes(name, tmp_path
     ):
         assert trainers.trainer_file(section) == published / file
         assert args[1:3] == ["--recipe", str(published / file)]
-        values = recipes.recipe_values(published / file)
+        values = recipe_values(published / file)
         copies = [k for k, v in trainers.overrides(section).items() if values.get(k) == v]
         assert not copies, f"{name}: {copies} repeat {file}"
     # Editing the published recipe re-runs the stage: the file is one of its hashed inputs.

@@ -14,7 +14,7 @@ from aligncot_tasks.data import read_jsonl
 from aligncot_tasks.groups import task_metrics
 from aligncot_tasks.lm_metrics import row_metrics, verdict
 from aligncot_tasks.suite import score as scoring_score
-from training.evaluate.compare import compare_command
+from training.evaluate.cli import compare_command
 from training.evaluate.leaderboard import render
 from training.evaluate.leaderboard.board import build_board
 from training.suite_cli import score

@@ -65,7 +65,7 @@ def test_overrides_are_typed_and_validated():
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["quantization=8bit"])
     with pytest.raises(UserError, match="missing required recipe key"):
         load_recipe(SFTRecipe, None, ["data=d"])
-    with pytest.raises(UserError, match="not of the form key=value"):
+    with pytest.raises(UserError, match="override 'learning_rate': expected KEY=VALUE"):
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate"])
     with pytest.raises(UserError, match="recipe key 'learning_rate': invalid float value: 'abc'"):
         load_recipe(SFTRecipe, TINY_RECIPES / "sft.yaml", ["learning_rate=abc"])

@@ -6,16 +6,20 @@ Importing a subcommand's module can pull in torch/trl/lm-eval; the lazy group ke
 This is the CLI edge: every subcommand is a :class:`Command`, which turns the project's
 one error base class (:class:`training.errors.UserError`, and the suite's own input
 errors) into a one-line click error and a non-zero exit, and a closed stdout (``aligncot
-tasks | head``) into a quiet exit 0.
+tasks | head``) into a quiet exit 0. Logging is configured here and nowhere else
+(:func:`configure_logging`): the project's information at INFO, warnings at WARNING, and the
+libraries' chatter (lm-eval, transformers) only from WARNING up unless ``-v``.
 """
 
 from __future__ import annotations
 
 import errno
 import importlib
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -29,16 +33,23 @@ COMMANDS: dict[str, str] = {
     "score": "training.suite_cli:score",
     "annotate": "training.annotate.cli:annotate",
     "demos": "training.distill.demos:demos",
-    "sft": "training.distill.sft:sft_command",
-    "self-refine": "training.distill.self_refine:self_refine_command",
-    "eval": "training.evaluate.matrix:eval_command",
-    "leaderboard": "training.evaluate.leaderboard.command:leaderboard",
-    "compare": "training.evaluate.compare:compare_command",
+    "sft": "training.distill.cli:sft_command",
+    "self-refine": "training.distill.cli:self_refine_command",
+    "eval": "training.evaluate.cli:eval_command",
+    "leaderboard": "training.evaluate.cli:leaderboard",
+    "compare": "training.evaluate.cli:compare_command",
     "analyze": "training.evaluate.analysis_cli:analyze",
     "run": "training.pipeline.cli:run",
     "models": "training.models.cli:models",
     "data": "training.data_cli:data",
 }
+
+#: The project's loggers (modules log under ``logging.getLogger(__name__)``): INFO and up is shown.
+PROJECT_LOGGERS = ("training", "aligncot_tasks")
+#: Libraries whose INFO messages are chatter: shown with ``-v`` only.
+CHATTY_LOGGERS = ("lm_eval", "transformers")
+#: Set by ``-v``, so the stage commands ``aligncot run`` starts are verbose too.
+VERBOSE_ENV = "ALIGNCOT_VERBOSE"
 
 #: Errors the user can fix: reported in one line, exit status 1.
 USER_ERRORS = (UserError, DataError, UnknownTask, NotGenerative)
@@ -104,7 +115,61 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to the ``sys.stderr`` of the moment (click's test runner swaps it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+class _Format(logging.Formatter):
+    """Information as the bare message; anything louder names its level and logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno <= logging.INFO:
+            return record.getMessage()
+        return f"{record.levelname.lower()} [{record.name}]: {super().format(record)}"
+
+
+def configure_logging(verbose: bool) -> None:
+    """Route log records to stderr: the project's from INFO, other libraries' from WARNING.
+
+    With ``verbose``, lm-eval's and transformers' INFO messages are shown too (transformers
+    keeps its own handler: its level is set through ``TRANSFORMERS_VERBOSITY``, which the
+    stage commands of ``aligncot run`` inherit, as they inherit :data:`VERBOSE_ENV`).
+    Calling it again replaces the handler it installed before.
+    """
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(handler)
+    handler = _Stderr()
+    handler.setFormatter(_Format())
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    level = logging.INFO if verbose else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info")
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aligncot")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    envvar=VERBOSE_ENV,
+    help="Show lm-eval's and transformers' information messages too (warnings are always shown).",
+)
+def main(verbose: bool) -> None:
     """aligncot: reasoning benchmarks for lm-eval and CoT distillation into small students."""
+    configure_logging(verbose)

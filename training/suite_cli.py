@@ -220,17 +220,18 @@ def score(
     if not rows:
         raise UserError(f"{input_path}: no lines to score")
     ids = recorded.doc_ids(spec, rows, input_path) if results_dir else range(len(rows))
-    out, lines = [], []
+    out: list[dict] = []
+    lines: list[dict] = []  # samples lines (--results-dir)
     with click.progressbar(list(zip(ids, rows)), label=f"scoring {task}", file=sys.stderr) as bar:
         for n, (doc_id, row) in enumerate(bar, 1):
             generation = row[generation_key]
             try:
                 result = suite.score(spec, row["doc"], generation)
-                line = recorded.sample_line(spec, doc_id, row, generation, result) if results_dir else None
+                if results_dir:
+                    lines.append(recorded.sample_line(spec, doc_id, row, generation, result))
             except (KeyError, TypeError, ValueError, IndexError) as e:  # the doc, not the generation
                 raise UserError(f"{input_path}: row {n}: doc does not fit {task}'s schema ({e!r})") from None
             out.append({**row, "extracted": result.extracted, "correct": result.correct})
-            lines.append(line)
     if output_path is not None:
         atomic.write_jsonl(output_path, out)
     if results_dir is not None:

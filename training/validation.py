@@ -40,7 +40,7 @@ def _path(loc: tuple) -> str:
     return out
 
 
-def _known(cls: type, loc: tuple) -> list[str]:
+def _known(cls: Any, loc: tuple) -> list[str]:
     """Field names of the (nested) config class that ``loc`` points into."""
     for part in loc:
         if isinstance(part, int) or not dataclasses.is_dataclass(cls):

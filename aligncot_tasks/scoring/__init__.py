@@ -89,4 +89,5 @@ def answer_sentence(answer_type: str, item: Item) -> str:
     >>> answer_sentence("choice", Item("q", "B", ("x", "y")))
     'The answer is (B) y.'
     """
-    return answer_module(answer_type).answer_sentence(item)
+    sentence: str = answer_module(answer_type).answer_sentence(item)
+    return sentence

@@ -43,6 +43,17 @@ def strip_markup(text: str) -> str:
     return MARKUP_RE.sub(lambda m: m.group(1) or "", text)
 
 
+def match_end(pattern: re.Pattern[str], text: str, pos: int = 0) -> int:
+    """Where ``pattern``'s match at ``pos`` ends (``pos`` if none): the skip past an optional
+    prefix, for the patterns (``(...)*``) that always match, if only the empty string.
+
+    >>> match_end(re.compile(r"[ (]*"), "  (B)"), match_end(re.compile(r"[ (]*"), "B")
+    (3, 0)
+    """
+    m = pattern.match(text, pos)
+    return m.end() if m is not None else pos
+
+
 def last_boxed(text: str) -> str | None:
     r"""Content of the last ``\boxed{...}`` or ``\fbox{...}``, nested braces included.
 
@@ -130,7 +141,7 @@ def boxed_spans(text: str) -> list[Commitment]:
     return sorted(out, key=lambda c: c.start)
 
 
-def commitments(text: str, extra_cues: re.Pattern | None = None) -> list[Commitment]:
+def commitments(text: str, extra_cues: re.Pattern[str] | None = None) -> list[Commitment]:
     r"""Every answer commitment of ``text`` -- answer cues and boxes -- in text order.
 
     Args:
@@ -214,6 +225,7 @@ def structured_answer(text: str) -> str | None:
         return None
     key = keys[-1]
     m = STRUCTURED_VALUE_RE.match(text, key.end())
+    assert m is not None  # its last alternative matches the empty string
     quoted = m.group(1) if m.group(1) is not None else m.group(2)
     value = m.group(3).strip() if quoted is None else JSON_ESCAPE_RE.sub(_unescape, quoted)
     return value or None
@@ -224,7 +236,7 @@ def structured_answer(text: str) -> str | None:
 JSON_ESCAPE_RE = re.compile(r"""\\(["'\\/])|\\u([0-9a-fA-F]{4})""")
 
 
-def _unescape(m: re.Match) -> str:
+def _unescape(m: re.Match[str]) -> str:
     return m.group(1) or chr(int(m.group(2), 16))
 
 

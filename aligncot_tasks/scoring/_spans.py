@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from aligncot_tasks.scoring._match import EOS, SEP, words
+from aligncot_tasks.scoring._match import EOS, SEP, match_end, words
 from aligncot_tasks.scoring._options import ANSWER, ARTICLES, NOTHING, STOP, Choices, letter_at, squash, text_answer
 
 #: Marks between a cue and its answer that do not change the answer.
@@ -57,7 +57,7 @@ def read_span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = Tru
     is either (A) or (B)") is uncommitted, not absent.
     ``text_ok``: whether an option's text (not only its letter) may be the answer.
     """
-    start = FILLER_RE.match(span).end()
+    start = match_end(FILLER_RE, span)
     letter, end = letter_at(span, start, ch)
     if letter is not None:
         clause = after_own_text(SENTENCE_END_RE.split(span[end : end + 300], maxsplit=1)[0], letter, ch)
@@ -66,7 +66,7 @@ def read_span(span: str, ch: Choices, stop_on_letters: bool, text_ok: bool = Tru
             return STOP, None
         return ANSWER, letter
     if text_ok:
-        status, letter = text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=False)
+        status, letter = text_answer(span[match_end(TEXT_FILLER_RE, span) :], ch, exact=False)
         if status != NOTHING:
             return status, letter
     sentence = SENTENCE_END_RE.split(span[start : start + 300], maxsplit=1)[0]
@@ -102,10 +102,10 @@ def bracketed(text: str) -> set[str]:
 
 def read_whole(span: str, ch: Choices) -> tuple[str, str | None]:
     """``span`` is entirely an answer: a letter with at most its option's text, or a text."""
-    start = FILLER_RE.match(span).end()
+    start = match_end(FILLER_RE, span)
     letter, end = letter_at(span, start, ch)
     if letter is None:
-        return text_answer(span[TEXT_FILLER_RE.match(span).end() :], ch, exact=True)
+        return text_answer(span[match_end(TEXT_FILLER_RE, span) :], ch, exact=True)
     if letter not in ch.letters:
         return STOP, None
     rest = tuple(t for t in words(span[end:]) if t not in (EOS, SEP))

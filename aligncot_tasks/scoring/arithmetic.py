@@ -77,7 +77,7 @@ def _value(node: ast.AST, source: str) -> Fraction | None:
     """Evaluate one whitelisted node; any other node makes the whole expression no value."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         digits = ast.get_source_segment(source, node)  # exact: from the digits, not the float
-        return Fraction(digits) if DECIMAL_RE.fullmatch(digits) else None  # not 1e999, 0x10
+        return Fraction(digits) if digits and DECIMAL_RE.fullmatch(digits) else None  # not 1e999, 0x10
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _value(node.operand, source)
         return None if operand is None else -operand if isinstance(node.op, ast.USub) else operand

@@ -32,7 +32,7 @@ from aligncot_tasks.items import Item
 from aligncot_tasks.prompts import MC_INSTRUCTION_HEAD
 from aligncot_tasks.scoring import _match
 from aligncot_tasks.scoring._cues import CUE, VERDICT, commitments
-from aligncot_tasks.scoring._match import strip_markup
+from aligncot_tasks.scoring._match import match_end, strip_markup
 from aligncot_tasks.scoring._options import (
     ANSWER,
     NOTHING,
@@ -181,12 +181,12 @@ def _final_line(text: str, ch: Choices) -> str | None:
     """A generation without cues may end on its answer alone ("...\\n(B) sunlight"), or on
     a concluding sentence that names one option ("Therefore, Bob has (B) kite.")."""
     lines = [line for line in text[-4 * WINDOW :].split("\n") if line.strip()]
-    if not lines or (len(lines) > 1 and letter_at(lines[-2], FILLER_RE.match(lines[-2]).end(), ch)[0]):
+    if not lines or (len(lines) > 1 and letter_at(lines[-2], match_end(FILLER_RE, lines[-2]), ch)[0]):
         return None  # the end of a list of options is not a choice among them
     last = lines[-1].rstrip(" .!")
     cut_word = CUT_WORD_RE.search(lines[-1])
     for span in (last, SENTENCE_END_RE.split(last)[-1]):
-        if cut_word and letter_at(span, FILLER_RE.match(span).end(), ch)[1] == len(span):
+        if cut_word and letter_at(span, match_end(FILLER_RE, span), ch)[1] == len(span):
             continue
         status, letter = read_whole(span, ch)
         if status != NOTHING:
@@ -229,9 +229,9 @@ def stated(generation: str, letters: str, options: Sequence[str]) -> tuple[str |
     if not cues:
         return None, ""
     span = text[cues[-1] : cues[-1] + WINDOW + max(map(len, ch.squashed), default=0)]
-    letter, end = letter_at(span, FILLER_RE.match(span).end(), ch)
+    letter, end = letter_at(span, match_end(FILLER_RE, span), ch)
     if letter is None or letter not in ch.letters:
-        letter, end = None, TEXT_FILLER_RE.match(span).end()
+        letter, end = None, match_end(TEXT_FILLER_RE, span)
     rest = span[end:].lstrip(" \t:-–—)")
     own = [Choices(x, ch.tokens[i : i + 1], ch.squashed[i : i + 1]) for i, x in enumerate(ch.letters) if ch.tokens]
     return letter, "".join(c.letters for c in own if text_answer(rest, c, exact=False)[0] == ANSWER)

@@ -156,7 +156,7 @@ def normalize(answer: str) -> str:
     return letter.group(1) if letter else s
 
 
-def _fix_frac(m: re.Match) -> str:
+def _fix_frac(m: re.Match[str]) -> str:
     if m.group(1):
         return f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}"
     if m.group(3):

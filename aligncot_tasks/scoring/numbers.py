@@ -86,7 +86,7 @@ WORD_NUMBER_RE = re.compile(
 MAX_DIGITS = 100
 
 
-def match_value(m: re.Match) -> Fraction | None:
+def match_value(m: re.Match[str]) -> Fraction | None:
     """The exact value of a :data:`NUMBER_RE` match, or None (too long, zero denominator).
 
     >>> match_value(NUMBER_RE.search("costs -$1,234.50")), match_value(NUMBER_RE.search("1/0"))

@@ -26,6 +26,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import IO, Any
 
 if importlib.util.find_spec("math_verify") is None:  # fail when the task loads, not silently per item
     raise ImportError("MATH answer checking needs math-verify: pip install 'math-verify[antlr4_13_2]'")
@@ -42,6 +43,8 @@ WORKER_MEMORY_BYTES = 4 << 30
 MAX_ANSWER_CHARS = 500
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: A line from the worker (``{"ready": true}`` or a verdict), or None: the worker ended.
+Reply = dict[str, Any] | None
 
 
 class SymbolicChecker:
@@ -54,8 +57,8 @@ class SymbolicChecker:
     def __init__(self, time_bound: float = TIME_BOUND_S) -> None:
         self.time_bound = time_bound
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
-        self._replies: queue.Queue = queue.Queue()
+        self._proc: subprocess.Popen[str] | None = None
+        self._replies: queue.Queue[Reply] = queue.Queue()
         self._ready = False
         self._pid = os.getpid()
         self._seq = 0
@@ -85,7 +88,8 @@ class SymbolicChecker:
             for stream in (self._proc.stdin, self._proc.stdout):
                 # The reader thread may be closing it too.
                 with contextlib.suppress(OSError):
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
             self._proc = None
 
     def _restart(self) -> None:
@@ -127,6 +131,7 @@ class SymbolicChecker:
                 return False
             self._seq += 1
             deadline = time.monotonic() + self.time_bound
+            assert self._proc is not None and self._proc.stdin is not None  # spawned, with stdin=PIPE
             try:
                 self._proc.stdin.write(json.dumps({"id": self._seq, "gold": gold, "pred": pred}) + "\n")
                 self._proc.stdin.flush()
@@ -147,7 +152,7 @@ class SymbolicChecker:
                 self._kill()
 
 
-def _pump(stream, replies: queue.Queue) -> None:
+def _pump(stream: IO[str], replies: queue.Queue[Reply]) -> None:
     # Reader thread: worker stdout lines -> queue; None marks the worker's end.
     try:
         for line in stream:
@@ -198,11 +203,12 @@ def _serve() -> None:
     config = [LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False)]
 
     @lru_cache(maxsize=4096)
-    def parsed(answer: str) -> list:
+    def parsed(answer: str) -> list[Any]:
         # Wrapped in \boxed{} so math_verify takes exactly this answer, not a guess.
-        return parse(
+        found: list[Any] = parse(
             "\\boxed{" + answer + "}", extraction_config=config, fallback_mode="no_fallback", parsing_timeout=None
         )
+        return found
 
     verify(parsed("x+1"), parsed("1+x"), timeout_seconds=None)  # load the grammar before saying ready
     out = sys.stdout

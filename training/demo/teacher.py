@@ -31,6 +31,7 @@ def teaching_pairs(tasks: Iterable[str], limit: int | None) -> list[tuple[str, s
     for task in tasks:
         spec = suite.get_task(task)
         b = spec.benchmark
+        assert b.train_split is not None  # the demo's tasks all have one
         for doc in load_rows(b.hub_id, spec.dataset_config, b.train_split)[:limit]:
             for variant in suite.VARIANTS:
                 sibling = suite.get_task(suite.task_name(b.key, variant, spec.config))

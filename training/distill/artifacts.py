@@ -1,4 +1,4 @@
-"""Run directories and the finished adapter: written atomically, with a model card.
+"""Run directories and the finished adapter: written atomically, with its model card.
 
 A run trains inside ``<output_dir>.run`` (checkpoints, TensorBoard logs). Only when
 training has ended is the adapter saved -- into a hidden temporary sibling of
@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training import atomic
+from training.distill import model_card
 from training.distill.checkpoints import last_checkpoint
-from training.distill.model_loading import META_FILE
 from training.errors import UserError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase, Trainer
 
 
 def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
@@ -37,55 +41,7 @@ def prepare_run(output_dir: Path, run_dir: Path, resume: bool) -> Path | None:
     return checkpoint
 
 
-def model_card(meta: dict) -> str:
-    """README.md of an adapter: YAML front matter for the hub, then what produced it.
-
-    >>> print(model_card({"base_model": "b", "stage": "sft", "data": "d", "data_sha256": "h",
-    ...                   "aligncot_version": "0", "recipe": {"lr": 1}}).splitlines()[1])
-    base_model: b
-    """
-    lines = [
-        "---",
-        f"base_model: {meta['base_model']}",
-        "library_name: peft",
-        "tags: [aligncot, " + meta["stage"] + ", lora]",
-        "---",
-        f"# aligncot {meta['stage']} adapter",
-        "",
-        f"- Base model: `{meta['base_model']}`",
-        f"- Stage: {meta['stage']}",
-        f"- Data: `{meta['data']}` (sha256 `{meta['data_sha256']}`)",
-        f"- aligncot version: {meta['aligncot_version']}",
-    ]
-    for key in ("precision", "world_size", "train_steps", "pair_stats", "final_metrics", "rounds"):
-        if key in meta:
-            lines.append(f"- {key.replace('_', ' ').capitalize()}: {meta[key]}")
-    lines += [
-        "",
-        "## Hyper-parameters (recipe)",
-        "",
-        "```json",
-        json.dumps(meta["recipe"], indent=2),
-        "```",
-        "",
-        "Evaluate with:",
-        "",
-        "```",
-        "lm_eval --model hf --model_args pretrained=BASE,peft=THIS_DIR "
-        "--include_path $(aligncot tasks --path) --tasks aligncot_zs",
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_card(directory: Path, meta: dict) -> None:
-    """Write README.md and the machine-readable ``aligncot_meta.json``."""
-    (directory / "README.md").write_text(model_card(meta), encoding="utf-8")
-    (directory / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-
-
-def save_adapter(trainer, tokenizer, output_dir: Path, meta: dict) -> Path | None:
+def save_adapter(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path, meta: dict) -> Path | None:
     """Save the trained adapter (only the ``default`` one), tokenizer and card, atomically.
 
     Every process must call this: under DeepSpeed ZeRO-3 / FSDP the weights are gathered
@@ -105,13 +61,7 @@ def save_adapter(trainer, tokenizer, output_dir: Path, meta: dict) -> Path | Non
         model.save_pretrained(str(tmp), selected_adapters=["default"], state_dict=state_dict)
         tokenizer.save_pretrained(str(tmp))
         (tmp / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1), encoding="utf-8")
-        write_card(tmp, meta)
+        model_card.write(tmp, meta)
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     return atomic.publish_dir(output_dir, write)
-
-
-def aligncot_version() -> str:
-    from aligncot_tasks import __version__
-
-    return __version__

@@ -13,10 +13,17 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from training.device import cuda_available
 from training.errors import UserError
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the ML stack loads on use, not on import
+    from accelerate import PartialState
+    from peft import PeftModel
+    from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
+
+    from training.distill.recipes import StudentModel
 
 #: Config fields that must agree between the base an adapter was trained on and the base
 #: it is loaded onto (a moved directory is fine, another model is not).
@@ -152,13 +159,7 @@ def check_paths(values: dict, where: str, adapter: bool = False) -> None:
         check_output_dir(Path(output_dir).parent, f"{where}: output_dir")
 
 
-def cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def init_distributed():
+def init_distributed() -> PartialState:
     """The process group of this run (before any trainer creates one).
 
     Under ``accelerate launch``/``torchrun`` without CUDA, accelerate must be told to use the
@@ -169,7 +170,7 @@ def init_distributed():
     return PartialState(cpu=not cuda_available())
 
 
-def load_tokenizer(base: str, trust_remote_code: bool = False, padding_side: str = "right"):
+def load_tokenizer(base: str, trust_remote_code: bool = False, padding_side: str = "right") -> PreTrainedTokenizerBase:
     """The base's tokenizer, with a pad token (the eos token when it has none)."""
     from transformers import AutoTokenizer
 
@@ -183,7 +184,7 @@ def load_tokenizer(base: str, trust_remote_code: bool = False, padding_side: str
     return tok
 
 
-def base_config(base: str, trust_remote_code: bool = False):
+def base_config(base: str, trust_remote_code: bool = False) -> PretrainedConfig:
     """The base model's config (cheap: no weights), for checks before loading."""
     from transformers import AutoConfig
 
@@ -193,7 +194,7 @@ def base_config(base: str, trust_remote_code: bool = False):
         raise UserError(f"cannot load base model {base!r}: {str(e).splitlines()[0]}") from None
 
 
-def resolve_precision(model_args, cuda: bool):
+def resolve_precision(model_args: StudentModel, cuda: bool) -> tuple[StudentModel, Precision]:
     """``model_args`` with ``load_in_4bit``/``dtype`` set by :func:`choose_precision`, and the choice.
 
     Args:
@@ -203,17 +204,19 @@ def resolve_precision(model_args, cuda: bool):
     import dataclasses
 
     precision = choose_precision(model_args.quantization, model_args.cpu_dtype, cuda)
-    resolved = dataclasses.replace(
-        model_args,
-        load_in_4bit=precision.load_in_4bit,
-        dtype=precision.dtype,
-        bnb_4bit_quant_type="nf4",
-        use_bnb_nested_quant=True,
-    )
-    return resolved, precision
+    # trl's ModelConfig fields (not StudentModel's own, so passed as a mapping: mypy does not read trl).
+    derived: dict[str, Any] = {
+        "load_in_4bit": precision.load_in_4bit,
+        "dtype": precision.dtype,
+        "bnb_4bit_quant_type": "nf4",
+        "use_bnb_nested_quant": True,
+    }
+    return dataclasses.replace(model_args, **derived), precision
 
 
-def load_base(model_args, trust_remote_code: bool = False, attn_implementation: str | None = None):
+def load_base(
+    model_args: StudentModel, trust_remote_code: bool = False, attn_implementation: str | None = None
+) -> PreTrainedModel:
     """Load the base causal LM with trl's quantization config, ready for (Q)LoRA training.
 
     Args:
@@ -237,7 +240,7 @@ def load_base(model_args, trust_remote_code: bool = False, attn_implementation: 
         kwargs["attn_implementation"] = attn
     if quantization_config := get_quantization_config(model_args):
         kwargs["quantization_config"] = quantization_config
-        if torch.cuda.is_available():
+        if cuda_available():
             from accelerate import PartialState
 
             # One full copy per process under DDP: bitsandbytes weights cannot be moved later.
@@ -253,13 +256,13 @@ def load_base(model_args, trust_remote_code: bool = False, attn_implementation: 
     return model
 
 
-def fingerprint(config) -> dict:
+def fingerprint(config: PretrainedConfig) -> dict:
     """The architecture facts of a model config that an adapter depends on."""
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     return {k: getattr(text, k, None) for k in FINGERPRINT_KEYS}
 
 
-def check_adapter_matches(adapter_dir: str | Path, base_config) -> None:
+def check_adapter_matches(adapter_dir: str | Path, base_config: PretrainedConfig) -> None:
     """Refuse an adapter trained on another base.
 
     Raises:
@@ -280,7 +283,7 @@ def check_adapter_matches(adapter_dir: str | Path, base_config) -> None:
         raise UserError(f"adapter {adapter} was trained on a different base model ({detail})")
 
 
-def load_trainable_adapter(model, adapter_dir: str | Path):
+def load_trainable_adapter(model: PreTrainedModel, adapter_dir: str | Path) -> PeftModel:
     """Base + adapter with the adapter trainable (DPO continues SFT)."""
     from peft import PeftModel
 

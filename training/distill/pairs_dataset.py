@@ -27,7 +27,7 @@ if typing.TYPE_CHECKING:
     from training.distill.recipes import DPORecipe, StudentModel
     from training.distill.refine_rounds import Round
 
-log = logging.getLogger("aligncot.self_refine")
+log = logging.getLogger(__name__)
 #: Counts of questions, kept pairs and correct answers per split, saved beside the pairs.
 PAIR_STATS = "pair_stats.json"
 
@@ -94,7 +94,7 @@ def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, de
     splits, all_stats = {}, {}
     for split in train_data.SPLITS:
         pairs, stats = build(recipe, demos[split], generate, render, split, rnd)
-        log.warning("round %d %s pairs: %s", rnd.index, split, stats)
+        log.info("round %d %s pairs: %s", rnd.index, split, stats)
         all_stats[split] = stats
         if not pairs:
             hint = "sample more answers per question" if sampling(recipe) else "set keep_correct_only=false"

@@ -28,7 +28,9 @@ from aligncot_tasks import suite
 from training.distill.preference_pairs import Generate, Question
 
 
-def select_pairs(correct: Sequence[str], incorrect: Sequence[str], max_pairs: int, rng: random.Random) -> list:
+def select_pairs(
+    correct: Sequence[str], incorrect: Sequence[str], max_pairs: int, rng: random.Random
+) -> list[tuple[str, str]]:
     """At most ``max_pairs`` (correct, incorrect) pairs, each answer reused as rarely as possible.
 
     The candidates are visited in a seeded random order; each step takes the first one whose
@@ -43,7 +45,7 @@ def select_pairs(correct: Sequence[str], incorrect: Sequence[str], max_pairs: in
     candidates = list(itertools.product(correct, incorrect))
     rng.shuffle(candidates)
     used: Counter = Counter()
-    out = []
+    out: list[tuple[str, str]] = []
     while candidates and len(out) < max_pairs:
         best = min(candidates, key=lambda c: used[("c", c[0])] + used[("r", c[1])])
         candidates.remove(best)

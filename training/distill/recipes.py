@@ -18,18 +18,19 @@ at most 1000 steps, keeping the checkpoint with the lowest validation loss.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trl import DPOConfig, ModelConfig, SFTConfig, TrlParser
 
+from training.device import cuda_available
 from training.distill import checkpoints
-from training.distill.recipe_file import parse_override, recipe_values  # noqa: F401 -- their home before
-from training.distill.refine_recipe import check_self_refine
+from training.distill.recipe_checks import check_ranges, check_self_refine, choice
+from training.distill.recipe_file import recipe_values
 from training.errors import UserError
 
 QUANTIZATION = ("auto", "4bit", "none")
@@ -55,7 +56,7 @@ class StudentModel(ModelConfig):
         cpu_dtype: Weight dtype of an unquantized base on CPU.
     """
 
-    base_model: str | None = None
+    base_model: str = ""
     quantization: str = "auto"
     cpu_dtype: str = "float32"
     use_peft: bool = True
@@ -63,8 +64,8 @@ class StudentModel(ModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.model_name_or_path = self.base_model
-        _choice("quantization", self.quantization, QUANTIZATION)
-        _choice("cpu_dtype", self.cpu_dtype, CPU_DTYPES)
+        choice("quantization", self.quantization, QUANTIZATION)
+        choice("cpu_dtype", self.cpu_dtype, CPU_DTYPES)
 
 
 class _Outputs:
@@ -73,6 +74,12 @@ class _Outputs:
 
     adapter_dir: str | None
     output_dir: str
+    # trl's fields read here (trl's classes are Any to mypy, which does not follow trl).
+    activation_checkpointing: bool | None
+    activation_checkpointing_kwargs: dict[str, Any] | None
+    gradient_checkpointing: bool | None
+    gradient_checkpointing_kwargs: dict[str, Any] | None
+    use_cpu: bool
 
     def _bind_output(self) -> None:
         if self.adapter_dir is None:  # first construction (dataclasses.replace keeps both)
@@ -83,13 +90,19 @@ class _Outputs:
         if self.activation_checkpointing_kwargs is None:
             self.activation_checkpointing_kwargs = self.gradient_checkpointing_kwargs
             self.gradient_checkpointing_kwargs = None
-        if not self.use_cpu and not _cuda():
+        if not self.use_cpu and not cuda_available():
             self.use_cpu = True  # accelerate's CPU (gloo) state under `accelerate launch` too
 
     @property
     def run_dir(self) -> Path:
         """Checkpoints and logs of the run (kept after it ends, for TensorBoard and resuming)."""
         return Path(self.output_dir)
+
+    @property
+    def adapter_path(self) -> Path:
+        """Where the finished adapter is published (the recipe's ``output_dir``)."""
+        assert self.adapter_dir is not None  # set on construction
+        return Path(self.adapter_dir)
 
 
 @dataclass
@@ -108,7 +121,7 @@ class SFTRecipe(_Outputs, SFTConfig):
         adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
-    data: str | None = None
+    data: str = ""
     chat_template: bool = False
     completion_logits_only: bool = True
     adapter_dir: str | None = None
@@ -156,8 +169,8 @@ class DPORecipe(_Outputs, DPOConfig):
         adapter_dir: The adapter directory (set from ``output_dir``; not a recipe key).
     """
 
-    data: str | None = None
-    sft_adapter: str | None = None
+    data: str = ""
+    sft_adapter: str = ""
     effective_batch_size: int | None = None
     keep_correct_only: bool = True
     generation_batch_size: int = 16
@@ -181,7 +194,7 @@ class DPORecipe(_Outputs, DPOConfig):
 
     def __post_init__(self) -> None:
         self._bind_output()
-        _choice("generation_backend", self.generation_backend, GENERATION_BACKENDS)
+        choice("generation_backend", self.generation_backend, GENERATION_BACKENDS)
         check_self_refine(self)
         for name in ("generation_batch_size", "effective_batch_size", "eval_steps"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
@@ -193,7 +206,7 @@ class DPORecipe(_Outputs, DPOConfig):
     @property
     def pairs_path(self) -> Path:
         """Directory of the saved preference pairs."""
-        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.adapter_dir)
+        return Path(self.pairs_dir) if self.pairs_dir else checkpoints.pairs_dir(self.adapter_path)
 
     def accumulation_steps(self, world_size: int) -> int:
         """Gradient accumulation that reaches ``effective_batch_size`` on ``world_size`` processes.
@@ -251,7 +264,7 @@ def load_recipe(
     if cls is DPORecipe and (lora := [k for k in values if k.startswith("lora_") or k == "use_peft"]):
         raise UserError(f"{where}: {', '.join(lora)}: DPO continues the SFT adapter, whose LoRA shape it keeps")
     # bf16 mixed precision only where it pays: CUDA, or a 4-bit base's bf16 compute (not an fp32 CPU base).
-    values.setdefault("bf16", _cuda() or values.get("quantization") == "4bit")
+    values.setdefault("bf16", cuda_available() or values.get("quantization") == "4bit")
     parser = _Parser((cls, StudentModel))
     parser.where = where
     unknown = parser.set_defaults_with_config(**values)
@@ -263,62 +276,3 @@ def load_recipe(
         raise UserError(f"{where}: {str(e).splitlines()[0]}") from None
     check_ranges(train, where)
     return train, model
-
-
-#: Shortest ``max_length`` accepted: below it no prompt and answer fit (trl takes any int).
-MIN_MAX_LENGTH = 16
-
-
-def check_ranges(train: SFTRecipe | DPORecipe, where: str, prefix: str = "") -> None:
-    """Refuse values the trainer config accepts but that train nothing or crash later.
-
-    trl and transformers take a negative ``num_train_epochs`` (0 steps, "success"), a
-    negative ``learning_rate``, a zero batch size and a tiny ``max_length``; each is one
-    line here, before any model is loaded.
-
-    Args:
-        train: A parsed recipe.
-        where: The recipe's file (or "command line"), first in the message.
-        prefix: Section of a pipeline recipe the keys sit in (``"sft."``), so the message names the key as written.
-
-    Raises:
-        UserError: Naming the first key out of range.
-
-    >>> check_ranges(SFTRecipe(output_dir="o", num_train_epochs=-1), "r.yaml", "sft.")
-    Traceback (most recent call last):
-    training.errors.UserError: r.yaml: recipe key 'sft.num_train_epochs' must be > 0 (or set max_steps), got -1
-    """
-    max_length = getattr(train, "max_length", None)
-    bad = [
-        (
-            "num_train_epochs",
-            "> 0 (or set max_steps)",
-            train.num_train_epochs <= 0 and not (train.max_steps and train.max_steps > 0),
-        ),
-        ("learning_rate", ">= 0", train.learning_rate < 0),
-        ("per_device_train_batch_size", ">= 1", train.per_device_train_batch_size < 1),
-        ("per_device_eval_batch_size", ">= 1", train.per_device_eval_batch_size < 1),
-        ("gradient_accumulation_steps", ">= 1", train.gradient_accumulation_steps < 1),
-        ("max_length", f">= {MIN_MAX_LENGTH}", max_length is not None and max_length < MIN_MAX_LENGTH),
-    ]
-    for key, rule, failed in bad:
-        if failed:
-            value = getattr(train, key)
-            shown = int(value) if isinstance(value, float) and value.is_integer() else value
-            raise UserError(f"{where}: recipe key {prefix + key!r} must be {rule}, got {shown!r}")
-
-
-def to_dict(train: SFTRecipe | DPORecipe, model: StudentModel) -> dict:
-    """The full configuration as plain data (for the model card)."""
-    return {**dataclasses.asdict(model), **train.to_dict()}
-
-
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise UserError(f"recipe key {name!r} must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

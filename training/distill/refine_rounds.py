@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training import atomic
-from training.distill import artifacts, checkpoints
+from training.distill import artifacts, checkpoints, model_card
 from training.errors import UserError
 
 #: In the run directory: the round whose checkpoints it holds.
@@ -61,7 +61,8 @@ class Round:
         return (self.adapter / "adapter_config.json").is_file()
 
     def stats(self) -> dict:
-        """The saved statistics of a finished round."""
+        """The saved statistics of a finished round (of a multi-round run: one with a ``home``)."""
+        assert self.home is not None
         return json.loads((self.home / STATS).read_text(encoding="utf-8"))
 
 
@@ -106,7 +107,9 @@ def prepare(output_dir: Path, run_dir: Path, rounds: list[Round], resume: bool) 
     if checkpoint is not None and marked != done + 1:
         raise UserError(f"{run_dir} holds checkpoints of no unfinished round of this run: delete it to start over")
     if resume and checkpoint is None and done == 0:
-        raise UserError(f"--resume: no checkpoint in {run_dir} and no finished round in {rounds[0].home.parent}")
+        raise UserError(
+            f"--resume: no checkpoint in {run_dir} and no finished round in {checkpoints.rounds_dir(output_dir)}"
+        )
     if not resume and checkpoint is not None:
         raise UserError(f"{run_dir} holds checkpoints of an earlier run: pass --resume, or delete it to start over")
     return done, checkpoint
@@ -148,7 +151,7 @@ def publish_final(rounds: list[Round], output_dir: Path, meta: dict) -> Path:
 
     def write(tmp: Path) -> None:
         shutil.copytree(rounds[-1].adapter, tmp, dirs_exist_ok=True)
-        artifacts.write_card(tmp, {**meta, "rounds": [r.stats() for r in rounds]})
+        model_card.write(tmp, {**meta, "rounds": [r.stats() for r in rounds]})
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     return atomic.publish_dir(output_dir, write)

@@ -22,21 +22,35 @@ round (training/distill/refine_rounds.py: layout, resume) does:
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
 import typing
 from pathlib import Path
 
-from training.distill import artifacts, model_loading, pairs_dataset, preference_pairs, refine_rounds, train_data
-from training.distill.sft import recipe_command, train_and_report
+from training.device import cuda_available, free_memory
+from training.distill import (
+    artifacts,
+    model_card,
+    model_loading,
+    pairs_dataset,
+    preference_pairs,
+    refine_rounds,
+    train_data,
+)
 from training.generation import student as student_generation
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
-    from training.distill.recipes import DPORecipe, StudentModel
+    from accelerate import PartialState
+    from datasets import DatasetDict
+    from peft import PeftModel
+    from transformers import PreTrainedTokenizerBase, Trainer
 
-log = logging.getLogger("aligncot.self_refine")
+    from training.distill.model_loading import Precision
+    from training.distill.recipes import DPORecipe, StudentModel
+    from training.distill.refine_rounds import Round
+
+log = logging.getLogger(__name__)
 
 
 def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> Path | None:
@@ -54,15 +68,15 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
         UserError: Bad data, adapter/base mismatch, no pairs, output exists, nothing to resume.
     """
     model_loading.silence_library_deprecations()
-    output_dir = Path(recipe.adapter_dir)
+    output_dir = recipe.adapter_path
     rounds = refine_rounds.plan(output_dir, recipe.sft_adapter, recipe.pairs_path, recipe.rounds)
     first, checkpoint = refine_rounds.prepare(output_dir, recipe.run_dir, rounds, resume)
     for rnd in rounds[:first]:
-        log.warning("round %d/%d finished before: reusing %s", rnd.index, rnd.total, rnd.adapter)
+        log.info("round %d/%d finished before: reusing %s", rnd.index, rnd.total, rnd.adapter)
     demos = train_data.load_demos(recipe.data, train_data.SELF_REFINE_COLUMNS)
     model_loading.check_adapter_matches(recipe.sft_adapter, model_loading.base_config(model_args.base_model))
-    model_args, precision = model_loading.resolve_precision(model_args, model_loading.cuda_available())
-    log.warning("precision: %s", precision.reason)
+    model_args, precision = model_loading.resolve_precision(model_args, cuda_available())
+    log.info("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, recipe.trust_remote_code)
     state = model_loading.init_distributed()
     out = None
@@ -77,7 +91,16 @@ def main(recipe: DPORecipe, model_args: StudentModel, resume: bool = False) -> P
     return refine_rounds.publish_final(rounds, output_dir, meta)
 
 
-def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenizer, demos, rnd, checkpoint, state):
+def train_round(
+    recipe: DPORecipe,
+    model_args: StudentModel,
+    precision: Precision,
+    tokenizer: PreTrainedTokenizerBase,
+    demos: DatasetDict,
+    rnd: Round,
+    checkpoint: Path | None,
+    state: PartialState,
+) -> Path | None:
     """One round: pairs from the starting adapter, DPO from it, the round's adapter published."""
     from trl import DPOTrainer
 
@@ -103,14 +126,28 @@ def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenize
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stats = round_stats(recipe, rnd, pairs, len(validation), trainer, time.monotonic() - started)
-    meta = _model_card(recipe, model_args, base, precision, pairs, trainer, rnd, stats)
+    details = {
+        "sft_adapter": recipe.sft_adapter,
+        "round": f"{rnd.index}/{rnd.total}",
+        "start_adapter": rnd.start_adapter,
+        "data": str(rnd.pairs),
+        "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
+        "demonstrations": str(recipe.data),
+        "n_train": len(pairs["train"]),
+        "n_validation": stats["n_validation"],
+        "pair_stats": stats["pair_stats"],
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "final_metrics": {"best_eval_loss": trainer.state.best_metric},
+        "wall_s": stats["wall_s"],
+    }
+    meta = model_card.meta("dpo", recipe, model_args, base, precision, trainer, details)
     if state.is_main_process:
         refine_rounds.save_stats(rnd, stats)
     out = artifacts.save_adapter(trainer, tokenizer, rnd.adapter, meta)
     if state.is_main_process:
         refine_rounds.stash_run(recipe.run_dir, rnd)
     state.wait_for_everyone()
-    log.warning(
+    log.info(
         "round %d/%d: %d train / %d validation pairs (%s), %d steps, best eval loss %s, %.0f s",
         rnd.index,
         rnd.total,
@@ -122,11 +159,13 @@ def train_round(recipe: DPORecipe, model_args: StudentModel, precision, tokenize
         stats["wall_s"],
     )
     del trainer, model, base
-    _free_memory()
+    free_memory()  # the round's model, before the next round loads its own
     return out
 
 
-def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_s: float) -> dict:
+def round_stats(
+    recipe: DPORecipe, rnd: Round, pairs: DatasetDict, n_validation: int, trainer: Trainer, wall_s: float
+) -> dict:
     """What a round did: its pairs' counts, steps, losses and wall time (this process's part of it)."""
     history = trainer.state.log_history
     return {
@@ -145,63 +184,20 @@ def round_stats(recipe: DPORecipe, rnd, pairs, n_validation: int, trainer, wall_
     }
 
 
-def _free_memory() -> None:
-    """Release the round's model before the next round loads its own."""
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def _pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, demos, rnd):
+def _pairs(
+    recipe: DPORecipe,
+    model_args: StudentModel,
+    model: PeftModel,
+    tokenizer: PreTrainedTokenizerBase,
+    demos: DatasetDict,
+    rnd: Round,
+) -> DatasetDict:
     """The round's preference pairs: the saved ones when present, else generated and saved now."""
     if rnd.pairs.exists():
-        log.warning("reusing preference pairs in %s", rnd.pairs)
+        log.info("reusing preference pairs in %s", rnd.pairs)
         return pairs_dataset.load_pairs(rnd.pairs)
-    cuda = model_loading.cuda_available()
+    cuda = cuda_available()
     backend = (
         "hf" if pairs_dataset.sampling(recipe) else student_generation.choose_backend(recipe.generation_backend, cuda)
     )
     return pairs_dataset.make_pairs(recipe, model_args, model, tokenizer, demos, backend, rnd)
-
-
-def _model_card(recipe: DPORecipe, model_args: StudentModel, base, precision, pairs, trainer, rnd, stats) -> dict:
-    """The metadata saved with the adapter: what was trained on which pairs, how, and the best checkpoint."""
-    from training.distill import recipes
-
-    return {
-        "stage": "dpo",
-        "base_model": model_args.base_model,
-        "base_fingerprint": model_loading.fingerprint(base.config),
-        "sft_adapter": recipe.sft_adapter,
-        "round": f"{rnd.index}/{rnd.total}",
-        "start_adapter": rnd.start_adapter,
-        "data": str(rnd.pairs),
-        "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
-        "demonstrations": str(recipe.data),
-        "n_train": len(pairs["train"]),
-        "n_validation": stats["n_validation"],
-        "pair_stats": stats["pair_stats"],
-        "precision": precision.reason,
-        "train_steps": trainer.state.global_step,
-        "world_size": trainer.accelerator.num_processes,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "final_metrics": {"best_eval_loss": trainer.state.best_metric},
-        "wall_s": stats["wall_s"],
-        "aligncot_version": artifacts.aligncot_version(),
-        "recipe": recipes.to_dict(recipe, model_args),
-    }
-
-
-@recipe_command(
-    "Self-refine: DPO of the SFT student on preference pairs of its own answers, in rounds.\n\n"
-    "pairs=cot_vs_direct (default): its CoT answer preferred to its plain one (kept only when the CoT answer "
-    "is correct, by default); pairs=correct_vs_incorrect: a correct over an incorrect sampled CoT answer. "
-    "Pairs go to <output_dir>.pairs (<output_dir>.rounds/round-<i>/ with rounds > 1); DPO continues the "
-    "SFT adapter and the best validation-loss checkpoint is published as one adapter.\n\n"
-    "Example: aligncot self-refine --recipe harness_configs/recipes/llama-2-7b-chat/dpo.yaml "
-    "sft_adapter=out/sft data=out/demos output_dir=out/dpo"
-)
-def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    train_and_report(main, "DPORecipe", recipe, [*overrides, *sets], resume)

@@ -15,15 +15,16 @@ import logging
 import typing
 from pathlib import Path
 
-import click
-
-from training.cli import Command
-from training.distill import artifacts, model_loading, train_data
+from training.device import cuda_available
+from training.distill import artifacts, model_card, model_loading, train_data
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
+    from datasets import DatasetDict
+    from transformers import PreTrainedTokenizerBase, Trainer
+
     from training.distill.recipes import SFTRecipe, StudentModel
 
-log = logging.getLogger("aligncot.sft")
+log = logging.getLogger(__name__)
 
 
 def attention(args: SFTRecipe, model_args: StudentModel, cuda: bool) -> str | None:
@@ -64,18 +65,18 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
     from training.distill.completion_logits import CompletionLogitsSFTTrainer
 
     model_loading.silence_library_deprecations()
-    output_dir = Path(args.adapter_dir)
+    output_dir = args.adapter_path
     checkpoint = artifacts.prepare_run(output_dir, args.run_dir, resume)
     model_loading.init_distributed()
     columns = train_data.SFT_COLUMNS + (train_data.SELF_REFINE_COLUMNS if args.chat_template else ())
     demos = train_data.load_demos(args.data, columns)
-    cuda = model_loading.cuda_available()
+    cuda = cuda_available()
     model_args, precision = model_loading.resolve_precision(model_args, cuda)
-    log.warning("precision: %s", precision.reason)
+    log.info("precision: %s", precision.reason)
     tokenizer = model_loading.load_tokenizer(model_args.base_model, args.trust_remote_code)
     data = _training_rows(args, demos, tokenizer)
     attn = attention(args, model_args, cuda)
-    log.warning("attention: %s", attn or "transformers' default")
+    log.info("attention: %s", attn or "transformers' default")
     model = model_loading.load_base(model_args, args.trust_remote_code, attn)
     trainer_class = CompletionLogitsSFTTrainer if args.completion_logits_only else SFTTrainer
     trainer = trainer_class(
@@ -87,13 +88,20 @@ def main(args: SFTRecipe, model_args: StudentModel, resume: bool = False) -> Pat
         peft_config=get_peft_config(model_args),
     )
     if checkpoint is not None:
-        log.warning("resuming from %s", checkpoint)
+        log.info("resuming from %s", checkpoint)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    meta = _model_card(args, model_args, model, precision, data, trainer, final_eval(trainer))
+    details = {
+        "data": str(args.data),
+        "data_sha256": train_data.data_hash(data),
+        "n_train": len(data["train"]),
+        "n_validation": len(data["validation"]),
+        "final_metrics": {k: round(v, 6) for k, v in final_eval(trainer).items() if isinstance(v, float)},
+    }
+    meta = model_card.meta("sft", args, model_args, model, precision, trainer, details)
     return artifacts.save_adapter(trainer, tokenizer, output_dir, meta)
 
 
-def final_eval(trainer) -> dict:
+def final_eval(trainer: Trainer) -> dict:
     """Validation metrics after the last step, for the model card.
 
     The trainer's own evaluation when its schedule (``eval_strategy``) ended on the last step:
@@ -106,7 +114,7 @@ def final_eval(trainer) -> dict:
     return trainer.evaluate()
 
 
-def _training_rows(args: SFTRecipe, demos, tokenizer):
+def _training_rows(args: SFTRecipe, demos: DatasetDict, tokenizer: PreTrainedTokenizerBase) -> DatasetDict:
     """The demonstrations as the trainer's prompt/completion rows (chat-formatted prompts under
     ``chat_template``)."""
     if args.chat_template:
@@ -114,74 +122,3 @@ def _training_rows(args: SFTRecipe, demos, tokenizer):
 
         demos = with_chat_prompts(demos, tokenizer)
     return train_data.sft_view(demos)
-
-
-def _model_card(args: SFTRecipe, model_args: StudentModel, model, precision, data, trainer, metrics: dict) -> dict:
-    """The metadata saved with the adapter: what was trained on what, how, and its final metrics."""
-    from training.distill import recipes
-
-    return {
-        "stage": "sft",
-        "base_model": model_args.base_model,
-        "base_fingerprint": model_loading.fingerprint(model.config),
-        "data": str(args.data),
-        "data_sha256": train_data.data_hash(data),
-        "n_train": len(data["train"]),
-        "n_validation": len(data["validation"]),
-        "precision": precision.reason,
-        "train_steps": trainer.state.global_step,
-        "world_size": trainer.accelerator.num_processes,
-        "final_metrics": {k: round(v, 6) for k, v in metrics.items() if isinstance(v, float)},
-        "aligncot_version": artifacts.aligncot_version(),
-        "recipe": recipes.to_dict(args, model_args),
-    }
-
-
-def train_and_report(main_fn, recipe_class: str, recipe: Path | None, overrides: list[str], resume: bool) -> None:
-    """The body of a recipe command: load ``recipes.<recipe_class>``, train with ``main_fn``, name the adapter."""
-    from training.distill import recipe_file
-
-    # Paths first, from the YAML alone: a wrong one is reported before trl's import (seconds).
-    where = str(recipe) if recipe is not None else "command line"
-    model_loading.check_paths(recipe_file.recipe_values(recipe, overrides), where, recipe_class == "DPORecipe")
-    model_loading.silence_offline_kernel_hub()
-    from training.distill import recipes
-
-    out = main_fn(*recipes.load_recipe(getattr(recipes, recipe_class), recipe, overrides), resume=resume)
-    if out is not None:
-        click.echo(f"adapter written to {out}")
-
-
-def recipe_command(help_text: str):
-    """Decorate a click command with ``--recipe``, ``--set``, positional ``KEY=VALUE`` overrides and ``--resume``."""
-
-    def decorate(fn):
-        fn = click.option("--resume", is_flag=True, help="Continue from the last checkpoint in <output_dir>.run.")(fn)
-        fn = click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")(fn)
-        fn = click.option(
-            "--set",
-            "sets",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Override a recipe field (repeatable); same as a positional KEY=VALUE.",
-        )(fn)
-        fn = click.option(
-            "--recipe",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="YAML recipe (harness_configs/recipes/...); omit to give every field as KEY=VALUE.",
-        )(fn)
-        return click.command(cls=Command, help=help_text)(fn)
-
-    return decorate
-
-
-@recipe_command(
-    "QLoRA instruction-tuning of a student on demonstrations (`aligncot demos` output).\n\n"
-    "Loss on the completion only, packed padding-free batches, validation loss each epoch; the adapter, "
-    "tokenizer and model card appear in output_dir only when training ends.\n\n"
-    "Example: aligncot sft --recipe harness_configs/recipes/llama-2-7b-chat/sft.yaml "
-    "data=out/demos output_dir=out/sft"
-)
-def sft_command(recipe: Path | None, sets: tuple[str, ...], overrides: tuple[str, ...], resume: bool) -> None:
-    train_and_report(main, "SFTRecipe", recipe, [*overrides, *sets], resume)

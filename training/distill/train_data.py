@@ -110,8 +110,8 @@ def decode_doc(doc: object) -> dict:
     if isinstance(doc, dict):
         return doc
     try:
-        out = json.loads(doc)
-    except (TypeError, json.JSONDecodeError):
+        out = json.loads(doc) if isinstance(doc, (str, bytes)) else None
+    except json.JSONDecodeError:
         out = None
     if not isinstance(out, dict):
         raise UserError(f"demonstration `doc` is not a JSON object: {str(doc)[:60]!r}")

@@ -138,11 +138,12 @@ def analyze(
     mc = all(it is not None and it.options and s.generations for s, it in zip(samples, items))
     predictions = gold = stated_gold = stated_letter = stated_own = None
     if mc:
-        order = max((it.letters for it in items), key=len)
-        predictions = letter_counts((prediction(s, it.letters) for s, it in zip(samples, items)), order)
-        gold = {k: v for k, v in letter_counts((it.gold for it in items), order).items() if k != NONE}
-        states = [choice.stated(s.generations[0], it.letters, it.options) for s, it in zip(samples, items)]
-        stated_gold = sum(it.gold in texts for it, (_, texts) in zip(items, states))
+        known = [it for it in items if it is not None]  # every one, when mc
+        order = max((it.letters for it in known), key=len)
+        predictions = letter_counts((prediction(s, it.letters) for s, it in zip(samples, known)), order)
+        gold = {k: v for k, v in letter_counts((it.gold for it in known), order).items() if k != NONE}
+        states = [choice.stated(s.generations[0], it.letters, it.options) for s, it in zip(samples, known)]
+        stated_gold = sum(it.gold in texts for it, (_, texts) in zip(known, states))
         stated_letter = sum(letter is not None for letter, _ in states)
         stated_own = sum(letter is not None and letter in texts for letter, texts in states)
     return Analysis(

@@ -16,11 +16,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from aligncot_tasks import suite
-from training.cli import Command
-from training.errors import ResultsError, UserError
+from training.errors import ResultsError
 from training.evaluate import paired
 from training.evaluate.leaderboard.results import find_results_files, model_label
 from training.evaluate.samples import MAJ_TASK, leaf_tasks, pair, read_samples, samples_path
@@ -64,20 +61,6 @@ def load_run(path: Path) -> Run:
     )
 
 
-def parse_renames(renames) -> dict[str, str]:
-    """``OLD=NEW`` options as a mapping.
-
-    >>> parse_renames(["/m/sft=sft", "a=b=c"])
-    {'/m/sft': 'sft', 'a': 'b=c'}
-
-    Raises:
-        UserError: An option without ``=``.
-    """
-    if bad := [r for r in renames if "=" not in r]:
-        raise UserError(f"--rename takes OLD=NEW, got {bad[0]!r}")
-    return dict(r.split("=", 1) for r in renames)
-
-
 def relabel(run: Run, renames: dict[str, str]) -> Run:
     """``run`` under its new label, if ``renames`` names it."""
     return Run(renames.get(run.label, run.label), run.tasks)
@@ -118,7 +101,8 @@ def compare_runs(
             f"no task with samples in both runs{' among ' + ', '.join(tasks) if tasks else ''}; "
             f"A has {', '.join(a.tasks)}; B has {', '.join(b.tasks)}"
         )
-    per_task, pooled = [], {}
+    per_task: list[Line] = []
+    pooled: dict[str, tuple[list[bool], list[bool], int]] = {}
     for task in common:
         xa, xb = read_samples(a.tasks[task], task), read_samples(b.tasks[task], task)
         x, y, unpaired = pair(xa, xb)
@@ -145,34 +129,3 @@ def format_lines(title: str, lines: list[Line]) -> list[str]:
             f"{ci:>15}  {r.p:>8.2g}  {'*' if r.significant else ' ':^3}  {line.unpaired:>8}"
         )
     return out
-
-
-@click.command(cls=Command)
-@click.argument("results_a", type=click.Path(exists=True, path_type=Path))
-@click.argument("results_b", type=click.Path(exists=True, path_type=Path))
-@click.option("--tasks", help="Comma-separated tasks or benchmark-level names to compare (default: all in common).")
-@click.option(
-    "--resamples", default=paired.RESAMPLES, show_default=True, type=click.IntRange(100), help="Bootstrap resamples."
-)
-@click.option("--seed", default=paired.SEED, show_default=True, type=int, help="Bootstrap seed.")
-@click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help="Relabel a run. Repeatable.")
-def compare_command(
-    results_a: Path, results_b: Path, tasks: str | None, resamples: int, seed: int, renames: tuple[str, ...]
-) -> None:
-    """Paired comparison of two runs on the questions both answered: Δ accuracy, its CI and p.
-
-    RESULTS_A and RESULTS_B are results_*.json files or --output_path directories of runs
-    made with --log_samples. Questions are matched by lm-eval's doc_id and doc_hash; a run
-    that holds a question twice is refused.
-    """
-    mapping = parse_renames(renames)
-    a, b = (relabel(load_run(p), mapping) for p in (results_a, results_b))
-    per_task, per_bench = compare_runs(a, b, tasks.split(",") if tasks else None, resamples, seed)
-    click.echo(f"A = {a.label}\nB = {b.label}")
-    click.echo("\n".join(format_lines("task", per_task)))
-    click.echo("")
-    click.echo("\n".join(format_lines("benchmark (pooled)", per_bench)))
-    click.echo(
-        f"\nΔ and CI in percentage points; CI: {paired.CI_NAME}, {resamples} resamples, seed {seed}; "
-        f"p: {paired.TEST_NAME}; * p < {1 - paired.LEVEL:.2g} (no correction for multiple comparisons)."
-    )

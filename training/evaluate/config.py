@@ -8,23 +8,26 @@ A config file (``harness_configs/eval/*.yaml``) has ``models`` (each a :class:`M
 from __future__ import annotations
 
 import os
+import typing
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, StrictBool
 from pydantic.dataclasses import dataclass
 
 from training.errors import ConfigError
 from training.validation import STRICT, build
+from training.yaml_mapping import load_mapping, split_pair
 
 #: lm-eval model backends this command drives. ``hf-continuous`` is lm-eval's ``hf`` with
 #: continuous-batching generation (training/generation/lm_eval_backend.py); ``auto`` picks it
 #: on CPU and ``hf`` on GPU.
-BACKENDS = ("hf", "hf-continuous", "auto", "local-completions", "local-chat-completions")
+Backend = Literal["hf", "hf-continuous", "auto", "local-completions", "local-chat-completions"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
 #: Backends that load the model here (the rest talk to a server).
-LOCAL_BACKENDS = ("hf", "hf-continuous", "auto")
+LocalBackend = Literal["hf", "hf-continuous", "auto"]
+LOCAL_BACKENDS: tuple[str, ...] = typing.get_args(LocalBackend)
 #: Sequences in flight for ``hf-continuous`` when no batch size is given.
 CONTINUOUS_BATCH = 32
 
@@ -64,7 +67,7 @@ class ModelSpec:
 
     name: str
     pretrained: str
-    backend: Literal[BACKENDS] = "auto"
+    backend: Backend = "auto"
     peft: str | None = None
     base_url: str | None = None
     tokenizer: str | None = None
@@ -98,10 +101,8 @@ class ModelSpec:
         """
         raw: dict[str, Any] = {}
         for part in filter(None, text.split(",")):
-            key, sep, value = part.partition("=")
-            if not sep:
-                raise ConfigError(f"--model {text!r}: {part!r} is not key=value")
-            raw[key.strip()] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
+            key, value = split_pair(part, f"--model {text!r}:", error=ConfigError)
+            raw[key] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
         return cls.from_dict(raw, f"--model {text!r}")
 
     def lm_eval_backend(self, device: str) -> str:
@@ -218,12 +219,6 @@ def _looks_like_path(value: str) -> bool:
     return value.startswith(("/", ".", "~")) or value.count("/") > 1 or Path(value).exists()
 
 
-def load_config(path: str | os.PathLike) -> dict:
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML config file into a mapping."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return raw
+    return load_mapping(path, ConfigError)

@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import click
-
-from aligncot_tasks.data import DATA_DIR_ENV
-from training.cli import Command
+from training.device import default_device, free_memory
 from training.distill.model_loading import silence_library_deprecations
-from training.evaluate.config import CONTINUOUS_BATCH, EvalConfig, ModelSpec, load_config
+from training.evaluate.config import CONTINUOUS_BATCH, EvalConfig, ModelSpec
 from training.evaluate.lm_eval_log import lm_eval_log_to
 
 #: lm-eval's log, in the output directory.
@@ -32,11 +30,7 @@ CELL_KEY = "aligncot_cell"
 
 def resolve_device(device: str | None) -> str:
     """``device`` or, when None, ``cuda`` if torch sees a GPU else ``cpu``."""
-    if device:
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return device or default_device()
 
 
 def cell_key(spec: ModelSpec, task: str, cfg: EvalConfig, device: str) -> dict:
@@ -85,7 +79,7 @@ def build_lm(spec: ModelSpec, device: str):
     if backend == "hf-continuous":
         import training.generation.lm_eval_backend  # noqa: F401  (registers the name with lm-eval)
 
-        default = CONTINUOUS_BATCH
+        default: int | str = CONTINUOUS_BATCH
     else:
         default = 1 if device == "cpu" else "auto"
     batch = spec.batch_size if spec.batch_size is not None else default
@@ -156,18 +150,7 @@ def reference_backend(backend: str) -> str:
     return "hf" if backend == "hf-continuous" else backend
 
 
-def free_memory() -> None:
-    """Collect a dropped model now, and hand its GPU memory back, before the next row loads."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def run_matrix(cfg: EvalConfig, echo=click.echo) -> list[Path]:
+def run_matrix(cfg: EvalConfig, echo: Callable[[str], None] = print) -> list[Path]:
     """Evaluate every pending cell of the matrix; return the results files written.
 
     Cells already finished with the same key are skipped, so an interrupted run resumes.
@@ -219,47 +202,3 @@ def _run_cells(cfg: EvalConfig, echo) -> list[Path]:
             lm = None  # the last reference: the next row's weights must not sit beside these
             free_memory()
     return written
-
-
-@click.command("eval", cls=Command)
-@click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--model",
-    "model_flags",
-    multiple=True,
-    metavar="SPEC",
-    help="Add a row: name=N,pretrained=DIR[,peft=ADAPTER][,chat_template=true][,batch_size=N]"
-    "[,backend=hf|hf-continuous|local-completions,base_url=URL]; backend defaults to hf-continuous "
-    "on CPU, hf on GPU. Repeatable.",
-)
-@click.option("--tasks", help="Comma-separated suite tasks or groups (replaces the config's).")
-@click.option("--output-dir", type=click.Path(file_okay=False), help="Results directory (lm-eval layout).")
-@click.option("--limit", type=float, help="Rows per task, for smoke runs (<1: a fraction).")
-@click.option("--gen-kwargs", help="lm-eval generation overrides, e.g. max_gen_toks=64.")
-@click.option("--device", help="cpu or cuda (default: cuda when available).")
-@click.option(
-    "--data-dir",
-    type=click.Path(exists=True, file_okay=False),
-    help=f"Read datasets from local JSON Lines (sets {DATA_DIR_ENV}).",
-)
-def eval_command(config, model_flags, tasks, output_dir, limit, gen_kwargs, device, data_dir) -> None:
-    """Evaluate models x tasks with lm-eval; finished cells are skipped on re-run.
-
-    CONFIG is a YAML file like harness_configs/eval/*.yaml; flags override its keys.
-    """
-    raw = load_config(config) if config else {}
-    raw.setdefault("models", [])
-    raw["models"] = list(raw["models"]) + [asdict(ModelSpec.from_flag(m)) for m in model_flags]
-    overrides = {
-        "tasks": tasks and tasks.split(","),
-        "output_dir": output_dir,
-        "gen_kwargs": gen_kwargs,
-        "device": device,
-        "limit": limit if limit is None or limit < 1 else int(limit),
-    }
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    cfg = EvalConfig.from_dict(raw, str(config or "flags"))
-    if data_dir:
-        os.environ[DATA_DIR_ENV] = str(Path(data_dir).resolve())
-    written = run_matrix(cfg)
-    click.echo(f"{len(written)} cell(s) evaluated; results under {cfg.output_dir}")

@@ -117,7 +117,7 @@ def _flag(value) -> bool | None:
 def _prompt(arguments) -> str:
     """The context of lm-eval's first request (dict form ``gen_args_0.arg_0`` or list form)."""
     if isinstance(arguments, dict):
-        first = next(iter(arguments.values()), {})
+        first = next(iter(arguments.values()), None)
         return str(first.get("arg_0", "")) if isinstance(first, dict) else ""
     if isinstance(arguments, list) and arguments and isinstance(arguments[0], list):
         return str(arguments[0][0])

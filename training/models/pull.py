@@ -12,7 +12,6 @@ second pull finds the finished one and returns it unchanged.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import shutil
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from training import atomic
 from training.errors import UserError
 from training.models import source
 from training.models.registry import KnownModel, is_pulled, lookup, model_dir
-
-log = logging.getLogger(__name__)
 
 #: Model card of a pulled model; says what the weights are (and are not).
 CARD = """---

@@ -52,7 +52,7 @@ def _distribution(entry: KnownModel, name: str) -> importlib.metadata.Distributi
 
 def _packaged(entry: KnownModel, name: str, path: str) -> Path:
     """The file ``path`` of the installed distribution ``name``."""
-    found = Path(_distribution(entry, name).locate_file(path))
+    found = Path(str(_distribution(entry, name).locate_file(path)))
     if not found.is_file():
         raise UserError(
             f"{entry.name}: {found} is missing from the installed {name} (reinstall with `{entry.install} --force-reinstall`)"

@@ -97,7 +97,7 @@ class StageArguments:
         """
         d = self.r.demos
         balance = self.r.refine_questions if refine else d.balance
-        val_fraction = d.val_fraction * balance / d.balance if refine and d.balance else d.val_fraction
+        val_fraction = d.val_fraction * balance / d.balance if refine and balance and d.balance else d.val_fraction
         args = [
             "demos",
             *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
@@ -183,6 +183,7 @@ class StageArguments:
     def score_args(self) -> list[str]:
         """``aligncot score``: the recorded teacher's row on the students' evaluation questions."""
         limit = self.r.eval.limit
+        assert self.r.teacher.recorded_eval is not None  # only a recipe with recorded_eval scores it
         args = [
             "score",
             "--task",

@@ -14,13 +14,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 #: A line ends at \n or \r (tqdm redraws its bar after \r).
 LINE_END_RE = re.compile(rb"[\r\n]")
 
 
-def chunks_to_lines(stream: BinaryIO) -> Iterator[tuple[bytes, str]]:
+def chunks_to_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, str]]:
     """``(raw bytes, last complete line so far)`` for each chunk read from ``stream``."""
     pending = b""
     last = ""
@@ -56,6 +56,7 @@ def run_logged(cmd: list[str], log: Path, label: str, env: dict[str, str], cwd: 
     """Run ``cmd``, appending its output to ``log`` and showing its last line; its exit status."""
     with open(log, "ab") as f:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        assert proc.stdout is not None  # stdout=PIPE
         status = StatusLine(label)
         try:
             for raw, last in chunks_to_lines(proc.stdout):

@@ -138,7 +138,7 @@ class GridRun:
         if only is not None and only not in self.grid.variants:
             raise UserError(f"--variant {only!r}: variants are {', '.join(self.grid.variants)}")
         names = [only] if only else list(self.grid.variants)
-        groups = [("shared", self.shared, self.shared.stages())]
+        groups: list[tuple[str, Pipeline, list[Stage]]] = [("shared", self.shared, self.shared.stages())]
         groups += [(n, v, v.stages()) for n in names for v in [self.variant(n)]]
         known = {s.name for _, _, stages in groups for s in stages} | {"leaderboard"}
         if start_from is not None and start_from not in known:

@@ -14,15 +14,15 @@ from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, StrictBool
 from pydantic.dataclasses import dataclass
 
 from aligncot_tasks import suite
 from training.distill.demos import KINDS, STYLES
 from training.errors import RecipeError, UserError
-from training.evaluate.config import LOCAL_BACKENDS
+from training.evaluate.config import LocalBackend
 from training.validation import STRICT, build
+from training.yaml_mapping import load_mapping, parse_override
 
 #: Bare recipe names are looked up here (a checkout; experiments/ holds grid recipes), then in the package (the demo).
 RECIPE_DIRS = tuple(
@@ -143,8 +143,9 @@ class Annotate:
 class Demos:
     """``aligncot demos`` options (see ``aligncot demos --help``)."""
 
-    kind: Literal[KINDS] = "truthful"
-    style: Literal[STYLES] = "cot"
+    # pydantic reads Literal[tuple] as the tuple's values; mypy wants them written out (KINDS and STYLES are demos.py's).
+    kind: Literal[KINDS] = "truthful"  # type: ignore[valid-type]
+    style: Literal[STYLES] = "cot"  # type: ignore[valid-type]
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     balance: Annotated[int, Field(ge=0)] | None = None
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
@@ -163,7 +164,7 @@ class Evaluation:
     limit: Annotated[float, Field(gt=0)] | None = None
     gen_kwargs: str | None = None
     batch_size: Count | None = None
-    backend: Literal[LOCAL_BACKENDS] = "auto"
+    backend: LocalBackend = "auto"
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -240,27 +241,20 @@ def apply_override(raw: dict, text: str) -> None:
     >>> apply_override(raw, "eval.limit=2"); apply_override(raw, "sft.max_steps=3"); raw
     {'eval': {'limit': 2}, 'sft': {'max_steps': 3}}
     """
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise RecipeError(f"--set {text!r}: expected KEY=VALUE")
-    *parents, leaf = key.strip().split(".")
+    key, value = parse_override(text, "--set", RecipeError)
+    *parents, leaf = key.split(".")
     node = raw
     for p in parents:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise RecipeError(f"--set {text!r}: {p} is not a section")
-    node[leaf] = yaml.safe_load(value)
+    node[leaf] = value
 
 
 def read_raw(name: str | os.PathLike, overrides: tuple[str, ...] = ()) -> tuple[dict, Path]:
     """Find and read a recipe file and apply ``--set`` overrides: its raw mapping and path."""
     path = find_recipe(name)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise RecipeError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{path}: expected a mapping at the top level")
+    raw = load_mapping(path, RecipeError)
     for text in overrides:
         apply_override(raw, text)
     return raw, path

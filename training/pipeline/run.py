@@ -17,12 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-import click
 import yaml
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
 from training import atomic, threads
+from training.demo.schema import Demo, DemoRecipe
 from training.distill import checkpoints
 from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
@@ -83,7 +83,7 @@ class Pipeline(StageArguments):
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"$ aligncot {' '.join(args)}\n")
-        click.echo(f"  aligncot {args[0]} ... log: {log}")
+        print(f"  aligncot {args[0]} ... log: {log}", flush=True)
         rc = run_logged([sys.executable, "-m", "training", *args], log, stage, self.env(), self.run_dir)
         if rc:
             tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
@@ -104,6 +104,12 @@ class Pipeline(StageArguments):
         else:
             yield self.r.teacher.base_url
 
+    @property
+    def demo(self) -> Demo:
+        """The demo's own settings (a demo recipe: :attr:`PipelineRecipe.tiny`)."""
+        assert isinstance(self.r, DemoRecipe)
+        return self.r.demo
+
     # ----- stage actions -----
     def build_models(self) -> None:
         from training.demo.teacher import build_demo_models
@@ -111,14 +117,14 @@ class Pipeline(StageArguments):
         if self.data_dir:  # this stage runs in process; the loaders read the variable
             os.environ[DATA_DIR_ENV] = self.data_dir
         log = self.run_dir / "logs" / "models.log"
-        click.echo(f"  building the tiny teacher and student ... log: {log}")
+        print(f"  building the tiny teacher and student ... log: {log}", flush=True)
         with output_to(log):
             build_demo_models(
                 self.models,
                 list(self.r.annotate.tasks),
                 leaf_tasks(self.r.eval.tasks),
                 self.r.annotate.limit,
-                self.r.demo.teacher_steps,
+                self.demo.teacher_steps,
             )
 
     def train(self, stage: str, args: list[str], output: Path) -> None:
@@ -157,6 +163,7 @@ class Pipeline(StageArguments):
         return [
             local_split_path(self.data_dir, s.benchmark.hub_id, s.dataset_config, s.benchmark.train_split)
             for s in specs
+            if s.benchmark.train_split is not None  # none to annotate: `aligncot annotate` says so
         ]
 
     def models_stage(self) -> Stage:
@@ -164,7 +171,7 @@ class Pipeline(StageArguments):
         r = self.r
         return Stage(
             "models",
-            {"tasks": r.annotate, "eval": r.eval.tasks, "steps": r.demo.teacher_steps},
+            {"tasks": r.annotate, "eval": r.eval.tasks, "steps": self.demo.teacher_steps},
             self.train_split_files(),
             [self.models / "teacher" / "config.json", self.models / "student" / "config.json"],
             self.build_models,
@@ -174,6 +181,7 @@ class Pipeline(StageArguments):
     def pull_stage(self) -> Stage:
         """The first stage of a run whose student is pulled (``student.pull``): ``aligncot models pull``."""
         name = self.r.student.pull
+        assert name is not None  # only a recipe with student.pull has this stage
         return Stage(
             "models",
             {"pull": name},
@@ -218,8 +226,8 @@ class Pipeline(StageArguments):
         teacher_in = [self.models / "teacher"] if r.tiny_teacher else []
         refines = r.self_refine is not None
         adapters = [run / "sft", run / "dpo"] if refines else [run / "sft"]
-        sft_file = [trainers.trainer_file(r.sft)] if trainers.trainer_file(r.sft) else []
-        dpo_file = [trainers.trainer_file(r.self_refine)] if refines and trainers.trainer_file(r.self_refine) else []
+        sft_file = [f] if (f := trainers.trainer_file(r.sft)) else []
+        dpo_file = [f] if r.self_refine is not None and (f := trainers.trainer_file(r.self_refine)) else []
         common = {"data_dir": self.data_dir, "student": self.student_model}
         out = [self.models_stage()] if r.tiny else [self.pull_stage()] if r.student.pull else []
         recorded = [Path(resolve_file(r.teacher.recorded))] if r.teacher.recorded else []

@@ -113,6 +113,6 @@ def check_section(name: str, section: dict, where: str) -> None:
 
 def file_values(path: Path | None) -> dict:
     """The published recipe's mapping ({} without one), read by the trainers' own reader."""
-    from training.distill.recipes import recipe_values
+    from training.distill.recipe_file import recipe_values
 
     return recipe_values(path) if path is not None else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from aligncot_tasks.items import Item
+from aligncot_tasks.scoring._match import match_end
 from aligncot_tasks.scoring.bbh._reader import answer_sentence, committed
 
 __all__ = ["answer_sentence", "extract", "is_correct"]
@@ -30,7 +31,7 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
-def _run(text: str, m: re.Match | None) -> tuple[str, int] | None:
+def _run(text: str, m: re.Match[str] | None) -> tuple[str, int] | None:
     """The run matched by ``m`` and where its last bracket ends, unless it touches a word."""
     if m is None:
         return None
@@ -51,7 +52,7 @@ class BracketReader:
         >>> BracketReader().at_start("(the stack is empty)") is None
         True
         """
-        return _run(text, SPAN_RE.match(text, OPENING_RE.match(text).end()))
+        return _run(text, SPAN_RE.match(text, match_end(OPENING_RE, text)))
 
     def first(self, text: str) -> str | None:
         """The first bracket run anywhere in ``text``.

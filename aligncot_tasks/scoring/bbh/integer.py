@@ -16,6 +16,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from aligncot_tasks.items import Item
+from aligncot_tasks.scoring._match import match_end
 from aligncot_tasks.scoring.bbh._reader import answer_sentence, committed
 from aligncot_tasks.scoring.numbers import SCALES, WORD_VALUES, words_to_int
 
@@ -39,7 +40,7 @@ OPERATOR_BEFORE_RE = re.compile(r"[+*/×÷^\-−–]\s*\(?\s*$")
 RESULT_RE = re.compile(r"=\s*(?=\S)")
 
 
-def _value(m: re.Match) -> str:
+def _value(m: re.Match[str]) -> str:
     """Canonical string of a :data:`NUMBER_RE` match (``24.0`` -> ``24``)."""
     negative = bool(m.group("sign"))
     value = Decimal(words_to_int(m.group("words"))) if m.group("words") else Decimal(m.group("digits").replace(",", ""))
@@ -47,7 +48,7 @@ def _value(m: re.Match) -> str:
     return str(value.to_integral_value()) if value == value.to_integral_value() else str(value.normalize())
 
 
-def _is_operand(text: str, m: re.Match) -> bool:
+def _is_operand(text: str, m: re.Match[str]) -> bool:
     return bool(OPERATOR_AFTER_RE.match(text, m.end()) or OPERATOR_BEFORE_RE.search(text[: m.start()]))
 
 
@@ -64,7 +65,7 @@ class IntegerReader:
         >>> IntegerReader().at_start("Seven objects.")
         ('7', 5)
         """
-        m = NUMBER_RE.match(text, OPENING_RE.match(text).end())
+        m = NUMBER_RE.match(text, match_end(OPENING_RE, text))
         if m is None:
             return None
         if not OPERATOR_AFTER_RE.match(text, m.end()):

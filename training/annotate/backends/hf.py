@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from training.annotate.backends import BackendUnavailable, OnResult, Result, require
 from training.annotate.jobs import Job
+from training.device import default_device
 
 
 def chat_text(tokenizer, job: Job) -> str:
@@ -57,13 +58,13 @@ class HFBackend:
         """Load (once) and return ``(model, tokenizer)``."""
         if not self._loaded:
             try:
-                import torch
+                import torch  # noqa: F401 -- a missing torch is reported below, before any load
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError:
                 raise BackendUnavailable(
                     "the hf backend needs torch and transformers: pip install 'aligncot[train]'"
                 ) from None
-            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            device = self.device or default_device()
             tokenizer = AutoTokenizer.from_pretrained(self.model)
             tokenizer.padding_side = "left"  # generated tokens must directly follow every prompt
             if tokenizer.pad_token is None:

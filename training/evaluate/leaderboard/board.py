@@ -4,7 +4,7 @@ Cells come from lm-eval results files (:mod:`training.evaluate.leaderboard.resul
 paired comparison with a baseline row comes from the samples files beside them. Rendering
 lives in :mod:`training.evaluate.leaderboard.render`, charts in
 :mod:`training.evaluate.leaderboard.charts`, the command in
-:mod:`training.evaluate.leaderboard.command`.
+:mod:`training.evaluate.cli`.
 """
 
 from __future__ import annotations
@@ -88,13 +88,14 @@ class Board:
         """Unweighted mean over the variant's columns, with the stderr of a mean of
         independent estimates; None when the row misses any of those columns (a mean over a
         different set of benchmarks would not be comparable)."""
-        cells = [self.get(row, c) for c in self.columns if c[1] == variant]
-        if not cells or None in cells:
+        columns = [c for c in self.columns if c[1] == variant]
+        cells = [s for c in columns if (s := self.get(row, c)) is not None]
+        if not cells or len(cells) < len(columns):
             return None
         k = len(cells)
         mean = sum(s.acc for s in cells) / k
-        ses = [s.stderr for s in cells]
-        se = None if None in ses else math.sqrt(sum(x * x for x in ses)) / k
+        ses = [s.stderr for s in cells if s.stderr is not None]
+        se = None if len(ses) < k else math.sqrt(sum(x * x for x in ses)) / k
         return mean, se
 
     def gain(self, row: str, benchmark: str) -> tuple[float, float | None] | None:

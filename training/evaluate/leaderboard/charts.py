@@ -86,7 +86,7 @@ def _teacher(ax, board: Board, variant: str, benches: list[str], teacher: str) -
     """The teacher as one marker per benchmark: a tick across the group plus its error bar,
     and a narrow invalid box on the tick's end. Returns whether an invalid box was drawn."""
     drawn = False
-    label = teacher_label(teacher)
+    label: str | None = teacher_label(teacher)
     for j, b in enumerate(benches):
         if (s := board.get(teacher, (b, variant))) is not None:
             y = 100 * s.acc

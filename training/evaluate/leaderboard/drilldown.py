@@ -187,7 +187,9 @@ def write_pages(board: Board, root: Path, baseline: str | None = None) -> tuple[
     Returns:
         (files written, links: (table id, row, column id) -> URL relative to the leaderboard).
     """
-    written, links, cells = [], {}, {}
+    written: list[Path] = []
+    links: dict[tuple[str, str, str], str] = {}
+    cells: dict[str, dict[str, dict[str, int]]] = {}  # row slug -> column id -> counts
     for row in board.rows:
         for column in board.columns:
             samples = board.samples(row, column)

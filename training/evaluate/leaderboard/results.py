@@ -118,8 +118,8 @@ def _effective_n(data: dict, name: str) -> int | None:
     children = (data.get("group_subtasks") or {}).get(name)
     if not children:
         return None
-    parts = [_effective_n(data, c) for c in children]
-    return None if None in parts else sum(parts)
+    parts = [n for c in children if (n := _effective_n(data, c)) is not None]
+    return sum(parts) if len(parts) == len(children) else None
 
 
 def read_results_file(path: str | os.PathLike) -> tuple[str, dict[Column, Score]]:

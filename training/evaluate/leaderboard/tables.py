@@ -106,13 +106,13 @@ def holm_family(board: Board, against: list[str]) -> dict[tuple[str, str, Column
     """Holm-adjusted p of every paired test the difference tables show (each row vs each of
     ``against``, every column), adjusted together as one family; a pair shown in both tables
     (the baseline vs the reference) is one test, counted once."""
-    keys: dict[tuple[frozenset, Column], tuple[str, str, Column]] = {}
+    tests: dict[tuple[frozenset, Column], float] = {}
     for a in against:
         for row in board.rows:
             for c in board.columns:
-                if row != a and board.paired(row, a, c) is not None:
-                    keys.setdefault((frozenset((row, a)), c), (row, a, c))
-    adjusted = dict(zip(keys, paired.holm([board.paired(*k).p for k in keys.values()])))
+                if row != a and (test := board.paired(row, a, c)) is not None:
+                    tests.setdefault((frozenset((row, a)), c), test.p)
+    adjusted = dict(zip(tests, paired.holm(list(tests.values()))))
     return {
         (row, a, c): adjusted[(frozenset((row, a)), c)]
         for a in against

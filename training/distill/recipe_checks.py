@@ -1,0 +1,116 @@
+"""Trainer recipe values refused when the recipe is read, before any model loads.
+
+trl's config classes take values that train nothing or fail only later: :func:`check_ranges`
+(both trainers: epochs, learning rate, batch sizes, ``max_length``) and
+:func:`check_self_refine` (a DPO recipe's pair kind, sampling, rounds, evaluation cap and loss
+mix; trl's own ``loss_type`` / ``loss_weights`` would only fail at the first training step, or
+with a multi-line message). Each bad value is one :class:`~training.errors.UserError` line
+naming the key, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from training.errors import UserError
+
+if typing.TYPE_CHECKING:  # recipes import trl
+    from training.distill.recipes import DPORecipe, SFTRecipe
+
+#: Self-refine preference pair kinds (training/distill/preference_pairs.py, pairs_sampled.py).
+PAIR_KINDS = ("cot_vs_direct", "correct_vs_incorrect")
+
+
+def choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """Refuse ``value`` of recipe key ``name`` unless it is one of ``allowed``."""
+    if value not in allowed:
+        raise UserError(f"recipe key {name!r} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+#: Shortest ``max_length`` accepted: below it no prompt and answer fit (trl takes any int).
+MIN_MAX_LENGTH = 16
+
+
+def check_ranges(train: SFTRecipe | DPORecipe, where: str, prefix: str = "") -> None:
+    """Refuse values the trainer config accepts but that train nothing or crash later.
+
+    trl and transformers take a negative ``num_train_epochs`` (0 steps, "success"), a
+    negative ``learning_rate``, a zero batch size and a tiny ``max_length``; each is one
+    line here, before any model is loaded.
+
+    Args:
+        train: A parsed recipe.
+        where: The recipe's file (or "command line"), first in the message.
+        prefix: Section of a pipeline recipe the keys sit in (``"sft."``), so the message names the key as written.
+
+    Raises:
+        UserError: Naming the first key out of range.
+
+    >>> from training.distill.recipes import SFTRecipe
+    >>> check_ranges(SFTRecipe(output_dir="o", num_train_epochs=-1), "r.yaml", "sft.")
+    Traceback (most recent call last):
+    training.errors.UserError: r.yaml: recipe key 'sft.num_train_epochs' must be > 0 (or set max_steps), got -1
+    """
+    max_length = getattr(train, "max_length", None)
+    bad = [
+        (
+            "num_train_epochs",
+            "> 0 (or set max_steps)",
+            train.num_train_epochs <= 0 and not (train.max_steps and train.max_steps > 0),
+        ),
+        ("learning_rate", ">= 0", train.learning_rate < 0),
+        ("per_device_train_batch_size", ">= 1", train.per_device_train_batch_size < 1),
+        ("per_device_eval_batch_size", ">= 1", train.per_device_eval_batch_size < 1),
+        ("gradient_accumulation_steps", ">= 1", train.gradient_accumulation_steps < 1),
+        ("max_length", f">= {MIN_MAX_LENGTH}", max_length is not None and max_length < MIN_MAX_LENGTH),
+    ]
+    for key, rule, failed in bad:
+        if failed:
+            value = getattr(train, key)
+            shown = int(value) if isinstance(value, float) and value.is_integer() else value
+            raise UserError(f"{where}: recipe key {prefix + key!r} must be {rule}, got {shown!r}")
+
+
+def check_self_refine(r) -> None:
+    """The self-refine keys of a DPO recipe, checked before any model loads (one line each).
+
+    Args:
+        r: A :class:`training.distill.recipes.DPORecipe` (before trl's own ``__post_init__``).
+
+    >>> from types import SimpleNamespace as R
+    >>> check_self_refine(R(pairs="cot_vs_direct", rounds=0))
+    Traceback (most recent call last):
+    training.errors.UserError: recipe key 'rounds' must be >= 1, got 0
+    """
+    choice("pairs", r.pairs, PAIR_KINDS)
+    if r.rounds < 1:
+        raise UserError(f"recipe key 'rounds' must be >= 1, got {r.rounds!r}")
+    if r.max_eval_pairs is not None and r.max_eval_pairs < 1:
+        raise UserError(f"recipe key 'max_eval_pairs' must be >= 1, got {r.max_eval_pairs!r}")
+    if r.pairs == "correct_vs_incorrect":
+        if r.samples_per_question < 2:
+            raise UserError(
+                f"recipe key 'samples_per_question' must be >= 2 for correct_vs_incorrect pairs, got {r.samples_per_question!r}"
+            )
+        if r.max_pairs_per_question < 1:
+            raise UserError(f"recipe key 'max_pairs_per_question' must be >= 1, got {r.max_pairs_per_question!r}")
+        if not r.temperature > 0:
+            raise UserError(
+                f"recipe key 'temperature' must be > 0 for sampled (correct_vs_incorrect) pairs, got {r.temperature!r}"
+            )
+        if r.generation_backend == "vllm":  # the one vLLM path decodes greedily
+            raise UserError(
+                "generation_backend=vllm samples greedily only; use hf (or auto) for correct_vs_incorrect pairs"
+            )
+    if r.rounds > 1 and r.pairs_dir:
+        raise UserError(
+            "recipe key 'pairs_dir' applies to one round; with rounds > 1 each round keeps its pairs in <output_dir>.rounds"
+        )
+    types = [r.loss_type] if isinstance(r.loss_type, str) else list(r.loss_type)
+    if r.loss_weights is not None:
+        if len(r.loss_weights) != len(types):
+            raise UserError(
+                f"recipe key 'loss_weights' must give one weight per loss_type ({len(types)}), got {len(r.loss_weights)}"
+            )
+        if negative := [w for w in r.loss_weights if w < 0]:
+            raise UserError(f"recipe key 'loss_weights' must be >= 0, got {negative[0]!r}")
