@@ -16,7 +16,8 @@ from synthetic_csqa import csqa_rows, write_split
 from test_demos import GOLDS, make_annotations
 
 from training.distill import model_loading
-from training.distill.demos import build, demos
+from training.distill.cli import demos_command as demos
+from training.distill.demos import build
 from training.distill.recipe_checks import check_ranges
 from training.errors import UserError
 

@@ -18,7 +18,8 @@ from training.annotate.cli import export
 from training.annotate.jobs import GenParams, build_jobs
 from training.annotate.run import annotate
 from training.annotate.store import Store
-from training.distill.demos import build, demos
+from training.distill.cli import demos_command as demos
+from training.distill.demos import build
 from training.errors import UserError
 
 TASK = "aligncot_csqa_cot"

@@ -13,7 +13,8 @@ from training.annotate.cli import export
 from training.annotate.importer import import_file
 from training.annotate.store import Store
 from training.data_split import question_key, read_keys, write_keys
-from training.distill.demos import QUESTIONS_NAME, build, demos
+from training.distill.cli import demos_command as demos
+from training.distill.demos import QUESTIONS_NAME, build
 from training.errors import UserError
 
 TASK = "aligncot_csqa_cot"

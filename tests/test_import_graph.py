@@ -1,5 +1,5 @@
 """The project's module-level import graph: no cycles, and the plain data-type modules import nothing;
-and no module longer than :data:`MAX_LINES` (one concept each).
+click only in ``cli`` modules; and no module longer than :data:`MAX_LINES` (one concept each).
 
 Read with ``ast`` (nothing is imported): an edge is an import at module level, outside
 ``if TYPE_CHECKING:``; importing ``a.b.c`` also runs ``a`` and ``a.b``.
@@ -89,3 +89,20 @@ def test_data_type_modules_import_nothing_of_the_project(module):
 def test_no_module_is_over_max_lines():
     lengths = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in _modules().items()}
     assert not {m: n for m, n in lengths.items() if n > MAX_LINES}
+
+
+def test_only_cli_modules_import_click():
+    """Commands live in ``cli`` modules (``cli.py``, ``*_cli.py``); library modules are callable without click."""
+
+    def imports_click(path: Path) -> bool:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] == "click" for n in names):
+                return True
+        return False
+
+    def is_cli(path: Path) -> bool:
+        return path.stem == "cli" or path.stem.endswith("_cli")
+
+    assert not sorted(n for n, p in _modules().items() if not is_cli(p) and imports_click(p))

@@ -110,6 +110,20 @@ def test_every_recipe_loads_and_plans(path, tmp_path):
     assert ("teacher" in rows) == (recipe.teacher.backend == "openai" and not recipe.teacher.recorded)
 
 
+def test_refine_demos_are_drawn_from_the_questions_the_sft_demos_leave_out(tmp_path):
+    """The self-refine sample excludes the SFT demonstrations' questions, drawn right after them."""
+    pipeline = Pipeline(load_recipe("smollm2_demo")[0], tmp_path / "run")
+    questions = str(pipeline.run_dir / "demos" / "questions.txt")
+    sft, refine = pipeline.demos_args(), pipeline.demos_args(refine=True)
+    assert "--exclude-questions" not in sft
+    assert refine[refine.index("--exclude-questions") + 1] == questions
+    assert refine[refine.index("--balance") + 1] == str(pipeline.r.refine_questions)
+    stages = {s.name: s for s in pipeline.stages()}
+    names = list(stages)
+    assert names.index("refine-demos") == names.index("demos") + 1  # before SFT trains
+    assert Path(questions) in stages["demos"].outputs and Path(questions) in stages["refine-demos"].input_paths
+
+
 def test_recipe_errors_name_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nannotate: {tasks: [aligncot_csqa_cot]}\nteacher: {modle: gpt}\n")
@@ -171,6 +185,7 @@ def test_pipeline_passes_resume_only_for_a_checkpoint_the_trainer_accepts(tmp_pa
         ("eval.limit=abc", r"eval\.limit: .*number.*got 'abc'"),
         ("student.chat_template='yes'", r"student\.chat_template: .*boolean, got 'yes'"),
         ("demos.kind=some", r"demos\.kind: .*'truthful'.*got 'some'"),
+        ("refine_questions=8", r"refine_questions: .*demos\.balance must set their number"),
     ],
 )
 def test_recipe_types_are_refused_up_front_in_one_line(override, message):

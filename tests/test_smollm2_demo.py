@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from test_models import needs_wheel
 
+from training.data_split import read_keys
+from training.distill.demos import QUESTIONS_NAME
 from training.models import registry
 from training.pipeline.recipe import load_recipe
 from training.pipeline.run import Pipeline
@@ -47,6 +49,8 @@ def test_demo_recipe_pulls_imports_and_balances(tmp_path, offline_data, monkeypa
     assert sum(counts.values()) == recipe.demos.balance and max(counts.values()) - min(counts.values()) <= 1
     assert all(json.loads(line)["correct"] for line in train.open())
     assert sum(letters(pipeline.refine_demos / "train.jsonl").values()) == recipe.refine_questions
+    sft_questions = read_keys(pipeline.run_dir / "demos" / QUESTIONS_NAME)
+    assert not read_keys(pipeline.refine_demos / QUESTIONS_NAME) & sft_questions  # disjoint draws
     # Re-running finds every stage done.
     outcomes = run_stages(stages, pipeline.run_dir / ".stages", echo=lambda _: None)
     assert {o.status for o in outcomes} == {"skipped"}

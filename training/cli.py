@@ -32,7 +32,7 @@ COMMANDS: dict[str, str] = {
     "tasks": "training.suite_cli:tasks",
     "score": "training.suite_cli:score",
     "annotate": "training.annotate.cli:annotate",
-    "demos": "training.distill.demos:demos",
+    "demos": "training.distill.cli:demos_command",
     "sft": "training.distill.cli:sft_command",
     "self-refine": "training.distill.cli:self_refine_command",
     "eval": "training.evaluate.cli:eval_command",

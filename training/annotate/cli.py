@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,13 +108,14 @@ class AnnotateOptions:
     quiet: bool
     allow_failures: bool
 
-    def missing(self) -> list[str]:
-        """Required options not given (none are needed with ``--export``)."""
-        if self.export_only:
-            return []
+    def missing_error(self) -> UserError:
+        """The error for the required options not given (none are needed with ``--export``)."""
         # A recorded teacher needs a task (its prompt and scorer) but no model to ask.
         needed = ("task",) if self.import_path else ("task", "model")
-        return [f"--{n}" for n in needed if not getattr(self, n)]
+        missing = " and ".join(f"--{n}" for n in needed if not getattr(self, n))
+        return UserError(
+            f"missing {missing} (needed unless --export): e.g. --task aligncot_csqa_cot --model gpt-4o-mini"
+        )
 
     def backend_options(self) -> dict:
         """Keyword arguments for the chosen backend; the API key comes from the environment only."""
@@ -211,17 +213,17 @@ def annotate(**options) -> None:
     if o.export_only:
         export_only(o.out_dir)
         return
-    if o.missing():
-        raise UserError(
-            f"missing {' and '.join(o.missing())} (needed unless --export): e.g. "
-            "--task aligncot_csqa_cot --model gpt-4o-mini"
-        )
-    if o.exclude_questions is not None and o.import_path is None:
-        raise UserError("--exclude-questions needs --import FILE")
+    # Each option is checked where its value is passed on, so the value is known to be there.
     if o.import_path is not None:
-        import_recorded(o)
-    else:
-        run(o)
+        if not o.task:
+            raise o.missing_error()
+        import_recorded(o, o.import_path, o.task)
+        return
+    if not o.task or not o.model:
+        raise o.missing_error()
+    if o.exclude_questions is not None:
+        raise UserError("--exclude-questions needs --import FILE")
+    run(o, o.task, o.model)
 
 
 def export_only(out_dir: Path) -> None:
@@ -238,27 +240,27 @@ def export_only(out_dir: Path) -> None:
     click.echo(f"wrote {path}: {summary(totals, 0.0).split(', wall')[0]}")
 
 
-def import_recorded(o: AnnotateOptions) -> None:
-    """``--import``: score and store a recorded teacher's rows, then export."""
-    if not o.import_path.is_file():
-        raise UserError(f"{o.import_path}: no such file")
-    exclude = read_keys(o.exclude_questions) if o.exclude_questions else frozenset()
+def import_recorded(o: AnnotateOptions, path: Path, task: str) -> None:
+    """``--import``: score and store a recorded teacher's rows (``path``, ``--import``) for ``task``, then export."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    exclude: AbstractSet[str] = read_keys(o.exclude_questions) if o.exclude_questions else frozenset()
     # Check every row (and that the exclusion leaves some) before creating anything.
-    without_excluded(o.import_path, read_rows(o.import_path, suite.generative_task(o.task)), exclude)
+    without_excluded(path, read_rows(path, suite.generative_task(task)), exclude)
     with Store(o.out_dir) as store:
-        result = import_file(o.import_path, o.task, store, o.split or "train", exclude)
+        result = import_file(path, task, store, o.split or "train", exclude)
         out = export(store)
     skipped = f", {result.excluded} excluded" if o.exclude_questions else ""
-    click.echo(f"{o.task} [{o.import_path.name}: {result.read} rows{skipped}] -> {out}")
+    click.echo(f"{task} [{path.name}: {result.read} rows{skipped}] -> {out}")
     rate = result.correct / result.read if result.read else 0.0
     click.echo(
         f"imported {result.added}, already stored {result.present}, correct {result.correct}/{result.read} ({rate:.4f})"
     )
 
 
-def run(o: AnnotateOptions) -> None:
-    """Annotate, store and export as ``o`` says (the body of ``aligncot annotate``)."""
-    spec = suite.generative_task(o.task)
+def run(o: AnnotateOptions, task: str, model: str) -> None:
+    """Annotate, store and export as ``o`` says, ``model`` answering ``task`` (the body of ``aligncot annotate``)."""
+    spec = suite.generative_task(task)
     split = o.split or spec.benchmark.train_split
     if split is None:
         raise UserError(f"{spec.benchmark.title} has no training split; name one with --split")
@@ -271,7 +273,7 @@ def run(o: AnnotateOptions) -> None:
     params = GenParams(temperature, o.max_tokens, o.seed, o.chat, o.prefill)
     check_output_dir(o.out_dir, "--out")
     teacher = load_backend(o.backend, **o.backend_options())
-    jobs = build_jobs(spec, rows, split, params, o.samples, o.backend, o.model)
+    jobs = build_jobs(spec, rows, split, params, o.samples, o.backend, model)
     start = time.time()
     created = not o.out_dir.exists()
     with Store(o.out_dir) as store:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +90,7 @@ def read_rows(path: Path, spec: suite.TaskSpec) -> list[tuple[int, dict]]:
     return out
 
 
-def without_excluded(
-    path: Path, rows: list[tuple[int, dict]], exclude: frozenset[str] | set[str]
-) -> list[tuple[int, dict]]:
+def without_excluded(path: Path, rows: list[tuple[int, dict]], exclude: AbstractSet[str]) -> list[tuple[int, dict]]:
     """``rows`` less those whose question key is in ``exclude``.
 
     Raises:
@@ -132,7 +131,7 @@ def to_record(spec: suite.TaskSpec, split: str, line: int, row: dict, sample: in
 
 
 def import_file(
-    path: Path, task: str, store: Store, split: str = "train", exclude: frozenset[str] | set[str] = frozenset()
+    path: Path, task: str, store: Store, split: str = "train", exclude: AbstractSet[str] = frozenset()
 ) -> ImportResult:
     """Score and store every row of ``path`` for ``task``; rows already stored are left alone.
 

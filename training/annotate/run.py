@@ -26,12 +26,12 @@ def pending_jobs(jobs: Sequence[Job], stored: set[str]) -> list[Job]:
     return out
 
 
-def to_record(job: Job, result: Result, backend: Backend) -> Record:
-    """A finished job as a store row, judged by the suite's scorer for its task.
+def to_record(job: Job, completion: str, result: Result, backend: Backend) -> Record:
+    """A finished job (``completion``: its result's text) as a store row, judged by the suite's scorer for its task.
 
     The text is cut at the stop sequences here too: not every server honours ``stop``.
     """
-    text, stopped = cut_at_stop(result.text, job.params.stop)
+    text, stopped = cut_at_stop(completion, job.params.stop)
     verdict = suite.score(job.task, job.doc, text)
     prompt = job.prompt if isinstance(job.prompt, str) else json.dumps(job.prompt, ensure_ascii=False)
     return Record(
@@ -80,10 +80,11 @@ def annotate(jobs: Sequence[Job], backend: Backend, store: Store, progress: bool
     )
 
     def on_result(job: Job, result: Result) -> None:
-        if result.error is None:
-            store.put(to_record(job, result, backend))
-        else:
-            store.fail(job.key, job.task, job.doc_id, job.sample, result.error, result.attempts)
+        if result.error is None and result.text is not None:
+            store.put(to_record(job, result.text, result, backend))
+        else:  # a result without text is a failure too (a rerun asks again), not a crash of the run
+            error = result.error or "the backend returned no text"
+            store.fail(job.key, job.task, job.doc_id, job.sample, error, result.attempts)
         bar.update(1)
 
     try:

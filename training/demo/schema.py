@@ -40,6 +40,7 @@ class DemoRecipe(PipelineRecipe):
     demo: Demo = field(default_factory=Demo)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.demo.tiny_teacher and self.teacher.backend != "openai":
             raise RecipeError("demo.tiny_teacher is served by `transformers serve`: use teacher.backend openai")
 

@@ -1,6 +1,6 @@
-"""``aligncot sft`` and ``aligncot self-refine``: the trainers' commands.
+"""``aligncot demos``, ``aligncot sft`` and ``aligncot self-refine``: the distillation commands.
 
-Both read a recipe the same way (``--recipe FILE``, then ``KEY=VALUE`` / ``--set KEY=VALUE``
+``demos`` builds the training set (:mod:`training.distill.demos`). The trainers' commands both read a recipe the same way (``--recipe FILE``, then ``KEY=VALUE`` / ``--set KEY=VALUE``
 overrides), check its paths from the YAML alone -- a wrong one is reported before trl's slow
 import -- and then train with :func:`training.distill.sft.main` or
 :func:`training.distill.self_refine.main`, imported only when the command runs.
@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 import click
 
-from training.cli import Command
-from training.distill import model_loading, recipe_file
+from training.cli import Command, check_output_dir
+from training.data_split import read_keys
+from training.distill import demos, model_loading, recipe_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,3 +85,93 @@ def self_refine_command(recipe: Path | None, sets: tuple[str, ...], overrides: t
     from training.distill import self_refine
 
     train_and_report(self_refine.main, "DPORecipe", recipe, [*overrides, *sets], resume)
+
+
+@click.command("demos", cls=Command)
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option(
+    "--kind",
+    type=click.Choice(demos.KINDS),
+    default="truthful",
+    show_default=True,
+    help="All answers, only correct ones, or only incorrect ones.",
+)
+@click.option(
+    "--style",
+    type=click.Choice(demos.STYLES),
+    default="cot",
+    show_default=True,
+    help="Rationale + answer, or the answer alone (vanilla fine-tuning).",
+)
+@click.option(
+    "--balance",
+    type=click.IntRange(min=0),
+    help=f"Class-balanced sample of N rows (default {demos.MC_BALANCE} for multiple choice; 0: all).",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Share of the dataset's questions held out for validation (of the sampled rows' questions with --balance).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--drop-contaminated",
+    is_flag=True,
+    help="Leave out questions found in the evaluation split (and count them) instead of refusing.",
+)
+@click.option(
+    "--exclude-questions",
+    "exclude_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Leave out, before sampling, the questions whose keys this file lists (repeatable): "
+    "`aligncot data tuning-split`'s tuning_questions.txt, or another demos run's questions.txt.",
+)
+def demos_command(
+    dirs: tuple[Path, ...],
+    out: Path,
+    kind: demos.Kind,
+    style: demos.Style,
+    balance: int | None,
+    fraction: float,
+    val_fraction: float,
+    seed: int,
+    drop_contaminated: bool,
+    exclude_files: tuple[Path, ...],
+) -> None:
+    """Build the students' training set from annotation directories DIRS.
+
+    Refuses when a demonstration's question (normalised, with its options) is in its
+    task's evaluation split.
+    """
+    check_output_dir(out, "--out")
+    exclude: set[str] = set().union(*(read_keys(f) for f in exclude_files))
+    train, validation, stats = demos.build(
+        list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated, exclude
+    )
+    manifest = {
+        "sources": [str(d) for d in dirs],
+        "exclude_questions": [str(f) for f in exclude_files],
+        "kind": kind,
+        "style": style,
+        "fraction": fraction,
+        "val_fraction": val_fraction,
+        "seed": seed,
+        **stats,
+    }
+    demos.save(out, train, validation, manifest)
+    excluded = f"; excluded {stats['excluded']} annotations of listed questions" if exclude_files else ""
+    click.echo(
+        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); "
+        f"labels {stats['train_labels']}{excluded}"
+    )

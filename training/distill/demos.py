@@ -1,4 +1,4 @@
-"""``aligncot demos``: teacher annotations -> the students' training set.
+"""Teacher annotations -> the students' training set (``aligncot demos``, :mod:`training.distill.cli`).
 
 Format (``OUT/dataset`` is a ``datasets.DatasetDict`` saved with ``save_to_disk``, with
 splits ``train`` and ``validation``; ``OUT/train.jsonl`` and ``OUT/validation.jsonl`` hold
@@ -37,21 +37,24 @@ import random
 import shutil
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Set as AbstractSet
 from pathlib import Path
-
-import click
+from typing import Any, Literal, get_args
 
 from aligncot_tasks import suite
 from aligncot_tasks.data import DataError, load_rows, read_jsonl
 from training import atomic
 from training.annotate.store import DB_NAME, EXPORT_NAME
-from training.cli import Command, check_output_dir
-from training.data_split import question_key, read_keys, write_keys
+from training.data_split import question_key, write_keys
 from training.distill.demonstration import demonstration, normalise_question
 from training.errors import UserError
 
-KINDS = ("all", "truthful", "misleading")
-STYLES = ("cot", "answer")
+#: Which annotations become demonstrations: all, the teacher's correct answers, its wrong ones.
+Kind = Literal["all", "truthful", "misleading"]
+#: What a completion holds: rationale and answer sentence, or the answer sentence alone.
+Style = Literal["cot", "answer"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+STYLES: tuple[Style, ...] = get_args(Style)
 #: Ranaldi & Freitas train on 4000 class-balanced demonstrations per multiple-choice task.
 MC_BALANCE = 4000
 #: File (inside the output directory) listing the question keys of the train and validation rows.
@@ -152,15 +155,15 @@ def validation_share(held_out: list[dict], sampled: list[dict], val_fraction: fl
 
 def build(
     dirs: list[Path],
-    kind: str,
-    style: str,
+    kind: Kind,
+    style: Style,
     balance: int | None,
     fraction: float,
     val_fraction: float,
     seed: int,
     drop_contaminated: bool = False,
-    exclude: frozenset[str] | set[str] = frozenset(),
-) -> tuple[list[dict], list[dict], dict]:
+    exclude: AbstractSet[str] = frozenset(),
+) -> tuple[list[dict], list[dict], dict[str, Any]]:
     """Training and validation rows plus counts; raises :class:`~training.errors.UserError` on bad input.
 
     Annotations of the questions whose keys are in ``exclude`` are left out before anything else.
@@ -172,16 +175,17 @@ def build(
     keep = {"all": lambda r: True, "truthful": lambda r: r["correct"], "misleading": lambda r: not r["correct"]}[kind]
     kept = [r for r in rows if keep(r)]
     demos = [d for d in (demonstration(r, style) for r in kept) if d is not None]
-    stats = {
+    stats: dict[str, Any] = {
         "excluded": len(loaded) - len(rows),
         "annotations": len(rows),
         "kind_kept": len(kept),
         "dropped_no_answer_or_truncated": len(kept) - len(demos),
     }
     if not demos:
+        left = f" left after excluding {stats['excluded']} of listed questions" if stats["excluded"] else ""
         raise UserError(
             f"no {kind} demonstrations in {', '.join(map(str, dirs))} "
-            f"({len(rows)} annotations, {len(kept)} of kind {kind})"
+            f"({len(rows)} annotations{left}, {len(kept)} of kind {kind})"
         )
     flags = contaminated(demos)
     if any(flags) and not drop_contaminated:
@@ -236,82 +240,3 @@ def save(out: Path, train: list[dict], validation: list[dict], manifest: dict) -
             (tmp / name).replace(out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-@click.command(cls=Command)
-@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
-@click.option(
-    "--kind",
-    type=click.Choice(KINDS),
-    default="truthful",
-    show_default=True,
-    help="All answers, only correct ones, or only incorrect ones.",
-)
-@click.option(
-    "--style",
-    type=click.Choice(STYLES),
-    default="cot",
-    show_default=True,
-    help="Rationale + answer, or the answer alone (vanilla fine-tuning).",
-)
-@click.option(
-    "--balance",
-    type=click.IntRange(min=0),
-    help=f"Class-balanced sample of N rows (default {MC_BALANCE} for multiple choice; 0: all).",
-)
-@click.option(
-    "--fraction",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=1.0,
-    show_default=True,
-    help="Keep this fraction of the training rows (0.25/0.5/0.75: nested subsets).",
-)
-@click.option(
-    "--val-fraction",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.05,
-    show_default=True,
-    help="Share of the dataset's questions held out for validation (of the sampled rows' questions with --balance).",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--drop-contaminated",
-    is_flag=True,
-    help="Leave out questions found in the evaluation split (and count them) instead of refusing.",
-)
-@click.option(
-    "--exclude-questions",
-    "exclude_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Leave out, before sampling, the questions whose keys this file lists (repeatable): "
-    "`aligncot data tuning-split`'s tuning_questions.txt, or another demos run's questions.txt.",
-)
-def demos(dirs, out, kind, style, balance, fraction, val_fraction, seed, drop_contaminated, exclude_files) -> None:
-    """Build the students' training set from annotation directories DIRS.
-
-    Refuses when a demonstration's question (normalised, with its options) is in its
-    task's evaluation split.
-    """
-    check_output_dir(out, "--out")
-    exclude = set().union(*(read_keys(f) for f in exclude_files))
-    train, validation, stats = build(
-        list(dirs), kind, style, balance, fraction, val_fraction, seed, drop_contaminated, exclude
-    )
-    manifest = {
-        "sources": [str(d) for d in dirs],
-        "exclude_questions": [str(f) for f in exclude_files],
-        "kind": kind,
-        "style": style,
-        "fraction": fraction,
-        "val_fraction": val_fraction,
-        "seed": seed,
-        **stats,
-    }
-    save(out, train, validation, manifest)
-    excluded = f"; excluded {stats['excluded']} annotations of listed questions" if exclude_files else ""
-    click.echo(
-        f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); "
-        f"labels {stats['train_labels']}{excluded}"
-    )

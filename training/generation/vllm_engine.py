@@ -12,6 +12,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from training import device
+
 
 @dataclass(frozen=True)
 class Output:
@@ -78,11 +80,5 @@ def generate(
 
 def release() -> None:
     """Free every engine's GPU memory (before training starts)."""
-    import gc
-
     _engine.cache_clear()
-    gc.collect()
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    device.free_memory()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training.distill.demos import QUESTIONS_NAME
 from training.pipeline import trainers
 from training.pipeline.recipe import PipelineRecipe, resolve_file
 
@@ -48,9 +49,14 @@ class StageArguments:
         return str(self.models / "student") if self.r.tiny_student else self.r.student.base_model
 
     @property
+    def sft_demos(self) -> Path:
+        """The SFT demonstrations (``demos/``)."""
+        return self.run_dir / "demos"
+
+    @property
     def refine_demos(self) -> Path:
         """The demonstrations self-refine answers (a smaller sample with ``refine_questions``)."""
-        return self.run_dir / ("refine-demos" if self.r.refine_questions else "demos")
+        return self.run_dir / "refine-demos" if self.r.refine_questions else self.sft_demos
 
     def annotation_dir(self, task: str) -> Path:
         return self.run_dir / "annotate" / task
@@ -91,9 +97,12 @@ class StageArguments:
     def demos_args(self, refine: bool = False) -> list[str]:
         """``aligncot demos``; ``refine``: the self-refine sample (``refine_questions`` rows).
 
-        The self-refine sample keeps the SFT sample's ratio of validation to training
-        questions (the student answers every one of them twice, so a validation split as
-        large as the SFT one would cost more than the training questions).
+        The self-refine sample is drawn from the questions the SFT demonstrations leave out
+        (``--exclude-questions demos/questions.txt``: their train and validation questions), so
+        the student does not self-refine on questions it was fine-tuned on. It keeps the SFT
+        sample's ratio of validation to training questions (the student answers every one of
+        them twice, so a validation split as large as the SFT one would cost more than the
+        training questions).
         """
         d = self.r.demos
         balance = self.r.refine_questions if refine else d.balance
@@ -102,7 +111,7 @@ class StageArguments:
             "demos",
             *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
             "--out",
-            str(self.refine_demos if refine else self.run_dir / "demos"),
+            str(self.refine_demos if refine else self.sft_demos),
             "--kind",
             d.kind,
             "--style",
@@ -112,6 +121,7 @@ class StageArguments:
             "--val-fraction",
             str(val_fraction),
         ]
+        args += ["--exclude-questions", str(self.sft_demos / QUESTIONS_NAME)] if refine else []
         return args + (["--balance", str(balance)] if balance is not None else [])
 
     @staticmethod
@@ -131,7 +141,7 @@ class StageArguments:
     def sft_args(self) -> list[str]:
         fields = {
             "base_model": self.student_model,
-            "data": str(self.run_dir / "demos"),
+            "data": str(self.sft_demos),
             "output_dir": str(self.run_dir / "sft"),
         }
         return self.trainer_args("sft", self.r.sft, fields)

@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool
 from pydantic.dataclasses import dataclass
 
 from aligncot_tasks import suite
-from training.distill.demos import KINDS, STYLES
+from training.distill.demos import Kind, Style
 from training.errors import RecipeError, UserError
 from training.evaluate.config import LocalBackend
 from training.validation import STRICT, build
@@ -143,9 +143,8 @@ class Annotate:
 class Demos:
     """``aligncot demos`` options (see ``aligncot demos --help``)."""
 
-    # pydantic reads Literal[tuple] as the tuple's values; mypy wants them written out (KINDS and STYLES are demos.py's).
-    kind: Literal[KINDS] = "truthful"  # type: ignore[valid-type]
-    style: Literal[STYLES] = "cot"  # type: ignore[valid-type]
+    kind: Kind = "truthful"
+    style: Style = "cot"
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     balance: Annotated[int, Field(ge=0)] | None = None
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
@@ -180,8 +179,10 @@ class PipelineRecipe:
         self_refine: ``aligncot self-refine``, likewise; null: no self-refine stage (SFT only).
         data_dir: ``ALIGNCOT_DATA_DIR`` for every stage; ``builtin:demo`` is the shipped slice.
         refine_questions: Self-refine on a class-balanced sample of this many demonstration
-            questions (a second ``aligncot demos`` run into ``refine-demos/``); None: all of
-            the SFT demonstrations (the student answers each one twice, which costs time).
+            questions, drawn from those the SFT demonstrations leave out (a second ``aligncot
+            demos`` run into ``refine-demos/``; needs ``demos.balance``, or no question is left);
+            None: all of the SFT demonstrations (the student answers each one twice, which costs
+            time).
         note: Shown above the leaderboard.
     """
 
@@ -196,6 +197,13 @@ class PipelineRecipe:
     data_dir: str | None = None
     refine_questions: Count | None = None
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.refine_questions and self.self_refine is not None and not self.demos.balance:
+            raise RecipeError(
+                "refine_questions: self-refine draws questions the SFT demonstrations leave out, so "
+                "demos.balance must set their number (unset or 0, they can take every question)"
+            )
 
     @property
     def tiny_teacher(self) -> bool:

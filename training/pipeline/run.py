@@ -1,13 +1,14 @@
 """``aligncot run RECIPE``: the whole distillation pipeline in one run directory.
 
-Stages: [models ->] annotate -> demos -> sft -> self-refine -> eval -> leaderboard. Each
+Stages: [models ->] annotate -> demos [-> refine-demos] -> sft -> self-refine -> eval -> leaderboard. Each
 stage is its own ``python -m training <command>`` process (the same command a user would
 type; its output goes to ``RUN/logs/<stage>.log``), and is skipped when its inputs are
 unchanged and its outputs exist (:mod:`training.pipeline.stages`). The one place that maps a recipe
 to each command's arguments is :mod:`training.pipeline.arguments`.
 
-Layout of RUN: ``models/`` (demo only), ``annotate/<task>/``, ``demos/``, ``sft/``,
-``dpo/``, ``eval/config.yaml`` + ``eval/results/``, ``leaderboard/``, ``logs/``, ``.stages/``.
+Layout of RUN: ``models/`` (demo only), ``annotate/<task>/``, ``demos/``, ``refine-demos/``
+(with ``refine_questions``), ``sft/``, ``dpo/``, ``eval/config.yaml`` + ``eval/results/``,
+``leaderboard/``, ``logs/``, ``.stages/``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from aligncot_tasks.data import DATA_DIR_ENV, local_split_path
 from training import atomic, threads
 from training.demo.schema import Demo, DemoRecipe
 from training.distill import checkpoints
+from training.distill.demos import QUESTIONS_NAME
 from training.errors import StageFailed
 from training.evaluate.config import leaf_tasks
 from training.pipeline import trainers
@@ -192,12 +194,17 @@ class Pipeline(StageArguments):
         )
 
     def refine_demos_stage(self) -> Stage:
-        """``refine_questions``: the smaller demonstration sample self-refine answers."""
+        """``refine_questions``: the smaller demonstration sample self-refine answers, of the
+        questions the SFT demonstrations leave out (drawn before SFT trains: a draw that finds
+        too few questions stops the run before training)."""
         args = self.demos_args(refine=True)
         return Stage(
             "refine-demos",
             {"args": args},
-            [self.annotation_dir(t) / "annotations.jsonl" for t in self.r.annotate.tasks],
+            [
+                *(self.annotation_dir(t) / "annotations.jsonl" for t in self.r.annotate.tasks),
+                self.sft_demos / QUESTIONS_NAME,
+            ],
             [self.refine_demos / "train.jsonl", self.refine_demos / "dataset"],
             lambda: self.command("demos", args),
             clear=[self.refine_demos],
@@ -245,10 +252,11 @@ class Pipeline(StageArguments):
                 "demos",
                 {"demos": r.demos, "args": self.demos_args()},
                 [self.annotation_dir(t) / "annotations.jsonl" for t in r.annotate.tasks],
-                [run / "demos" / "train.jsonl", run / "demos" / "dataset"],
+                [run / "demos" / "train.jsonl", run / "demos" / "dataset", run / "demos" / QUESTIONS_NAME],
                 lambda: self.command("demos", self.demos_args()),
                 clear=[run / "demos"],
             ),
+            *refine,
             Stage(
                 "sft",
                 {"args": self.sft_args()},
@@ -257,7 +265,6 @@ class Pipeline(StageArguments):
                 lambda: self.train("sft", self.sft_args(), run / "sft"),
                 clear=[run / "sft", checkpoints.run_dir(run / "sft")],
             ),
-            *refine,
             *([self.self_refine_stage(dpo_file)] if refines else []),
             Stage(
                 "eval",

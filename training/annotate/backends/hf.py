@@ -96,8 +96,15 @@ class HFBackend:
             finished = time.time()
             for i, c in zip(indices, done):
                 reason = "stop" if c.stopped else "length"
-                tokens = {"prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens}
-                on_result(jobs[i], Result(c.text, reason, **tokens, started_at=started[0], finished_at=finished))
+                result = Result(
+                    c.text,
+                    reason,
+                    prompt_tokens=c.prompt_tokens,
+                    completion_tokens=c.completion_tokens,
+                    started_at=started[0],
+                    finished_at=finished,
+                )
+                on_result(jobs[i], result)
             started[0] = finished
 
         hf.generate(

@@ -87,7 +87,8 @@ def describe(exc: BaseException, timeout: float, base_url: str | None) -> str:
     >>> describe(err, 2.0, "http://127.0.0.1:9/v1")
     'connection refused by http://127.0.0.1:9/v1 (is the server running?)'
     """
-    seen, link = set(), exc
+    seen: set[int] = set()
+    link: BaseException | None = exc
     while link is not None and id(link) not in seen:
         if isinstance(link, ConnectionRefusedError):
             return f"connection refused by {base_url or 'the OpenAI API'} (is the server running?)"

@@ -54,8 +54,15 @@ class VLLMBackend:
                 llm, [j.prompt for j in chunk], sampling, chat=chat, continue_final=chat and chunk[0].continue_final
             )
             for job, o in zip(chunk, outs):
-                tokens = {"prompt_tokens": o.prompt_tokens, "completion_tokens": o.completion_tokens}
-                on_result(job, Result(o.text, o.finish_reason, **tokens, started_at=started, finished_at=time.time()))
+                result = Result(
+                    o.text,
+                    o.finish_reason,
+                    prompt_tokens=o.prompt_tokens,
+                    completion_tokens=o.completion_tokens,
+                    started_at=started,
+                    finished_at=time.time(),
+                )
+                on_result(job, result)
 
 
 def make_backend(**options) -> VLLMBackend:
