@@ -59,6 +59,7 @@ evaluate() {
 VARIANTS=(
   "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
+  "civ-nll-lr5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=5.0e-4 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
