@@ -14,7 +14,7 @@
 #   tune     the self-refine variants below, each round's adapter scored on the tuning split
 #            (cot); variants run side by side (meant for a GPU; on 2 CPU cores run one at a time);
 #   final    picks the variant with the best tuning-split accuracy (ties: fewer rounds), and
-#            evaluates SFT, that variant and the paper's cot_vs_direct kind on 300 CSQA validation
+#            evaluates SFT (labelled sft-run2: the shipped csqa300/sft row is the first run of the same recipe), that variant and the paper's cot_vs_direct kind on 300 CSQA validation
 #            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy.
 # Every phase skips what an earlier run of it finished. Scale knobs (for a toy check): N_SFT,
 # N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL (0: one job at a time, for 2 CPU
@@ -59,6 +59,7 @@ evaluate() {
 VARIANTS=(
   "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
+  "civ-nll-lr5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=5.0e-4 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
@@ -152,7 +153,7 @@ EOF
   log "chosen on the tuning split: $variant round $round ($adapter)"
   echo "$variant round $round" >"$OUT/chosen.txt"
   export ALIGNCOT_DATA_DIR=$SHARED/data
-  specs=("sft|$W/sft" "sft-refine|$adapter")
+  specs=("sft-run2|$W/sft" "sft-refine|$adapter")
   [ -f "$W/refine/cvd-r1/adapter_config.json" ] && specs+=("sft-refine-cvd|$W/refine/cvd-r1")
   for spec in "${specs[@]}"; do
     name=${spec%%|*} peft=${spec#*|}
