@@ -15,7 +15,12 @@
 #            (cot); variants run side by side (meant for a GPU; on 2 CPU cores run one at a time);
 #   final    picks the variant with the best tuning-split accuracy (ties: fewer rounds), and
 #            evaluates SFT (labelled sft-run2: the shipped csqa300/sft row is the first run of the same recipe), that variant and the paper's cot_vs_direct kind on 300 CSQA validation
-#            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy.
+#            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy;
+#   ship     copies the lm-eval files (results_*.json and --log_samples) of the final and tuning
+#            evaluations into DEST (4th argument; the repository's results folder) as
+#            DEST/{csqa300,obqa300,tune195}/<run>/, with this machine's paths written portably
+#            (OUT/work as out, the checkout as ., the home directory as ~): only path strings in
+#            the results files' config change, no number does.
 # Every phase skips what an earlier run of it finished. Scale knobs (for a toy check): N_SFT,
 # N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL (0: one job at a time, for 2 CPU
 # cores), ONLY (variant names).
@@ -170,8 +175,29 @@ EOF
   wait
   log "final done"
   ;;
+ship)
+  DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}
+  # the checkout the evaluations ran in (lm-eval names its task files by path); REPO overrides
+  repo=${REPO:-$PWD}
+  python3 - "$OUT" "$W" "$DEST" "$repo" "$HOME" <<'EOF'
+import pathlib, sys
+out, work, dest, repo, home = (pathlib.Path(a) for a in sys.argv[1:])
+sources = [(out / s, s) for s in ("csqa300", "obqa300") if (out / s).is_dir()] + [(work / "tune_eval", "tune195")]
+for root, slice_ in sources:
+    for results in sorted(root.glob("*/*/results_*.json")):
+        target = dest / slice_ / results.parent.parent.name
+        target.mkdir(parents=True, exist_ok=True)
+        for f in sorted(results.parent.iterdir()):
+            text = f.read_text(encoding="utf-8")
+            if f.name.startswith("results_"):
+                for path, short in ((work, "out"), (repo, "."), (home, "~")):
+                    text = text.replace(f"{path}/", f"{short}/").replace(f'"{path}"', f'"{short}"')
+            (target / f.name).write_text(text, encoding="utf-8")
+        print(f"{results.parent} -> {target}")
+EOF
+  ;;
 *)
-  echo "unknown phase $PHASE (prepare, tune, final)" >&2
+  echo "unknown phase $PHASE (prepare, tune, final, ship)" >&2
   exit 2
   ;;
 esac
