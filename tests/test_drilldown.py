@@ -130,10 +130,10 @@ def shipped_dir(tmp_path_factory) -> Path:
 
 
 def test_shipped_rows_are_base_students_teacher(shipped_dir):
-    students = ["sft", "sft-dpo", "sft-refine", "sft-run2"]
+    students = ["sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-run2"]
     assert list(csv_rows(shipped_dir)) == ["base", *students, "palm-540b"]  # palm-540b: recorded
     manifest = (shipped_dir / "questions" / "data" / "manifest.js").read_text()
-    assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == ["base", *["sft"] * 4, "palm"]
+    assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == ["base", *["sft"] * 5, "palm"]
 
 
 def test_question_stands_first_and_the_gold_option_is_spelled_out(shipped_dir, tmp_path):

@@ -21,10 +21,18 @@ RESULTS = Path(__file__).resolve().parents[1] / "harness_configs/recipes/smollm2
 #: 300 CSQA validation questions; ``obqa300``: the first 300 OBQA test questions; ``tune195``: the
 #: tuning split carved out of CSQA train (self-refine variants were chosen there).
 SLICES = {
-    ("csqa300", "aligncot_csqa_cot"): {"base", "sft", "sft-dpo", "palm-540b", "sft-run2", "sft-refine"},
-    ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine"},
-    ("obqa300", "aligncot_obqa_cot"): {"base", "sft-dpo", "sft-run2", "sft-refine"},
-    ("tune195", "aligncot_csqa_cot"): {"sft", "civ-nll-r1-round-1", "civ-nll-lr3-r1-round-1"},
+    ("csqa300", "aligncot_csqa_cot"): {
+        "base",
+        "sft",
+        "sft-dpo",
+        "palm-540b",
+        "sft-run2",
+        "sft-refine",
+        "sft-refine-cvd",
+    },
+    ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine", "sft-refine-cvd"},
+    ("obqa300", "aligncot_obqa_cot"): {"base", "sft-dpo", "sft-run2", "sft-refine", "sft-refine-cvd"},
+    ("tune195", "aligncot_csqa_cot"): {"sft", "civ-nll-r1-round-1", "civ-nll-lr3-r1-round-1", "cvd-r1-round-1"},
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
@@ -79,6 +87,11 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("obqa300", "aligncot_obqa_cot", "sft-refine", "base", 9.3, 0.013),
         ("tune195", "aligncot_csqa_cot", "civ-nll-r1-round-1", "sft", 3.1, 0.41),
         ("tune195", "aligncot_csqa_cot", "civ-nll-lr3-r1-round-1", "sft", 1.5, 0.77),
+        # The paper's pair kind (cot over zero-shot answer), same SFT start.
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-cvd", "sft-run2", -1.0, 0.70),
+        ("csqa300", "aligncot_csqa_zs", "sft-refine-cvd", "sft-run2", 2.0, 0.60),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-cvd", "sft-run2", -1.0, 0.61),
+        ("tune195", "aligncot_csqa_cot", "cvd-r1-round-1", "sft", 2.1, 0.39),
     ],
 )
 def test_paired_tests(name, task, run, against, delta, p):
