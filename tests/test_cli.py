@@ -133,8 +133,11 @@ def fresh_logging(monkeypatch):
 
     from training.cli import CHATTY_LOGGERS, PROJECT_LOGGERS, VERBOSE_ENV
 
-    monkeypatch.delenv(VERBOSE_ENV, raising=False)
-    monkeypatch.delenv("TRANSFORMERS_VERBOSITY", raising=False)
+    for name in (VERBOSE_ENV, "TRANSFORMERS_VERBOSITY"):
+        # setenv first: delenv of an unset name records nothing to undo, and configure_logging
+        # sets both, which would leak verbosity into every later test's CLI run.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     root, names = logging.getLogger(), PROJECT_LOGGERS + CHATTY_LOGGERS
     saved = (list(root.handlers), root.level, [logging.getLogger(n).level for n in names])
     yield
