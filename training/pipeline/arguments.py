@@ -12,15 +12,13 @@ from pathlib import Path
 
 from training.distill.demos import QUESTIONS_NAME
 from training.pipeline import trainers
-from training.pipeline.recipe import PipelineRecipe, resolve_file
+from training.pipeline.recipe import BASE, DPO, SFT, TEACHER, PipelineRecipe, resolve_file
 
 #: Printed by every run that builds its own tiny models.
 DEMO_NOTE = (
     "Tiny models built on the spot: this run exercises the machinery end to end "
     "(teacher -> annotations -> SFT -> self-refine -> lm-eval -> leaderboard); the numbers are not a result."
 )
-#: Leaderboard rows.
-TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
 #: Prompt note of a recorded teacher's leaderboard row.
 RECORDED_PROMPT = "the teacher's own few-shot CoT prompt (recorded), not the suite's"
 #: lm-eval base URL of OpenAI itself, for an API teacher without ``base_url``.
@@ -47,6 +45,20 @@ class StageArguments:
 
             return str(model_dir(self.r.student.pull))
         return str(self.models / "student") if self.r.tiny_student else self.r.student.base_model
+
+    @property
+    def student_title(self) -> str:
+        """The student as the run's last line names it (a pulled model by its hub name)."""
+        if self.r.student.pull:
+            from training.models.registry import lookup
+
+            return lookup(self.r.student.pull).hub_id.rsplit("/", 1)[-1]
+        return Path(self.student_model).name
+
+    def final_rows(self) -> tuple[str, ...]:
+        """The student rows the eval stage evaluates, in order."""
+        rows = (BASE, SFT, DPO) if self.r.self_refine is not None else (BASE, SFT)
+        return tuple(r for r in rows if self.r.eval.students is None or r in self.r.eval.students)
 
     @property
     def sft_demos(self) -> Path:
@@ -167,6 +179,7 @@ class StageArguments:
         ]
         if self.r.self_refine is not None:
             models.append({"name": DPO, **student, "peft": str(self.run_dir / "dpo")})
+        models = [m for m in models if m["name"] in self.final_rows()]  # eval.students: a time budget's choice
         if t.evaluated:
             root = (teacher_url or OPENAI_URL).rstrip("/")
             endpoint = (

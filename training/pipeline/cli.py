@@ -7,8 +7,12 @@ from pathlib import Path
 import click
 
 from training.cli import Command
+from training.device import cuda_available
 from training.errors import UserError
+from training.evaluate.config import leaf_tasks
 from training.pipeline.arguments import DEMO_NOTE
+from training.pipeline.headline import final_student, headline
+from training.pipeline.recipe import BASE
 from training.pipeline.grid import Grid, load
 from training.pipeline.run import Pipeline
 from training.pipeline.stages import run_stages, timing_table
@@ -54,6 +58,11 @@ def run(
         return
     if variant:
         raise UserError(f"--variant: {path} is not a grid recipe (no variants:)")
+    if r.gpu_recipe and cuda_available():
+        click.echo(f"a GPU is here: running the full-size recipe {r.gpu_recipe} instead of {path.stem}")
+        r, path = load(r.gpu_recipe, sets)
+        if isinstance(r, Grid):
+            raise UserError(f"gpu_recipe: {path} is a grid recipe; name a single pipeline recipe")
     pipeline = Pipeline(r, run_dir or Path("runs") / r.name)
     click.echo(f"recipe {path} -> run directory {pipeline.run_dir}")
     if r.tiny:
@@ -67,6 +76,19 @@ def run(
     )
     if r.tiny:
         click.echo(DEMO_NOTE)
+    if line := pipeline_headline(pipeline):
+        click.echo(line)
+
+
+def pipeline_headline(pipeline: Pipeline) -> str | None:
+    """The run's last line (base -> final student on the first eval task), when both were evaluated."""
+    rows = pipeline.final_rows()
+    student = final_student(rows, BASE)
+    if BASE not in rows or student is None:
+        return None
+    task = leaf_tasks(tuple(pipeline.r.eval.tasks))[0]
+    results = pipeline.run_dir / "eval" / "results"
+    return headline(results, pipeline.student_title, task, BASE, student)
 
 
 def run_grid(grid: Grid, path: Path, run_dir: Path | None, start_from: str | None, variant: str | None, adjust: str):

@@ -53,6 +53,10 @@ def resolve_file(name: str) -> str:
 
 #: A count of at least one.
 Count = Annotated[int, Field(ge=1)]
+#: Leaderboard rows (and results sub-directories) of the pipeline's models.
+TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
+#: The student rows ``eval.students`` may list.
+StudentRow = Literal["student-base", "student-sft", "student-sft-dpo"]
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -154,6 +158,9 @@ class Demos:
 class Evaluation:
     """What every model is evaluated on (``limit``: rows per task, <1 a fraction).
 
+    ``students``: the student rows to evaluate (default: base, SFT and, with self-refine,
+    SFT+DPO); the run's last line compares the base with the final student.
+
     ``batch_size``: the students' lm-eval batch size (None: ``aligncot eval``'s default, 32
     sequences in flight for ``hf-continuous``, else 1 on CPU). ``backend``: the students'
     lm-eval backend (``auto``: ``hf-continuous`` on CPU, ``hf`` on GPU).
@@ -164,6 +171,8 @@ class Evaluation:
     gen_kwargs: str | None = None
     batch_size: Count | None = None
     backend: LocalBackend = "auto"
+    #: Which student rows are evaluated (None: all; a time budget may leave out the SFT row).
+    students: tuple[StudentRow, ...] | None = None
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -184,6 +193,8 @@ class PipelineRecipe:
             None: all of the SFT demonstrations (the student answers each one twice, which costs
             time).
         note: Shown above the leaderboard.
+        gpu_recipe: Where torch sees a GPU, ``aligncot run`` runs this recipe (a name or path)
+            instead, and says so: the demo's full-size counterpart.
     """
 
     name: str
@@ -197,8 +208,19 @@ class PipelineRecipe:
     data_dir: str | None = None
     refine_questions: Count | None = None
     note: str | None = None
+    gpu_recipe: str | None = None
 
     def __post_init__(self) -> None:
+        if self.gpu_recipe is not None:
+            try:
+                find_recipe(self.gpu_recipe)
+            except RecipeError as e:
+                raise RecipeError(f"gpu_recipe: {e}") from None
+        rows = self.eval.students
+        if rows is not None and DPO in rows and self.self_refine is None:
+            raise RecipeError(f"eval.students: {DPO} needs a self_refine stage (self_refine is null)")
+        if rows is not None and (not rows or len(set(rows)) != len(rows)):
+            raise RecipeError(f"eval.students: list each of {BASE}, {SFT}, {DPO} at most once, and one at least")
         if self.refine_questions and self.self_refine is not None and not self.demos.balance:
             raise RecipeError(
                 "refine_questions: self-refine draws questions the SFT demonstrations leave out, so "
