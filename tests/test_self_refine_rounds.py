@@ -155,3 +155,46 @@ def test_two_rounds_publish_one_adapter_and_resume_in_round_two(setup, tiny_mode
     assert any(not torch.equal(final[k], round_one[k]) for k in final)  # round 2 trained further
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out))
     assert list(model.peft_config) == ["default"]
+
+
+@pytest.mark.slow  # ~15 s
+def test_a_round_without_validation_pairs_trains_without_evaluation(tiny_model_dir, tmp_path, monkeypatch):
+    """Validation questions all answered right give no validation pair: the round trains on and
+    publishes its adapter, instead of failing in trl's evaluation (a small demo's case)."""
+    import datasets
+    from train_support import demo_row
+
+    data = tmp_path / "demos"
+    split = {"train": COT_DOCS[:4], "validation": COT_DOCS[4:]}
+    datasets.DatasetDict(
+        {
+            name: datasets.Dataset.from_list([demo_row(v, d, i) for i, d in enumerate(docs) for v in ("zs", "cot")])
+            for name, docs in split.items()
+        }
+    ).save_to_disk(str(data / "dataset"))
+    task = preference_pairs.suite.task_name("csqa", "cot")
+    docs = {preference_pairs.question(task, d).cot_prompt: d for d in COT_DOCS}
+    validation = {p for p, d in docs.items() if d in COT_DOCS[4:]}
+
+    def generate_hf(model, tokenizer, prompts, max_new_tokens, batch_size, desc, temperature=0.0, seed=None):
+        seen: dict[str, int] = {}
+        out = []
+        for p in prompts:
+            k = seen[p] = seen.get(p, -1) + 1
+            out.append((right if p in validation or k % 2 == 0 else wrong)(docs[p], f"Think {k}. "))
+        return out
+
+    monkeypatch.setattr(student_generation, "generate_hf", generate_hf)
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir), LoraConfig(r=4, init_lora_weights=False)
+    ).save_pretrained(tmp_path / "sft")
+    out = tmp_path / "dpo"
+    result = self_refine({"data": data, "sft": tmp_path / "sft"}, tiny_model_dir, out, "rounds=1")
+    assert result.exit_code == 0, result.output
+    assert (out / "adapter_config.json").is_file()
+    assert '"n_validation": 0' in (out / META_FILE).read_text()

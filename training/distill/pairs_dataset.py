@@ -96,10 +96,14 @@ def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, de
         pairs, stats = build(recipe, demos[split], generate, render, split, rnd)
         log.info("round %d %s pairs: %s", rnd.index, split, stats)
         all_stats[split] = stats
-        if not pairs:
+        if not pairs and split != "train":
+            # Validation only picks the best checkpoint: without it the round trains and keeps its last step.
+            log.warning("round %d: no %s preference pairs (%s); training without evaluation", rnd.index, split, stats)
+        elif not pairs:
             hint = "sample more answers per question" if sampling(recipe) else "set keep_correct_only=false"
             raise UserError(f"no {split} preference pairs survive ({stats}); {hint} or train the SFT student longer")
-        splits[split] = datasets.Dataset.from_list(pairs)
+        empty = {c: [] for c in preference_pairs.PAIR_COLUMNS}  # an empty split keeps the pair columns
+        splits[split] = datasets.Dataset.from_list(pairs) if pairs else datasets.Dataset.from_dict(empty)
     if backend == "vllm":
         student_generation.release_vllm()
     ds = datasets.DatasetDict(splits)

@@ -22,6 +22,7 @@ round (training/distill/refine_rounds.py: layout, resume) does:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -116,12 +117,20 @@ def train_round(
         validation = validation.select(range(min(len(validation), recipe.max_eval_pairs)))
     if state.is_main_process:
         refine_rounds.mark(recipe.run_dir, rnd)
+    args = recipe
+    if len(validation) == 0:
+        # Every validation question was answered all right or all wrong (pairs_dataset warned):
+        # nothing to evaluate, so the round trains without evaluation and keeps its last step.
+        from transformers import IntervalStrategy
+
+        args = copy.copy(recipe)
+        args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
     trainer = DPOTrainer(
         model=model,
         ref_model=None,  # trl adds the frozen 'ref' copy of the starting adapter (module docstring)
-        args=recipe,
+        args=args,
         train_dataset=pairs["train"].select_columns(columns),
-        eval_dataset=validation.select_columns(columns),
+        eval_dataset=validation.select_columns(columns) if len(validation) else None,
         processing_class=tokenizer,
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)

@@ -111,14 +111,14 @@ class StageArguments:
 
         The self-refine sample is drawn from the questions the SFT demonstrations leave out
         (``--exclude-questions demos/questions.txt``: their train and validation questions), so
-        the student does not self-refine on questions it was fine-tuned on. It keeps the SFT
-        sample's ratio of validation to training questions (the student answers every one of
-        them twice, so a validation split as large as the SFT one would cost more than the
-        training questions).
+        the student does not self-refine on questions it was fine-tuned on. It holds out the
+        same share of its questions for validation as the SFT sample (``demos.val_fraction``:
+        ``ceil(share / (1 - share) * questions)``, so at least one; self-refine's
+        ``max_eval_pairs`` caps what is evaluated).
         """
         d = self.r.demos
         balance = self.r.refine_questions if refine else d.balance
-        val_fraction = d.val_fraction * balance / d.balance if refine and balance and d.balance else d.val_fraction
+        val_fraction = d.val_fraction
         args = [
             "demos",
             *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
