@@ -162,6 +162,10 @@ def test_logging_is_info_for_the_project_and_warnings_for_the_libraries_unless_v
     assert run("tasks", "--path").exit_code == 0  # the group configures logging for every command
     capsys.readouterr()
     assert say() == "precision: fp32\nwarning [lm_eval.evaluator]: no chat template\n"
+    from training.distill.model_loading import OFFLINE_KERNEL_HUB
+
+    logging.getLogger(OFFLINE_KERNEL_HUB[0]).warning(f"{OFFLINE_KERNEL_HUB[1]}: ...")
+    assert capsys.readouterr().err == ""  # every command filters it (the group sets the filter)
     configure_logging(verbose=True)  # again: one handler, not two
     assert say() == "precision: fp32\nbuilding contexts\nwarning [lm_eval.evaluator]: no chat template\n"
     assert os.environ["TRANSFORMERS_VERBOSITY"] == "info"  # transformers' own handler, and the stage commands

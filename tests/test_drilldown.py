@@ -112,7 +112,7 @@ def test_side_by_side_page_shows_the_disagreements(board_dir, tmp_path):
     assert len(rows) == 50 and all((a == "c") != (b == "c") for a, b in rows)
 
 
-#: The shipped 300-question CSQA runs: base, R3 SFT, R3 SFT+DPO, and PaLM's recorded CoT.
+#: The shipped 300-question CSQA runs: base, the students (the demo's included), and PaLM's recorded CoT.
 SHIPPED = Path(__file__).resolve().parents[1] / "harness_configs/recipes/smollm2-135m-instruct/results/csqa300"
 
 
@@ -130,10 +130,11 @@ def shipped_dir(tmp_path_factory) -> Path:
 
 
 def test_shipped_rows_are_base_students_teacher(shipped_dir):
-    students = ["sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-run2"]
+    students = ["demo-base", "demo-student", "sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-run2"]
     assert list(csv_rows(shipped_dir)) == ["base", *students, "palm-540b"]  # palm-540b: recorded
     manifest = (shipped_dir / "questions" / "data" / "manifest.js").read_text()
-    assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == ["base", *["sft"] * 5, "palm"]
+    labels = ["base", "demo", "demo", *["sft"] * 5, "palm"]
+    assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == labels
 
 
 def test_question_stands_first_and_the_gold_option_is_spelled_out(shipped_dir, tmp_path):

@@ -29,10 +29,22 @@ SLICES = {
         "sft-run2",
         "sft-refine",
         "sft-refine-cvd",
+        "demo-base",  # `make demo`'s run (issue 19): its base and final student
+        "demo-student",
     },
     ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine", "sft-refine-cvd"},
     ("obqa300", "aligncot_obqa_cot"): {"base", "sft-dpo", "sft-run2", "sft-refine", "sft-refine-cvd"},
-    ("tune195", "aligncot_csqa_cot"): {"sft", "civ-nll-r1-round-1", "civ-nll-lr3-r1-round-1", "cvd-r1-round-1"},
+    ("tune195", "aligncot_csqa_cot"): {
+        "sft",
+        "civ-nll-r1-round-1",
+        "civ-nll-lr3-r1-round-1",
+        "cvd-r1-round-1",
+        # The demo's data size (issue 19): the base and SFT on 500/1000/1250 shipped PaLM rows.
+        "base",
+        "d500",
+        "d1000",
+        "d1250",
+    },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
@@ -92,6 +104,16 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("csqa300", "aligncot_csqa_zs", "sft-refine-cvd", "sft-run2", 2.0, 0.60),
         ("obqa300", "aligncot_obqa_cot", "sft-refine-cvd", "sft-run2", -1.0, 0.61),
         ("tune195", "aligncot_csqa_cot", "cvd-r1-round-1", "sft", 2.1, 0.39),
+        # `make demo`'s last line, and its base against the static-batching base run.
+        ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 11.7, 0.0019),
+        ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 11.7, 0.0019),
+        ("csqa300", "aligncot_csqa_cot", "demo-base", "base", 0.0, 1.0),
+        # The demo's data size on the tuning split (docs/pages/tuning.md, Phase 5).
+        ("tune195", "aligncot_csqa_cot", "d500", "base", 10.3, 0.012),
+        ("tune195", "aligncot_csqa_cot", "d1000", "base", 14.4, 0.00091),
+        ("tune195", "aligncot_csqa_cot", "d1250", "base", 14.4, 0.0013),
+        ("tune195", "aligncot_csqa_cot", "sft", "base", 21.0, 3.1e-06),
+        ("tune195", "aligncot_csqa_cot", "d1250", "d1000", 0.0, 1.0),
     ],
 )
 def test_paired_tests(name, task, run, against, delta, p):

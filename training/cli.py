@@ -156,6 +156,11 @@ def configure_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    # Every command may import bitsandbytes (the pipeline's `run` does, through peft): keep its
+    # offline kernel-hub warning off the console everywhere, not only in the trainers.
+    from training.distill.model_loading import silence_offline_kernel_hub
+
+    silence_offline_kernel_hub()
     if verbose:
         os.environ[VERBOSE_ENV] = "1"
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info")

@@ -13,7 +13,7 @@
 #            the published SFT recipe (sft.yaml) with the variant's overrides, and its adapter scored
 #            on the tuning split (cot, chat template, greedy), with its SFT wall time logged;
 #   ship     copies the lm-eval files of the tuning evaluations into DEST (4th argument) as
-#            DEST/tune195/<run>/, with this machine's paths written portably.
+#            DEST/tune195/<run>/ (base, d500, ...), with this machine's paths written portably.
 # Every phase skips what an earlier run of it finished. ONLY: variant names to run.
 set -euo pipefail
 SHARED=$(realpath "$1")
@@ -81,7 +81,7 @@ ship)
 import pathlib, sys
 work, dest, repo, home = (pathlib.Path(a) for a in sys.argv[1:])
 for results in sorted((work / "tune_eval").glob("*/*/results_*.json")):
-    target = dest / "tune195" / f"demo-{results.parent.parent.name}"
+    target = dest / "tune195" / results.parent.parent.name  # the run label lm-eval wrote
     target.mkdir(parents=True, exist_ok=True)
     for f in sorted(results.parent.iterdir()):
         text = f.read_text(encoding="utf-8")

@@ -102,7 +102,7 @@ def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, de
         elif not pairs:
             hint = "sample more answers per question" if sampling(recipe) else "set keep_correct_only=false"
             raise UserError(f"no {split} preference pairs survive ({stats}); {hint} or train the SFT student longer")
-        empty = {c: [] for c in preference_pairs.PAIR_COLUMNS}  # an empty split keeps the pair columns
+        empty: dict[str, list] = {c: [] for c in preference_pairs.PAIR_COLUMNS}  # an empty split keeps the pair columns
         splits[split] = datasets.Dataset.from_list(pairs) if pairs else datasets.Dataset.from_dict(empty)
     if backend == "vllm":
         student_generation.release_vllm()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from training.distill.demos import QUESTIONS_NAME
 from training.pipeline import trainers
-from training.pipeline.recipe import BASE, DPO, SFT, TEACHER, PipelineRecipe, resolve_file
+from training.pipeline.evaluation import BASE, DPO, SFT, TEACHER
+from training.pipeline.recipe import PipelineRecipe, resolve_file
 
 #: Printed by every run that builds its own tiny models.
 DEMO_NOTE = (

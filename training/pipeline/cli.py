@@ -11,9 +11,9 @@ from training.device import cuda_available
 from training.errors import UserError
 from training.evaluate.config import leaf_tasks
 from training.pipeline.arguments import DEMO_NOTE
-from training.pipeline.headline import final_student, headline
-from training.pipeline.recipe import BASE
+from training.pipeline.evaluation import BASE
 from training.pipeline.grid import Grid, load
+from training.pipeline.headline import final_student, headline
 from training.pipeline.run import Pipeline
 from training.pipeline.stages import run_stages, timing_table
 

@@ -20,7 +20,7 @@ from pydantic.dataclasses import dataclass
 from aligncot_tasks import suite
 from training.distill.demos import Kind, Style
 from training.errors import RecipeError, UserError
-from training.evaluate.config import LocalBackend
+from training.pipeline.evaluation import BASE, DPO, SFT, Count, Evaluation
 from training.validation import STRICT, build
 from training.yaml_mapping import load_mapping, parse_override
 
@@ -49,14 +49,6 @@ def resolve_file(name: str) -> str:
     if name.startswith(BUILTIN):
         return str(TEACHERS_DIR / name.removeprefix(BUILTIN))
     return str(Path(name).expanduser().resolve())
-
-
-#: A count of at least one.
-Count = Annotated[int, Field(ge=1)]
-#: Leaderboard rows (and results sub-directories) of the pipeline's models.
-TEACHER, BASE, SFT, DPO = "teacher", "student-base", "student-sft", "student-sft-dpo"
-#: The student rows ``eval.students`` may list.
-StudentRow = Literal["student-base", "student-sft", "student-sft-dpo"]
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -152,27 +144,6 @@ class Demos:
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     balance: Annotated[int, Field(ge=0)] | None = None
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
-
-
-@dataclass(frozen=True, config=STRICT)
-class Evaluation:
-    """What every model is evaluated on (``limit``: rows per task, <1 a fraction).
-
-    ``students``: the student rows to evaluate (default: base, SFT and, with self-refine,
-    SFT+DPO); the run's last line compares the base with the final student.
-
-    ``batch_size``: the students' lm-eval batch size (None: ``aligncot eval``'s default, 32
-    sequences in flight for ``hf-continuous``, else 1 on CPU). ``backend``: the students'
-    lm-eval backend (``auto``: ``hf-continuous`` on CPU, ``hf`` on GPU).
-    """
-
-    tasks: tuple[str, ...] = ("aligncot_zs", "aligncot_cot")
-    limit: Annotated[float, Field(gt=0)] | None = None
-    gen_kwargs: str | None = None
-    batch_size: Count | None = None
-    backend: LocalBackend = "auto"
-    #: Which student rows are evaluated (None: all; a time budget may leave out the SFT row).
-    students: tuple[StudentRow, ...] | None = None
 
 
 @dataclass(frozen=True, config=STRICT)
