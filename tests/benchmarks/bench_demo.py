@@ -42,7 +42,7 @@ def main() -> int:
         return proc.returncode
     lines = proc.stdout.strip().splitlines()
     table = lines[lines.index(next(line for line in lines if line.startswith("stage "))) :]
-    print("\n".join(line for line in table if not line.startswith(("leaderboard:", " "))))
+    print("\n".join(line for line in table[:-1] if not line.startswith(("leaderboard:", " "))))
     print(f"wall time {wall:.0f} s = {wall / 60:.1f} min: {wall / BUDGET_S:.2f} of the {BUDGET_S // 60}-minute budget")
     print(lines[-1])
     return 0
