@@ -76,21 +76,7 @@ tune)
   ;;
 ship)
   DEST=${4:?ship needs DEST}
-  repo=${REPO:-$PWD}
-  python3 - "$W" "$DEST" "$repo" "$HOME" <<'PY'
-import pathlib, sys
-work, dest, repo, home = (pathlib.Path(a) for a in sys.argv[1:])
-for results in sorted((work / "tune_eval").glob("*/*/results_*.json")):
-    target = dest / "tune195" / results.parent.parent.name  # the run label lm-eval wrote
-    target.mkdir(parents=True, exist_ok=True)
-    for f in sorted(results.parent.iterdir()):
-        text = f.read_text(encoding="utf-8")
-        if f.name.startswith("results_"):
-            for path, short in ((work, "out"), (repo, "."), (home, "~")):
-                text = text.replace(f"{path}/", f"{short}/").replace(f'"{path}"', f'"{short}"')
-        (target / f.name).write_text(text, encoding="utf-8")
-    print(f"{results.parent} -> {target}")
-PY
+  python3 harness_configs/experiments/ship_results.py "$DEST" "$W" "$W/tune_eval=tune195"  # REPO: as self_refine_csqa.sh
   ;;
 *)
   echo "unknown phase $PHASE (prepare, tune, ship)" >&2; exit 2

@@ -177,24 +177,9 @@ EOF
   ;;
 ship)
   DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}
-  # the checkout the evaluations ran in (lm-eval names its task files by path); REPO overrides
-  repo=${REPO:-$PWD}
-  python3 - "$OUT" "$W" "$DEST" "$repo" "$HOME" <<'EOF'
-import pathlib, sys
-out, work, dest, repo, home = (pathlib.Path(a) for a in sys.argv[1:])
-sources = [(out / s, s) for s in ("csqa300", "obqa300") if (out / s).is_dir()] + [(work / "tune_eval", "tune195")]
-for root, slice_ in sources:
-    for results in sorted(root.glob("*/*/results_*.json")):
-        target = dest / slice_ / results.parent.parent.name
-        target.mkdir(parents=True, exist_ok=True)
-        for f in sorted(results.parent.iterdir()):
-            text = f.read_text(encoding="utf-8")
-            if f.name.startswith("results_"):
-                for path, short in ((work, "out"), (repo, "."), (home, "~")):
-                    text = text.replace(f"{path}/", f"{short}/").replace(f'"{path}"', f'"{short}"')
-            (target / f.name).write_text(text, encoding="utf-8")
-        print(f"{results.parent} -> {target}")
-EOF
+  # REPO: the checkout the evaluations ran in (lm-eval names its task files by path); default: here
+  python3 harness_configs/experiments/ship_results.py "$DEST" "$W" \
+    "$OUT/csqa300=csqa300" "$OUT/obqa300=obqa300" "$W/tune_eval=tune195"
   ;;
 *)
   echo "unknown phase $PHASE (prepare, tune, final, ship)" >&2

@@ -102,8 +102,12 @@ def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, de
         elif not pairs:
             hint = "sample more answers per question" if sampling(recipe) else "set keep_correct_only=false"
             raise UserError(f"no {split} preference pairs survive ({stats}); {hint} or train the SFT student longer")
-        empty: dict[str, list] = {c: [] for c in preference_pairs.PAIR_COLUMNS}  # an empty split keeps the pair columns
-        splits[split] = datasets.Dataset.from_list(pairs) if pairs else datasets.Dataset.from_dict(empty)
+        # An empty (validation) split still has the pair columns the trainer selects.
+        splits[split] = (
+            datasets.Dataset.from_list(pairs)
+            if pairs
+            else datasets.Dataset.from_dict({c: [] for c in preference_pairs.PAIR_COLUMNS})
+        )
     if backend == "vllm":
         student_generation.release_vllm()
     ds = datasets.DatasetDict(splits)

@@ -119,7 +119,6 @@ class StageArguments:
         """
         d = self.r.demos
         balance = self.r.refine_questions if refine else d.balance
-        val_fraction = d.val_fraction
         args = [
             "demos",
             *(str(self.annotation_dir(t)) for t in self.r.annotate.tasks),
@@ -132,7 +131,7 @@ class StageArguments:
             "--fraction",
             str(d.fraction),
             "--val-fraction",
-            str(val_fraction),
+            str(d.val_fraction),
         ]
         args += ["--exclude-questions", str(self.sft_demos / QUESTIONS_NAME)] if refine else []
         return args + (["--balance", str(balance)] if balance is not None else [])
