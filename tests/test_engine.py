@@ -21,7 +21,7 @@ PROMPTS = [
     "Q: 2+2?",
     "Answer Choices: (A) fridge (B) oven (C) car (D) desk (E) shoe",
     "A long prompt about cats and dogs and the places where people keep their food",
-    "Question: a prompt longer than one forward step holds, so its prefill is split. " * 40,
+    "Question: a prompt much longer than the others, so the rows of a batch are padded. " * 40,
 ]
 
 
@@ -86,7 +86,6 @@ def test_stop_strings_cut_and_end_the_request(tiny, device):
             n_stopped += 1
             assert out.finish_reason == "stop"
     assert n_stopped >= 3
-    assert max(len(x) for x in ids) > engine.MAX_BATCH_TOKENS
 
 
 def test_adapter_is_applied(tiny):
@@ -117,6 +116,43 @@ def test_seeded_sampling_repeats_and_differs_from_greedy(tiny):
     assert [o.text for o in first] == [o.text for o in again]
     assert [o.text for o in first] != [o.text for o in greedy]
     assert all("\n" not in o.text for o in first)
+
+
+def test_seeded_samples_do_not_depend_on_the_batch(tiny):
+    # Each request draws from its own generator: batched with others or alone, it samples the same.
+    path, tokenizer = tiny
+    model = _model(path, "cpu")
+    reqs = [engine.Request(x, 12) for x in _encode(tokenizer)]
+    together = engine.generate(model, tokenizer, reqs, temperature=1.5, seed=7, max_in_flight=6)
+    alone = engine.generate(model, tokenizer, reqs, temperature=1.5, seed=7, max_in_flight=1)
+    assert [o.text for o in together] == [o.text for o in alone]
+    other_seed = engine.generate(model, tokenizer, reqs, temperature=1.5, seed=8, max_in_flight=6)
+    assert [o.text for o in other_seed] != [o.text for o in together]
+
+
+def test_batch_rows_leave_and_join_with_their_padding(tiny):
+    from training.generation.padded_batch import PaddedBatch
+
+    path, tokenizer = tiny
+    model = _model(path, "cpu")
+    short, long, middle = [5, 6, 7], list(range(5, 15)), [8, 9, 10, 11, 12]
+    with torch.no_grad():
+        batch, logits = PaddedBatch.prefill(model, [short, long], pad_id=0)
+        assert (batch.rows, batch.columns) == (2, 10) and logits.shape[0] == 2
+        assert batch.mask.sum(-1).tolist() == [3, 10]
+        batch.keep([0])  # the long row leaves: the columns only it used go too
+        assert (batch.rows, batch.columns) == (1, 3)
+        assert all(layer.keys.shape[2] == 3 for layer in batch.cache.layers)
+        joined, _ = PaddedBatch.prefill(model, [middle], pad_id=0)
+        batch.join(joined)
+        assert (batch.rows, batch.columns) == (2, 5)
+        assert batch.mask.tolist() == [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]
+        assert batch.next_position.tolist() == [3, 5]
+        nxt = batch.step(model, torch.tensor([1, 2]))
+    # The joined row continues exactly as the prompt would alone.
+    with torch.no_grad():
+        alone = model(torch.tensor([middle + [2]])).logits[0, -1]
+    assert torch.allclose(nxt[1], alone, atol=1e-4)
 
 
 def test_results_are_reported_as_they_finish(tiny):

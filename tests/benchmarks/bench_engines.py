@@ -17,8 +17,7 @@ Printed:
   the student's tokenizer, plus one for the end-of-sequence or the first token of the stop
   sequence (capped at the budget); computed for ``hf`` = per lm-eval batch (its order:
   longest context first) rows x the batch's longest useful count; computed for
-  ``hf-continuous`` = the tokens the engine decoded, as it reports them (past a stop string
-  too, until the cancellation lands);
+  ``hf-continuous`` = the tokens the engine decoded, as it counts them;
 - the bound: prefill (the engine run with a one-token budget on the same contexts) plus the
   useful tokens at the continuous run's decode rate;
 - agreement: identical answers extracted by the suite's scorer, identical verdicts, identical
