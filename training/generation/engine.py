@@ -181,7 +181,7 @@ def generate(
                     keep = [row for row, i in enumerate(live) if out[i] is None]
                     live = [live[row] for row in keep]
                     if live:
-                        batch.keep(keep)  # type: ignore[union-attr]
+                        batch.keep(keep)
                     else:
                         batch = None
     finally:

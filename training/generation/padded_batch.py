@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import DynamicCache
 
 
 @dataclass
@@ -30,9 +35,9 @@ class PaddedBatch:
         next_position: ``[rows]`` position id of each row's next token (its real length).
     """
 
-    cache: object
-    mask: object
-    next_position: object
+    cache: DynamicCache
+    mask: torch.Tensor
+    next_position: torch.Tensor
 
     @property
     def rows(self) -> int:
@@ -45,7 +50,7 @@ class PaddedBatch:
         return int(self.mask.shape[1])
 
     @classmethod
-    def prefill(cls, model, prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[PaddedBatch, object]:
+    def prefill(cls, model, prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[PaddedBatch, torch.Tensor]:
         """Run the prompts through ``model`` as one left-padded batch.
 
         Args:
@@ -78,7 +83,7 @@ class PaddedBatch:
         ).logits[:, -1, :]
         return cls(cache, mask, mask.sum(-1)), logits
 
-    def step(self, model, tokens) -> object:
+    def step(self, model, tokens: torch.Tensor) -> torch.Tensor:
         """Append one token per row (``[rows]`` ids) and return the ``[rows, vocab]`` next logits."""
         import torch
 
@@ -114,7 +119,7 @@ class PaddedBatch:
 
         width = max(self.columns, other.columns)
 
-        def widen(tensor, dim: int):
+        def widen(tensor: torch.Tensor, dim: int) -> torch.Tensor:
             missing = width - tensor.shape[dim]
             if not missing:
                 return tensor
