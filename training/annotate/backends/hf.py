@@ -5,11 +5,12 @@ each is reported as soon as it finishes (the caller commits it at once). A compl
 end-of-sequence or the first of the job's stop strings (``finish_reason="stop"``, cut before
 the string), or uses the whole budget (``"length"``), as OpenAI-compatible servers report.
 
-Seeds: the engine seeds a call, not a request, so the jobs are generated in one call per
-sample seed (:attr:`~training.annotate.jobs.Job.seed`, ``--seed`` + sample index): sample
-``i`` of every question is drawn under ``seed + i``, as the openai and vllm backends send it
-per request. A sampled token still depends on the call's schedule (which questions decode
-beside it), so a resumed run -- fewer jobs in a call -- does not redraw the same text.
+Seeds: the engine seeds each request from the call's seed and the request's position in the
+call, so the jobs are generated in one call per sample seed
+(:attr:`~training.annotate.jobs.Job.seed`, ``--seed`` + sample index): sample ``i`` of every
+question is drawn under ``seed + i``, as the openai and vllm backends send it per request. A
+sampled token does not depend on which questions decode beside it, but a resumed run -- fewer
+jobs in a call -- gives a question another position, so it does not redraw the same text.
 """
 
 from __future__ import annotations
