@@ -125,6 +125,18 @@ def test_class_balance(data):
     assert len(train) == 30 and val  # N training rows, validation held out besides them
 
 
+def test_uneven_balance_is_warned_about(data, tmp_path):
+    even = CliRunner().invoke(
+        demos, [str(data["ann"]), "--out", str(tmp_path / "a"), "--kind", "all", "--balance", "20"]
+    )
+    assert even.exit_code == 0 and "warning" not in even.output
+    short = CliRunner().invoke(
+        demos, [str(data["ann"]), "--out", str(tmp_path / "b"), "--kind", "all", "--balance", "40"]
+    )
+    assert short.exit_code == 0
+    assert "warning: --balance 40: only 6 rows answer E, so the training rows are not class-balanced" in short.output
+
+
 def test_fractions_are_nested_and_validation_fixed(data):
     sets, vals = [], []
     for f in (0.25, 0.5, 0.75, 1.0):

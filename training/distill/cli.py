@@ -175,3 +175,12 @@ def demos_command(
         f"{out}: train {len(train)}, validation {len(validation)} ({kind}/{style}); "
         f"labels {stats['train_labels']}{excluded}"
     )
+    labels = stats["train_labels"]
+    if stats["balance"] and len(labels) > 1 and max(labels.values()) - min(labels.values()) > 1:
+        # --balance deals the letters round-robin; once one runs out the rest continue unevenly.
+        short = min(labels, key=labels.get)
+        click.echo(
+            f"warning: --balance {stats['balance']}: only {labels[short]} rows answer {short}, "
+            f"so the training rows are not class-balanced: {labels}",
+            err=True,
+        )
