@@ -130,10 +130,11 @@ def shipped_dir(tmp_path_factory) -> Path:
 
 
 def test_shipped_rows_are_base_students_teacher(shipped_dir):
-    students = ["demo-base", "demo-student", "sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-run2"]
+    demo = ["demo-base", "demo-sft", "demo-student", "demo-student-paged"]
+    students = [*demo, "sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-run2"]
     assert list(csv_rows(shipped_dir)) == ["base", *students, "palm-540b"]  # palm-540b: recorded
     manifest = (shipped_dir / "questions" / "data" / "manifest.js").read_text()
-    labels = ["base", "demo", "demo", *["sft"] * 5, "palm"]
+    labels = ["base", *["demo"] * 4, *["sft"] * 5, "palm"]
     assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == labels
 
 

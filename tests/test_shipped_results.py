@@ -29,8 +29,10 @@ SLICES = {
         "sft-run2",
         "sft-refine",
         "sft-refine-cvd",
-        "demo-base",  # `make demo`'s run (issue 19): its base and final student
+        "demo-base",  # `make demo`'s run (issue 19): its base, SFT and final student
+        "demo-sft",
         "demo-student",
+        "demo-student-paged",  # the same recipe before the engine change: other sampled pairs
     },
     ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine", "sft-refine-cvd"},
     ("obqa300", "aligncot_obqa_cot"): {"base", "sft-dpo", "sft-run2", "sft-refine", "sft-refine-cvd"},
@@ -105,9 +107,14 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("obqa300", "aligncot_obqa_cot", "sft-refine-cvd", "sft-run2", -1.0, 0.61),
         ("tune195", "aligncot_csqa_cot", "cvd-r1-round-1", "sft", 2.1, 0.39),
         # `make demo`'s last line, and its base against the static-batching base run.
-        ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 11.7, 0.0019),
-        ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 11.7, 0.0019),
+        ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
+        ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-base", "base", 0.0, 1.0),
+        # Its SFT adapter alone, and self-refine's share under two draws of sampled pairs.
+        ("csqa300", "aligncot_csqa_cot", "demo-sft", "base", 8.3, 0.014),
+        ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-sft", 0.0, 1.0),
+        ("csqa300", "aligncot_csqa_cot", "demo-student-paged", "demo-sft", 3.3, 0.17),
+        ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-student-paged", -3.3, 0.041),
         # The demo's data size on the tuning split (docs/pages/tuning.md, Phase 5).
         ("tune195", "aligncot_csqa_cot", "d500", "base", 10.3, 0.012),
         ("tune195", "aligncot_csqa_cot", "d1000", "base", 14.4, 0.00091),
