@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job: SmolLM2-135M-Instruct distilled from
-# PaLM-540B's recorded CoT, ~34 min on 2 cores, ending in a paired result on 300 CSQA questions)
+# PaLM-540B's recorded CoT, ~28 min on 2 cores, ending in a paired result on 300 CSQA questions)
 # and `make test` (tests). Both install first, and skip the install when pyproject.toml has not
 # changed since the last one.
 # `make demo-tiny`: the random-weights pipeline in minutes (the machinery test the tests run).
