@@ -1,4 +1,5 @@
-"""Synthetic lm-eval runs with samples files, in the layout lm-eval 0.4 writes them."""
+"""lm-eval runs with samples files, in the layout lm-eval 0.4 writes them: synthetic ones, and
+the re-scoring check of the shipped real ones."""
 
 from __future__ import annotations
 
@@ -103,3 +104,34 @@ def csqa_lines(verdicts: str, task: str = "aligncot_csqa_cot", truncated: str | 
         sample(task, i, csqa_doc(i), v, None if truncated is None else truncated[i] == "1")
         for i, v in enumerate(verdicts)
     ]
+
+
+def read_samples(folder: Path, task: str) -> list[dict]:
+    """The lines of the one ``samples_<task>_*.jsonl`` in an lm-eval output folder."""
+    (path,) = folder.glob(f"samples_{task}_*.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def assert_rescored(folder: Path, task: str) -> list[dict]:
+    """Today's scorer gives every logged verdict of ``task`` in ``folder``, and the logged accuracy.
+
+    Returns the samples lines.
+    """
+    import pytest
+
+    from aligncot_tasks import suite
+
+    spec = suite.all_tasks()[task]
+    rows = read_samples(folder, task)
+    for row in rows:
+        score = suite.score(spec, row["doc"], row["resps"][0][0])
+        assert float(score.correct) == row["acc"], (folder.name, row["doc_id"], score.extracted)
+        assert float(score.extracted is None) == row["invalid"], (folder.name, row["doc_id"])
+    # aligncot eval writes one results file per task (cot and zs runs share a folder)
+    (logged,) = [
+        data["results"][task]
+        for f in folder.glob("results_*.json")
+        if task in (data := json.loads(f.read_text(encoding="utf-8")))["results"]
+    ]
+    assert logged["acc,none"] == pytest.approx(sum(r["acc"] for r in rows) / len(rows))
+    return rows

@@ -10,14 +10,13 @@ recomputed; a variant added later is picked up without editing this file.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from samples_support import assert_rescored, read_samples
 
-from aligncot_tasks import suite
 from training.pipeline.grid import load
 from training.pipeline.grid_run import GridRun
 
@@ -34,10 +33,6 @@ def _task(samples_file: Path) -> str:
     return samples_file.name.removeprefix("samples_").rsplit("_", 1)[0]
 
 
-def _rows(samples_file: Path) -> list[dict]:
-    return [json.loads(line) for line in samples_file.read_text(encoding="utf-8").splitlines()]
-
-
 def test_the_rows_are_the_grids():
     grid, _ = load(GRID)
     assert set(SHARED_ROWS) <= set(ROWS)
@@ -47,8 +42,8 @@ def test_the_rows_are_the_grids():
 
 def test_every_row_answers_the_same_300_questions():
     by_task: dict[str, set[tuple]] = {}
-    for _, f in SAMPLES:
-        ids = tuple(sorted((r["doc_id"], r["doc_hash"]) for r in _rows(f)))
+    for row, f in SAMPLES:
+        ids = tuple(sorted((r["doc_id"], r["doc_hash"]) for r in read_samples(RESULTS / row, _task(f))))
         assert len(ids) == 300
         by_task.setdefault(_task(f), set()).add(ids)
     assert set(by_task) == {"aligncot_csqa_cot", "aligncot_obqa_cot"}
@@ -57,17 +52,7 @@ def test_every_row_answers_the_same_300_questions():
 
 @pytest.mark.parametrize(("row", "samples_file"), SAMPLES, ids=lambda x: getattr(x, "name", x))
 def test_todays_scorer_gives_the_logged_verdicts(row, samples_file):
-    task = _task(samples_file)
-    rows = _rows(samples_file)
-    for r in rows:
-        score = suite.score(task, r["doc"], r["resps"][0][0])
-        assert float(score.correct) == r["acc"], (row, r["doc_id"], score.extracted)
-    (logged,) = [
-        data["results"][task]
-        for f in (RESULTS / row).glob("results_*.json")
-        if task in (data := json.loads(f.read_text(encoding="utf-8")))["results"]
-    ]
-    assert logged["acc,none"] == pytest.approx(sum(r["acc"] for r in rows) / len(rows))
+    assert_rescored(RESULTS / row, _task(samples_file))
 
 
 def test_the_leaderboard_is_recomputed_from_the_shipped_files(tmp_path):

@@ -8,12 +8,11 @@ published numbers fails here, and recompute the paired tests the README reports.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from samples_support import assert_rescored, read_samples
 
-from aligncot_tasks import suite
 from training.evaluate.compare import compare_runs, load_run
 
 RESULTS = Path(__file__).resolve().parents[1] / "harness_configs/recipes/smollm2-135m-instruct/results"
@@ -53,8 +52,7 @@ RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in so
 
 
 def _rows(name: str, task: str, run: str) -> list[dict]:
-    (path,) = (RESULTS / name / run).glob(f"samples_{task}_*.jsonl")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return read_samples(RESULTS / name / run, task)
 
 
 @pytest.mark.parametrize("key", SLICES, ids="/".join)
@@ -69,19 +67,7 @@ def test_every_run_has_the_same_questions(key):
 
 @pytest.mark.parametrize(("name", "task", "run"), RUNS)
 def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
-    spec = suite.all_tasks()[task]
-    rows = _rows(name, task, run)
-    for row in rows:
-        score = suite.score(spec, row["doc"], row["resps"][0][0])
-        assert float(score.correct) == row["acc"], (run, row["doc_id"], score.extracted)
-        assert float(score.extracted is None) == row["invalid"], (run, row["doc_id"])
-    # aligncot eval writes one results file per task (cot and zs runs share a folder)
-    (logged,) = [
-        data["results"][task]
-        for f in (RESULTS / name / run).glob("results_*.json")
-        if task in (data := json.loads(f.read_text(encoding="utf-8")))["results"]
-    ]
-    assert logged["acc,none"] == pytest.approx(sum(r["acc"] for r in rows) / len(rows))
+    assert_rescored(RESULTS / name / run, task)
 
 
 @pytest.mark.parametrize(
