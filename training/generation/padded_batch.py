@@ -99,14 +99,14 @@ class PaddedBatch:
         return logits
 
     def keep(self, rows: Sequence[int]) -> None:
-        """Keep only ``rows`` (in that order), then drop the columns no kept row uses."""
+        """Keep only ``rows`` (in that order; at least one), then drop the columns no kept row uses."""
         import torch
 
         index = torch.tensor(list(rows), dtype=torch.long, device=self.mask.device)
         self.mask = self.mask.index_select(0, index)
         self.next_position = self.next_position.index_select(0, index)
         # Rows are right-aligned, so the unused columns are the leading ones.
-        unused = self.columns - int(self.next_position.max()) if len(rows) else self.columns
+        unused = self.columns - int(self.next_position.max())
         self.mask = self.mask[:, unused:]
         for layer in self.cache.layers:
             if getattr(layer, "keys", None) is not None and layer.keys.numel():
