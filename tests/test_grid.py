@@ -21,6 +21,7 @@ from training.pipeline.grid_run import GridRun
 
 ROOT = Path(__file__).resolve().parents[1]
 ABLATIONS = ROOT / "harness_configs" / "experiments" / "csqa_ablations.yaml"
+FAMILY = ROOT / "harness_configs" / "experiments" / "csqa_family_gemma-3-270m.yaml"
 TEACHERS = ROOT / "training" / "data" / "teachers"
 
 
@@ -68,24 +69,54 @@ def test_csqa_ablations_grid_plans_shared_and_per_variant_stages(tmp_path):
     )
 
 
-def test_grid_stage_arguments_are_accepted_by_the_stage_commands(tmp_path):
+def test_gemma_family_grid_trains_the_base_model_on_plain_prompts_from_two_teachers(tmp_path):
+    """Issue 21's family grid: Gemini (in family, the reference, imported once) against Llama (its own import)."""
+    grid, _ = load(FAMILY)
+    assert grid.reference == "cot-gemini-1.5-flash" and list(grid.variants) == [
+        "cot-gemini-1.5-flash",
+        "cot-llama-3-70b",
+    ]
+    runner = GridRun(grid, tmp_path / "g")
+    assert [s.name for s in runner.shared.stages()] == ["models", "annotate", "eval-base"]
+    (base,) = runner.shared.eval_config(None)["models"]
+    assert base["name"] == "student-base" and base["chat_template"] is False  # a base model: the plain prompt
+    assert base["pretrained"].endswith("gemma-3-270m")
+    teachers = {n: r.teacher.recorded for n, r in grid.variants.items()}
+    assert teachers == {
+        "cot-gemini-1.5-flash": "builtin:csqa_gemini-1.5-flash_train.jsonl",
+        "cot-llama-3-70b": "builtin:csqa_llama-3-70b_train.jsonl",
+    }
+    for name, recipe in grid.variants.items():
+        assert [s.name for s in runner.variant(name).stages()] == ["annotate"] * (name == "cot-llama-3-70b") + [
+            "demos",
+            "sft",
+            "eval",
+        ]
+        assert recipe.sft["recipe"].endswith("gemma-3-270m/sft.yaml") and recipe.demos.balance == 2000
+        assert recipe.eval.tasks == ("aligncot_csqa_cot",) and recipe.eval.limit == 300
+
+
+@pytest.mark.parametrize("path", [ABLATIONS, FAMILY], ids=lambda p: p.stem)
+def test_grid_stage_arguments_are_accepted_by_the_stage_commands(tmp_path, path):
     """Each variant's commands, and the grid's leaderboard (--reference, --adjust), parse with the real commands."""
     import click
 
     from training.cli import main
     from training.distill import recipes
 
-    grid, _ = load(ABLATIONS)
+    grid, _ = load(path)
     runner = GridRun(grid, tmp_path / "g")
     for d in runner.results_dirs():
         d.mkdir(parents=True)
-    commands = [runner.leaderboard_args(), runner.shared.score_args()]
+    commands = [runner.leaderboard_args()]
+    if grid.base.teacher.recorded_eval:  # a teacher row scored from its recorded answers
+        commands.append(runner.shared.score_args())
     for name in grid.variants:
         v = runner.variant(name)
         v.annotation_dir("aligncot_csqa_cot").mkdir(parents=True, exist_ok=True)
         commands += [v.annotate_args("aligncot_csqa_cot", None), v.demos_args(), v.sft_args()]
         recipes.load_recipe(recipes.SFTRecipe, v.sft_args()[2], v.sft_args()[3:])
-    assert commands[0][commands[0].index("--reference") + 1] == "cot-truthful"
+    assert commands[0][commands[0].index("--reference") + 1] == grid.reference
     assert commands[0][commands[0].index("--adjust") + 1] == "holm"
     for args in commands:
         with click.Context(main) as ctx:
