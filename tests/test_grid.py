@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from training.pipeline.grid_run import GridRun
 ROOT = Path(__file__).resolve().parents[1]
 ABLATIONS = ROOT / "harness_configs" / "experiments" / "csqa_ablations.yaml"
 FAMILY = ROOT / "harness_configs" / "experiments" / "csqa_family_gemma-3-270m.yaml"
+MATHS = ROOT / "harness_configs" / "experiments" / "gsm8k_smollm2-135m-instruct.yaml"
 TEACHERS = ROOT / "training" / "data" / "teachers"
 
 
@@ -96,7 +98,60 @@ def test_gemma_family_grid_trains_the_base_model_on_plain_prompts_from_two_teach
         assert recipe.eval.tasks == ("aligncot_csqa_cot",) and recipe.eval.limit == 300
 
 
-@pytest.mark.parametrize("path", [ABLATIONS, FAMILY], ids=lambda p: p.stem)
+def test_maths_grid_imports_one_or_both_teachers(tmp_path):
+    """Issue 21's maths grid: Llama (the reference, imported once), Gemini, and both files into one store."""
+    grid, _ = load(MATHS)
+    assert grid.reference == "cot-llama-3-70b" and list(grid.variants) == [
+        "cot-llama-3-70b",
+        "cot-gemini-1.5-flash",
+        "cot-diverse",
+    ]
+    runner = GridRun(grid, tmp_path / "g")
+    files = {n: grid.variants[n].teacher.recorded_files for n in grid.variants}
+    assert files["cot-diverse"] == files["cot-llama-3-70b"] + files["cot-gemini-1.5-flash"]
+    imports = runner.variant("cot-diverse").annotate_args("aligncot_gsm8k_cot", None)
+    assert [Path(imports[i + 1]).name for i, a in enumerate(imports) if a == "--import"] == [
+        "gsm8k_llama-3-70b_train.jsonl",
+        "gsm8k_gemini-1.5-flash_train.jsonl",
+    ]
+    assert grid.base.eval.tasks == (
+        "aligncot_gsm8k_cot",
+        "aligncot_gsm8k_zs",
+        "aligncot_multiarith_cot",
+        "aligncot_multiarith_zs",
+    )
+    assert [s.name for s in runner.variant("cot-llama-3-70b").stages()] == ["demos", "sft", "eval"]
+
+
+@pytest.mark.slow
+def test_maths_grid_data_stages_give_two_rationales_per_question_to_the_diverse_student(tmp_path):
+    """The real maths grid up to its training data, from the shipped slices: the diverse variant's rows are
+    both teachers' truthful rationales, whole questions held out."""
+    from training.pipeline.stages import run_stages
+
+    grid, _ = load(MATHS)
+    runner = GridRun(grid, tmp_path / "g")
+    run_stages([s for s in runner.shared.stages() if s.name == "annotate"], runner.root / ".stages", echo=print)
+    rows = {}
+    for name in grid.variants:
+        v = runner.variant(name)
+        run_stages([s for s in v.stages() if s.name in ("annotate", "demos")], v.run_dir / ".stages", echo=print)
+        rows[name] = {
+            part: [json.loads(line) for line in (v.run_dir / "demos" / f"{part}.jsonl").open()]
+            for part in ("train", "validation")
+        }
+    single = {n: {r["doc_id"] for r in rows[n]["train"]} for n in ("cot-llama-3-70b", "cot-gemini-1.5-flash")}
+    diverse = rows["cot-diverse"]
+    assert all(r["correct"] for r in diverse["train"]) and len(diverse["train"]) > 3800
+    per_question = Counter(r["doc_id"] for r in diverse["train"])
+    assert set(per_question.values()) <= {1, 2} and sum(n == 2 for n in per_question.values()) > 1850
+    assert not set(per_question) & {r["doc_id"] for r in diverse["validation"]}
+    assert set(per_question) <= single["cot-llama-3-70b"] | single["cot-gemini-1.5-flash"] | {
+        r["doc_id"] for n in single for r in rows[n]["validation"]
+    }
+
+
+@pytest.mark.parametrize("path", [ABLATIONS, FAMILY, MATHS], ids=lambda p: p.stem)
 def test_grid_stage_arguments_are_accepted_by_the_stage_commands(tmp_path, path):
     """Each variant's commands, and the grid's leaderboard (--reference, --adjust), parse with the real commands."""
     import click
@@ -111,10 +166,11 @@ def test_grid_stage_arguments_are_accepted_by_the_stage_commands(tmp_path, path)
     commands = [runner.leaderboard_args()]
     if grid.base.teacher.recorded_eval:  # a teacher row scored from its recorded answers
         commands.append(runner.shared.score_args())
-    for name in grid.variants:
+    for name, recipe in grid.variants.items():
         v = runner.variant(name)
-        v.annotation_dir("aligncot_csqa_cot").mkdir(parents=True, exist_ok=True)
-        commands += [v.annotate_args("aligncot_csqa_cot", None), v.demos_args(), v.sft_args()]
+        (task,) = recipe.annotate.tasks
+        v.annotation_dir(task).mkdir(parents=True, exist_ok=True)
+        commands += [v.annotate_args(task, None), v.demos_args(), v.sft_args()]
         recipes.load_recipe(recipes.SFTRecipe, v.sft_args()[2], v.sft_args()[3:])
     assert commands[0][commands[0].index("--reference") + 1] == grid.reference
     assert commands[0][commands[0].index("--adjust") + 1] == "holm"
@@ -146,6 +202,13 @@ def test_teacher_slices_are_the_shipped_palm_questions():
         ([{"name": "a"}, {"name": "b"}], "c", "reference 'c' is not a variant; variants: a, b"),
         ([{"name": "a", "set": {"eval.limit": 3}}], None, r"variants\.a\.set\.eval\.limit: shared by every variant"),
         ([{"name": "a/b"}], None, "not a usable name"),
+        ([{"name": "a", "set": {"teacher.recorded": []}}], None, r"teacher\.recorded: an empty list"),
+        (
+            [{"name": "a", "set": {"teacher.recorded": ["builtin:csqa_palm-540b_train.jsonl", "builtin:nope.jsonl"]}}],
+            None,
+            r"teacher\.recorded: 'builtin:nope\.jsonl': no such file",
+        ),
+        ([{"name": "a", "set": {"teacher.recorded": [3]}}], None, r"variants\.a.*teacher\.recorded"),
         ([{"name": "a", "sett": {}}], None, r"variants\[0\]: expected"),
         ([], None, "variants: expected a list"),
     ],

@@ -92,3 +92,44 @@ def test_shipped_slices_have_notice_and_sources():
         assert all(
             r["source"].split(":")[1].split("@")[0] in notice and r["teacher"] == "PaLM-540B" for r in shipped(name, 20)
         )
+
+
+def test_two_teachers_are_two_samples_of_each_question(tmp_path, offline_data):
+    """Repeated --import: Gemini's answer to a question PaLM answered is its sample 1, under the same row id,
+    whatever line it is on; demos then hold both rationales and split validation by question."""
+    palm = write_rows(tmp_path / "palm.jsonl", shipped("csqa_palm-540b_train.jsonl", 30))
+    gemini = write_rows(tmp_path / "gemini.jsonl", shipped("csqa_gemini-1.5-flash_train.jsonl", 30)[::-1])
+    result = run("annotate", "--import", palm, "--import", gemini, "--task", TASK, "--out", tmp_path / "ann")
+    assert result.exit_code == 0, result.output
+    assert "[palm.jsonl: 30 rows]" in result.output and "[gemini.jsonl: 30 rows]" in result.output
+    lines = [json.loads(line) for line in (tmp_path / "ann" / "annotations.jsonl").read_text().splitlines()]
+    by_question: dict[str, list[dict]] = {}
+    for r in lines:
+        by_question.setdefault(r["doc"]["id"], []).append(r)
+    assert len(by_question) == 30
+    for answers in by_question.values():
+        assert sorted((a["model"], a["sample"]) for a in answers) == [("Gemini-1.5-Flash", 1), ("PaLM-540B", 0)]
+        assert len({a["doc_id"] for a in answers}) == 1
+    again = run("annotate", "--import", palm, "--import", gemini, "--task", TASK, "--out", tmp_path / "ann")
+    assert again.exit_code == 0 and again.output.count("imported 0, already stored 30") == 2
+    demos = run("demos", tmp_path / "ann", "--out", tmp_path / "demos", "--val-fraction", "0.1", "--balance", "0")
+    assert demos.exit_code == 0, demos.output
+    split = {
+        name: {json.loads(line)["doc_id"] for line in (tmp_path / "demos" / f"{name}.jsonl").read_text().splitlines()}
+        for name in ("train", "validation")
+    }
+    assert split["train"] and split["validation"] and not split["train"] & split["validation"]
+
+
+def test_a_bad_second_import_file_writes_nothing(tmp_path):
+    palm = write_rows(tmp_path / "palm.jsonl", shipped("csqa_palm-540b_train.jsonl", 3))
+    rows = shipped("csqa_gemini-1.5-flash_train.jsonl", 3)
+    del rows[1]["completion"]
+    bad = write_rows(tmp_path / "bad.jsonl", rows)
+    result = run("annotate", "--import", palm, "--import", bad, "--task", TASK, "--out", tmp_path / "ann")
+    assert result.exit_code != 0 and "bad.jsonl:2: missing completion" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "ann").exists()
+    missing = run(
+        "annotate", "--import", palm, "--import", tmp_path / "nope.jsonl", "--task", TASK, "--out", tmp_path / "a2"
+    )
+    assert missing.exit_code != 0 and "nope.jsonl: no such file" in missing.output and not (tmp_path / "a2").exists()

@@ -102,7 +102,7 @@ class AnnotateOptions:
     max_attempts: int
     batch_size: int
     out_dir: Path
-    import_path: Path | None
+    import_paths: tuple[Path, ...]
     exclude_questions: Path | None
     export_only: bool
     quiet: bool
@@ -111,7 +111,7 @@ class AnnotateOptions:
     def missing_error(self) -> UserError:
         """The error for the required options not given (none are needed with ``--export``)."""
         # A recorded teacher needs a task (its prompt and scorer) but no model to ask.
-        needed = ("task",) if self.import_path else ("task", "model")
+        needed = ("task",) if self.import_paths else ("task", "model")
         missing = " and ".join(f"--{n}" for n in needed if not getattr(self, n))
         return UserError(
             f"missing {missing} (needed unless --export): e.g. --task aligncot_csqa_cot --model gpt-4o-mini"
@@ -181,9 +181,11 @@ class AnnotateOptions:
 )
 @click.option(
     "--import",
-    "import_path",
+    "import_paths",
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Store a recorded teacher's answers (JSONL: doc, completion, teacher, source) instead of asking one.",
+    help="Store a recorded teacher's answers (JSONL: doc, completion, teacher, source) instead of asking one. "
+    "Repeatable: each file's rows join the same store (several teachers: several samples per question).",
 )
 @click.option(
     "--exclude-questions",
@@ -214,10 +216,10 @@ def annotate(**options) -> None:
         export_only(o.out_dir)
         return
     # Each option is checked where its value is passed on, so the value is known to be there.
-    if o.import_path is not None:
+    if o.import_paths:
         if not o.task:
             raise o.missing_error()
-        import_recorded(o, o.import_path, o.task)
+        import_recorded(o, o.import_paths, o.task)
         return
     if not o.task or not o.model:
         raise o.missing_error()
@@ -240,22 +242,28 @@ def export_only(out_dir: Path) -> None:
     click.echo(f"wrote {path}: {summary(totals, 0.0).split(', wall')[0]}")
 
 
-def import_recorded(o: AnnotateOptions, path: Path, task: str) -> None:
-    """``--import``: score and store a recorded teacher's rows (``path``, ``--import``) for ``task``, then export."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+def import_recorded(o: AnnotateOptions, paths: tuple[Path, ...], task: str) -> None:
+    """``--import``: score and store recorded teachers' rows (each file in ``paths``) for ``task``, then export."""
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
     exclude: AbstractSet[str] = read_keys(o.exclude_questions) if o.exclude_questions else frozenset()
-    # Check every row (and that the exclusion leaves some) before creating anything.
-    without_excluded(path, read_rows(path, suite.generative_task(task)), exclude)
+    # Check every row of every file (and that the exclusion leaves some) before creating anything.
+    spec = suite.generative_task(task)
+    for path in paths:
+        without_excluded(path, read_rows(path, spec), exclude)
     with Store(o.out_dir) as store:
-        result = import_file(path, task, store, o.split or "train", exclude)
+        seen: dict[str, tuple[int, int]] = {}  # one question answered in several files: one id, samples 0, 1, ...
+        results = [(path, import_file(path, task, store, o.split or "train", exclude, seen)) for path in paths]
         out = export(store)
-    skipped = f", {result.excluded} excluded" if o.exclude_questions else ""
-    click.echo(f"{task} [{path.name}: {result.read} rows{skipped}] -> {out}")
-    rate = result.correct / result.read if result.read else 0.0
-    click.echo(
-        f"imported {result.added}, already stored {result.present}, correct {result.correct}/{result.read} ({rate:.4f})"
-    )
+    for path, result in results:
+        skipped = f", {result.excluded} excluded" if o.exclude_questions else ""
+        click.echo(f"{task} [{path.name}: {result.read} rows{skipped}] -> {out}")
+        rate = result.correct / result.read if result.read else 0.0
+        click.echo(
+            f"imported {result.added}, already stored {result.present}, "
+            f"correct {result.correct}/{result.read} ({rate:.4f})"
+        )
 
 
 def run(o: AnnotateOptions, task: str, model: str) -> None:

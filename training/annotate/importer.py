@@ -9,7 +9,8 @@ publisher's prompt, not the suite's: the stored ``prompt`` is the suite's (what 
 trained and evaluated on) and the provenance says that the teacher's own prompt differed.
 
 Keys hash (teacher, suite prompt, source, sample), so importing the same rows again adds
-nothing; a second answer to the same question in one file becomes sample 1, 2, ...
+nothing; a second answer to the same question, in one file or in a later file of the same
+import, becomes sample 1, 2, ... of that question.
 Questions whose key (:func:`training.data_split.question_key`) is in ``exclude`` are skipped:
 that is how a tuning split's questions stay out of the demonstrations.
 """
@@ -17,7 +18,6 @@ that is how a tuning split's questions stay out of the demonstrations.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,11 +131,19 @@ def to_record(spec: suite.TaskSpec, split: str, line: int, row: dict, sample: in
 
 
 def import_file(
-    path: Path, task: str, store: Store, split: str = "train", exclude: AbstractSet[str] = frozenset()
+    path: Path,
+    task: str,
+    store: Store,
+    split: str = "train",
+    exclude: AbstractSet[str] = frozenset(),
+    seen: dict[str, tuple[int, int]] | None = None,
 ) -> ImportResult:
     """Score and store every row of ``path`` for ``task``; rows already stored are left alone.
 
     Rows whose question key is in ``exclude`` are skipped (not stored, not counted in ``read``).
+    ``seen`` carries questions across the files of one import (question -> line of its first
+    row, answers so far): a question another file already answered keeps that row's id and
+    takes the next sample number, so several teachers' answers are samples of one question.
 
     Raises:
         UserError: Unknown or log-likelihood task, bad rows (nothing is written then).
@@ -147,14 +155,15 @@ def import_file(
     all_rows = read_rows(path, spec)
     rows = without_excluded(path, all_rows, exclude)
     store.db.executescript(PROVENANCE_SCHEMA)
-    samples: Counter[str] = Counter()
+    seen = {} if seen is None else seen
     added = correct = 0
     with store.db:  # one transaction: an import is stored whole or not at all
         store.db.execute("BEGIN")
         for line, row in rows:
             question = json.dumps(row["doc"], sort_keys=True)
-            record = to_record(spec, split, line, row, samples[question])
-            samples[question] += 1
+            first, answers = seen.get(question, (line, 0))
+            record = to_record(spec, split, first, row, answers)
+            seen[question] = (first, answers + 1)
             added += store.put(record)
             correct += record.correct
             store.db.execute(

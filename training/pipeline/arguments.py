@@ -78,15 +78,8 @@ class StageArguments:
     def annotate_args(self, task: str, base_url: str | None) -> list[str]:
         t = self.r.teacher
         if t.recorded:
-            return [
-                "annotate",
-                "--task",
-                task,
-                "--out",
-                str(self.annotation_dir(task)),
-                "--import",
-                resolve_file(t.recorded),
-            ]
+            imports = [arg for name in t.recorded_files for arg in ("--import", resolve_file(name))]
+            return ["annotate", "--task", task, "--out", str(self.annotation_dir(task)), *imports]
         args = [
             "annotate",
             "--task",

@@ -66,6 +66,8 @@ class Teacher:
             be loaded by lm-eval's hf backend in a student-sized job).
         recorded: A recorded teacher's answers on the training split (``aligncot annotate
             --import``; ``builtin:NAME`` is a file in training/data/teachers): nothing is generated.
+            A list of files imports them all into one store: several teachers' rationales for the
+            same questions are several samples per question (Fine-tune-CoT's diverse reasoning).
         recorded_eval: The recorded teacher's answers on the evaluation split: a leaderboard
             row scored from them (``aligncot score --results-dir``) on the questions the
             students are evaluated on (the file's first ``eval.limit`` rows, in split order).
@@ -78,14 +80,23 @@ class Teacher:
     max_tokens: Count = 512
     samples: Count = 1
     evaluate: StrictBool | None = None
-    recorded: str | None = None
+    recorded: str | tuple[str, ...] | None = None
     recorded_eval: str | None = None
 
     def __post_init__(self) -> None:
-        for key in ("recorded", "recorded_eval"):
-            name = getattr(self, key)
-            if name and not Path(resolve_file(name)).is_file():
-                raise RecipeError(f"teacher.{key}: {name!r}: no such file")
+        if self.recorded is not None and not self.recorded:
+            raise RecipeError("teacher.recorded: an empty list (name a file, or leave the key out)")
+        for key, names in (("recorded", self.recorded_files), ("recorded_eval", (self.recorded_eval,))):
+            for name in names:
+                if name and not Path(resolve_file(name)).is_file():
+                    raise RecipeError(f"teacher.{key}: {name!r}: no such file")
+
+    @property
+    def recorded_files(self) -> tuple[str, ...]:
+        """The recorded training-split files as named (``builtin:`` unresolved); () when none."""
+        if self.recorded is None:
+            return ()
+        return (self.recorded,) if isinstance(self.recorded, str) else self.recorded
 
     @property
     def evaluated(self) -> bool:

@@ -237,7 +237,7 @@ class Pipeline(StageArguments):
         dpo_file = [f] if r.self_refine is not None and (f := trainers.trainer_file(r.self_refine)) else []
         common = {"data_dir": self.data_dir, "student": self.student_model}
         out = [self.models_stage()] if r.tiny else [self.pull_stage()] if r.student.pull else []
-        recorded = [Path(resolve_file(r.teacher.recorded))] if r.teacher.recorded else []
+        recorded = [Path(resolve_file(name)) for name in r.teacher.recorded_files]
         refine = [self.refine_demos_stage()] if r.refine_questions and refines else []
         out += [
             Stage(
