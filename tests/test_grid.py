@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ABLATIONS = ROOT / "harness_configs" / "experiments" / "csqa_ablations.yaml"
 FAMILY = ROOT / "harness_configs" / "experiments" / "csqa_family_gemma-3-270m.yaml"
 MATHS = ROOT / "harness_configs" / "experiments" / "gsm8k_smollm2-135m-instruct.yaml"
+DOMAINS = ROOT / "harness_configs" / "experiments" / "domains_smollm2-135m-instruct_gemini.yaml"
 TEACHERS = ROOT / "training" / "data" / "teachers"
 
 
@@ -123,6 +124,20 @@ def test_maths_grid_imports_one_or_both_teachers(tmp_path):
     assert [s.name for s in runner.variant("cot-llama-3-70b").stages()] == ["demos", "sft", "eval"]
 
 
+def test_domains_grid_instructs_on_each_domain_then_self_refines_on_it(tmp_path):
+    """Issue 21's domains grid: one teacher (Gemini), CSQA or OBQA demonstrations, SFT and SFT+DPO rows each."""
+    grid, _ = load(DOMAINS)
+    assert grid.reference == "csqa" and list(grid.variants) == ["csqa", "obqa"]
+    runner = GridRun(grid, tmp_path / "g")
+    for name, recipe in grid.variants.items():
+        v = runner.variant(name)
+        assert recipe.annotate.tasks == (f"aligncot_{name}_cot",) and recipe.teacher.model == "gemini-1.5-flash"
+        assert [m["name"] for m in v.eval_config(None)["models"]] == [f"{name}.sft", name]
+        assert "refine-demos" in [s.name for s in v.stages()] and recipe.refine_questions == 300
+        assert recipe.self_refine["recipe"].endswith("smollm2-135m-instruct/dpo.yaml")
+    assert grid.base.eval.tasks == ("aligncot_csqa_cot", "aligncot_obqa_cot") and grid.base.eval.limit == 300
+
+
 @pytest.mark.slow
 def test_maths_grid_data_stages_give_two_rationales_per_question_to_the_diverse_student(tmp_path):
     """The real maths grid up to its training data, from the shipped slices: the diverse variant's rows are
@@ -151,7 +166,7 @@ def test_maths_grid_data_stages_give_two_rationales_per_question_to_the_diverse_
     }
 
 
-@pytest.mark.parametrize("path", [ABLATIONS, FAMILY, MATHS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [ABLATIONS, FAMILY, MATHS, DOMAINS], ids=lambda p: p.stem)
 def test_grid_stage_arguments_are_accepted_by_the_stage_commands(tmp_path, path):
     """Each variant's commands, and the grid's leaderboard (--reference, --adjust), parse with the real commands."""
     import click
