@@ -216,6 +216,23 @@ def test_pull_gemma_writes_a_base_model_with_its_terms(tmp_path_factory):
     ids = tok("The quick brown fox jumps over the lazy dog. The capital of France is Paris.", return_tensors="pt")
     with torch.no_grad():
         assert model(**ids, labels=ids["input_ids"]).loss < 4.0
+    # The padded engine on Gemma's sliding-window layers: greedy texts equal model.generate's, one
+    # prompt at a time, with rows of different lengths leaving and joining the batch.
+    from aligncot_tasks import suite
+    from training.generation import engine
+
+    docs = [
+        json.loads(line)["doc"] for line in (ROOT / "training/data/teachers/csqa_gemini-1.5-flash_train.jsonl").open()
+    ]
+    prompts = [tok(suite.render_prompt("aligncot_csqa_cot", d))["input_ids"] for d in docs[:4]]
+    prompts[1] = prompts[1] + prompts[2]
+    requests = [engine.Request(p, max_new_tokens=n) for p, n in zip(prompts, (24, 12, 30, 6))]
+    for request, out in zip(requests, engine.generate(model, tok, requests, max_in_flight=2)):
+        ids = torch.tensor([list(request.prompt_ids)])
+        alone = model.generate(
+            ids, attention_mask=torch.ones_like(ids), max_new_tokens=request.max_new_tokens, do_sample=False
+        )
+        assert out.text == tok.decode(alone[0, ids.shape[1] :], skip_special_tokens=True)
 
 
 @pytest.mark.slow
