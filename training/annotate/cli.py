@@ -244,14 +244,12 @@ def export_only(out_dir: Path) -> None:
 
 def import_recorded(o: AnnotateOptions, paths: tuple[Path, ...], task: str) -> None:
     """``--import``: score and store recorded teachers' rows (each file in ``paths``) for ``task``, then export."""
-    for path in paths:
-        if not path.is_file():
-            raise UserError(f"{path}: no such file")
+    if missing := [p for p in paths if not p.is_file()]:
+        raise UserError(f"{missing[0]}: no such file")
     exclude: AbstractSet[str] = read_keys(o.exclude_questions) if o.exclude_questions else frozenset()
     # Check every row of every file (and that the exclusion leaves some) before creating anything.
-    spec = suite.generative_task(task)
     for path in paths:
-        without_excluded(path, read_rows(path, spec), exclude)
+        without_excluded(path, read_rows(path, suite.generative_task(task)), exclude)
     with Store(o.out_dir) as store:
         seen: dict[str, tuple[int, int]] = {}  # one question answered in several files: one id, samples 0, 1, ...
         results = [(path, import_file(path, task, store, o.split or "train", exclude, seen)) for path in paths]
@@ -261,8 +259,7 @@ def import_recorded(o: AnnotateOptions, paths: tuple[Path, ...], task: str) -> N
         click.echo(f"{task} [{path.name}: {result.read} rows{skipped}] -> {out}")
         rate = result.correct / result.read if result.read else 0.0
         click.echo(
-            f"imported {result.added}, already stored {result.present}, "
-            f"correct {result.correct}/{result.read} ({rate:.4f})"
+            f"imported {result.added}, already stored {result.present}, correct {result.correct}/{result.read} ({rate:.4f})"
         )
 
 
