@@ -85,8 +85,9 @@ def pulled_model(name: str) -> str | None:
 
 
 def epoch_tokens(trainer, rows: int) -> int:
-    """Tokens one epoch of the first ``rows`` demonstrations trains through: prompt, completion and
-    the EOS trl appends, tokenized as the trainer's own data preparation does."""
+    """Tokens one epoch of the first ``rows`` demonstrations trains through, for the projection: each
+    prompt and completion tokenized as one text with the trainer's tokenizer, plus the EOS trl
+    appends (a tokenizer that prepends BOS adds one more per row in trl's own preparation)."""
     tok, chat = trainer.processing_class, trainer.args.chat_template
     total = 0
     for row in demonstrations(tok, rows, chat):
