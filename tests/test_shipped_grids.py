@@ -31,7 +31,12 @@ GRIDS = {
     "family": ("csqa_family_gemma-3-270m.yaml", {"aligncot_csqa_cot": 300}),
     "math": (
         "gsm8k_smollm2-135m-instruct.yaml",
-        {"aligncot_gsm8k_cot": 300, "aligncot_gsm8k_zs": 300, "aligncot_multiarith_cot": 180, "aligncot_multiarith_zs": 180},
+        {
+            "aligncot_gsm8k_cot": 300,
+            "aligncot_gsm8k_zs": 300,
+            "aligncot_multiarith_cot": 180,
+            "aligncot_multiarith_zs": 180,
+        },
     ),
     "domains": ("domains_smollm2-135m-instruct_gemini.yaml", {"aligncot_csqa_cot": 300, "aligncot_obqa_cot": 300}),
 }

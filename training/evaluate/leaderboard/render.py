@@ -19,7 +19,8 @@ from pathlib import Path
 
 from training import atomic
 from training.evaluate.leaderboard.board import Board
-from training.evaluate.leaderboard.tables import Table, col_id, holm_family, tables
+from training.evaluate.leaderboard.comparisons import comparisons, holm_family
+from training.evaluate.leaderboard.tables import Table, col_id, tables
 from training.evaluate.leaderboard.templating import environment
 
 
@@ -68,15 +69,6 @@ def _num(x) -> str:
     return "" if x is None else f"{x:.6g}"
 
 
-def compared(baseline: str | None, reference: str | None) -> list[tuple[str, str]]:
-    """(CSV column prefix, row compared with) of the difference tables.
-
-    >>> compared("base", None), compared("base", "ref")
-    ([('delta', 'base')], [('delta', 'base'), ('vs_reference', 'ref')])
-    """
-    return [(prefix, row) for prefix, row in (("delta", baseline), ("vs_reference", reference)) if row]
-
-
 def csv_header(
     board: Board, baseline: str | None, above_chance: bool, reference: str | None = None, adjust: str | None = None
 ) -> list[str]:
@@ -90,9 +82,9 @@ def csv_header(
         header += [f"{i}_above_chance"] if above_chance else []
     header += [f"avg_{v}" for v in board.variants] + [f"avg_{v}_stderr" for v in board.variants]
     header += [f"gain_{b}" for b in board.gain_benchmarks]
-    for prefix, _ in compared(baseline, reference):
+    for comparison in comparisons(board, baseline, reference):
         for c in board.columns:
-            i = f"{prefix}_{col_id(c)}"
+            i = f"{comparison.prefix}_{col_id(c)}"
             header += [i, f"{i}_ci_low", f"{i}_ci_high", f"{i}_p", f"{i}_n_paired", f"{i}_discordant"]
             header += [f"{i}_p_holm"] if adjust else []
     return [*header, "recorded_prompt"]
@@ -120,8 +112,12 @@ def csv_row(
     avgs = [board.average(row, v) for v in board.variants]
     line += [_num(a[0]) if a else "" for a in avgs] + [_num(a[1]) if a else "" for a in avgs]
     line += [_num(g[0]) if (g := board.gain(row, b)) else "" for b in board.gain_benchmarks]
-    for _, against in compared(baseline, reference):
+    for comparison in comparisons(board, baseline, reference):
+        against = comparison.against(row)
         for c in board.columns:
+            if against is None:  # this table does not show the row
+                line += [""] * (7 if adjusted is not None else 6)
+                continue
             p = board.paired(row, against, c) if row != against else None
             line += [_num(board.delta(row, against, c))]
             line += [_num(p.ci[0]), _num(p.ci[1]), _num(p.p), p.n, p.only_a + p.only_b] if p else [""] * 5
@@ -137,8 +133,7 @@ def csv_text(
     adjust: str | None = None,
 ) -> str:
     """One row per model (fractions, not percent)."""
-    against = [row for _, row in compared(baseline, reference)]
-    adjusted = holm_family(board, against) if adjust == "holm" else None
+    adjusted = holm_family(board, comparisons(board, baseline, reference)) if adjust == "holm" else None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(csv_header(board, baseline, above_chance, reference, adjust))

@@ -13,6 +13,7 @@ from aligncot_tasks import suite
 from training.evaluate import paired
 from training.evaluate.leaderboard.board import Board
 from training.evaluate.leaderboard.cells import Column
+from training.evaluate.leaderboard.comparisons import comparisons, holm_family
 
 
 @dataclass(frozen=True)
@@ -102,26 +103,6 @@ def delta_cell(board: Board, row: str, baseline: str, column: Column, p_holm: fl
     return Cell(cid, text + (" *" if significant else ""), f"n={r.n}", significant)
 
 
-def holm_family(board: Board, against: list[str]) -> dict[tuple[str, str, Column], float]:
-    """Holm-adjusted p of every paired test the difference tables show (each row vs each of
-    ``against``, every column), adjusted together as one family; a pair shown in both tables
-    (the baseline vs the reference) is one test, counted once."""
-    tests: dict[tuple[frozenset, Column], float] = {}
-    for a in against:
-        for row in board.rows:
-            for c in board.columns:
-                if row != a and (test := board.paired(row, a, c)) is not None:
-                    tests.setdefault((frozenset((row, a)), c), test.p)
-    adjusted = dict(zip(tests, paired.holm(list(tests.values()))))
-    return {
-        (row, a, c): adjusted[(frozenset((row, a)), c)]
-        for a in against
-        for row in board.rows
-        for c in board.columns
-        if (frozenset((row, a)), c) in adjusted
-    }
-
-
 def model_cell(board: Board, row: str) -> Cell:
     """The row label, with the recorded-generations mark (the prompt is named in the notes)."""
     return Cell("model", row, "scored from recorded generations" if row in board.recorded else "")
@@ -171,9 +152,10 @@ def tables(
     reference: str | None = None,
     adjust: str | None = None,
 ) -> list[Table]:
-    """The report's tables: accuracy, CoT gain, chance-normalised (optional), difference to
-    baseline and to ``reference`` (a grid's reference variant); ``adjust="holm"``: their
-    p-values Holm-adjusted as one family, and said so."""
+    """The report's tables: accuracy, CoT gain, chance-normalised (optional), and the
+    difference tables of :func:`~training.evaluate.leaderboard.comparisons.comparisons` (to the
+    baseline, to ``reference``, self-refine's own); ``adjust="holm"``: their p-values
+    Holm-adjusted as one family, and said so."""
     cols = {col_id(c): c for c in board.columns}
 
     def average(row: str, key: str) -> Cell:
@@ -200,21 +182,20 @@ def tables(
 
         columns = [(f"{col_id(c)}_above_chance", col_title(c)) for c in board.columns]
         out.append(Table("above_chance", ABOVE_CHANCE_CAPTION, *per_row(board, columns, chance)))
-    against = [a for a in (baseline, reference) if a]
-    adjusted = holm_family(board, against) if adjust == "holm" else None
-    for a in against:
+    shown = comparisons(board, baseline, reference)
+    adjusted = holm_family(board, shown) if adjust == "holm" else None
+    for comparison in shown:
 
-        def delta(row: str, key: str, a: str = a) -> Cell:
-            c = cols[key.removeprefix("delta_")]
-            return delta_cell(board, row, a, c, None if adjusted is None else adjusted.get((row, a, c)))
+        def delta(row: str, key: str, against=comparison.against) -> Cell:
+            c, other = cols[key.removeprefix("delta_")], against(row)
+            return delta_cell(board, row, other, c, None if adjusted is None else adjusted.get((row, other, c)))
 
         columns = [(f"delta_{col_id(c)}", col_title(c)) for c in board.columns]
-        header, rows = per_row(board, columns, delta, [r for r in board.rows if r != a])
+        header, rows = per_row(board, columns, delta, [r for r, _ in comparison.pairs(board)])
         note = DELTA_FOOTNOTE
         if adjusted is not None:
             tests = len({(frozenset(k[:2]), k[2]) for k in adjusted})
             holm_note = HOLM_NOTE.format(m=tests, alpha=1 - paired.LEVEL)
             note = note.replace(", no multiple-comparison correction", "") + " " + holm_note
-        table_id = "delta" if a == baseline else "delta_reference"
-        out.append(Table(table_id, f"Difference to {a} (percentage points)", header, rows, note))
+        out.append(Table(comparison.table_id, comparison.title, header, rows, note))
     return out
