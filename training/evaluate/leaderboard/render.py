@@ -20,7 +20,7 @@ from pathlib import Path
 
 from training import atomic
 from training.evaluate.leaderboard.board import Board
-from training.evaluate.leaderboard.comparisons import comparisons, holm_family
+from training.evaluate.leaderboard.comparisons import Comparison, comparisons, holm_family
 from training.evaluate.leaderboard.tables import Table, col_id, tables
 from training.evaluate.leaderboard.templating import environment
 
@@ -70,11 +70,20 @@ def _num(x) -> str:
     return "" if x is None else f"{x:.6g}"
 
 
-def csv_header(
-    board: Board, baseline: str | None, above_chance: bool, reference: str | None = None, adjust: str | None = None
-) -> list[str]:
+def paired_columns(name: str, adjusted: bool) -> list[str]:
+    """One difference's CSV columns (``adjusted``: with its Holm p).
+
+    >>> paired_columns("delta_csqa_cot", False)[1:3]
+    ['delta_csqa_cot_ci_low', 'delta_csqa_cot_ci_high']
+    """
+    stats = ["ci_low", "ci_high", "p", "n_paired", "discordant"] + (["p_holm"] if adjusted else [])
+    return [name, *(f"{name}_{x}" for x in stats)]
+
+
+def csv_header(board: Board, above_chance: bool, shown: list[Comparison], adjusted: bool) -> list[str]:
     """The CSV's columns: per column acc, stderr, n, invalid, truncated (and pass@k, chance-
-    normalised, paired stats when present), then averages, gains, deltas, recorded."""
+    normalised, paired stats when present), then averages, gains, the ``shown`` differences,
+    recorded."""
     header = ["model"]
     for c in board.columns:
         i = col_id(c)
@@ -83,22 +92,13 @@ def csv_header(
         header += [f"{i}_above_chance"] if above_chance else []
     header += [f"avg_{v}" for v in board.variants] + [f"avg_{v}_stderr" for v in board.variants]
     header += [f"gain_{b}" for b in board.gain_benchmarks]
-    for comparison in comparisons(board, baseline, reference):
+    for comparison in shown:
         for c in board.columns:
-            i = f"{comparison.prefix}_{col_id(c)}"
-            header += [i, f"{i}_ci_low", f"{i}_ci_high", f"{i}_p", f"{i}_n_paired", f"{i}_discordant"]
-            header += [f"{i}_p_holm"] if adjust else []
+            header += paired_columns(f"{comparison.prefix}_{col_id(c)}", adjusted)
     return [*header, "recorded_prompt"]
 
 
-def csv_row(
-    board: Board,
-    row: str,
-    baseline: str | None,
-    above_chance: bool,
-    reference: str | None = None,
-    adjusted: dict | None = None,
-) -> list:
+def csv_row(board: Board, row: str, above_chance: bool, shown: list[Comparison], adjusted: dict | None) -> list:
     """One model's CSV line, in :func:`csv_header`'s order (``adjusted``: Holm p per comparison)."""
     line: list = [row]
     for c in board.columns:
@@ -113,11 +113,11 @@ def csv_row(
     avgs = [board.average(row, v) for v in board.variants]
     line += [_num(a[0]) if a else "" for a in avgs] + [_num(a[1]) if a else "" for a in avgs]
     line += [_num(g[0]) if (g := board.gain(row, b)) else "" for b in board.gain_benchmarks]
-    for comparison in comparisons(board, baseline, reference):
+    for comparison in shown:
         against = comparison.against(row)
         for c in board.columns:
             if against is None:  # this table does not show the row
-                line += [""] * (7 if adjusted is not None else 6)
+                line += [""] * len(paired_columns("", adjusted is not None))
                 continue
             p = board.paired(row, against, c) if row != against else None
             line += [_num(board.delta(row, against, c))]
@@ -134,11 +134,12 @@ def csv_text(
     adjust: str | None = None,
 ) -> str:
     """One row per model (fractions, not percent)."""
-    adjusted = holm_family(board, comparisons(board, baseline, reference)) if adjust == "holm" else None
+    shown = comparisons(board, baseline, reference)
+    adjusted = holm_family(board, shown) if adjust == "holm" else None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(csv_header(board, baseline, above_chance, reference, adjust))
-    writer.writerows(csv_row(board, row, baseline, above_chance, reference, adjusted) for row in board.rows)
+    writer.writerow(csv_header(board, above_chance, shown, adjusted is not None))
+    writer.writerows(csv_row(board, row, above_chance, shown, adjusted) for row in board.rows)
     return buf.getvalue()
 
 
