@@ -344,6 +344,27 @@ def test_cells_show_invalid_and_truncated_shares_in_all_three(tmp_path):
     assert cells.tables["accuracy"]["wrong"]["csqa_cot/note"] == "inv 0.0% · trunc 0.0%"
 
 
+def test_numeric_cells_show_the_no_cue_share_beside_invalid(tmp_path):
+    # Issue 21: a maths row whose answers are mostly salvaged numbers must not read as a model
+    # that commits to an answer (inv 0.0%); a column without the metric keeps its old columns.
+    for model, no_cue in (("student-base", 0.533), ("student-sft", 0.057)):
+        path = write_results(
+            tmp_path / "r", model, {"aligncot_gsm8k_cot": (0.03, 0.01, 300), "aligncot_csqa_cot": (0.3, 0.02, 300)}
+        )
+        data = json.loads(path.read_text())
+        data["results"]["aligncot_gsm8k_cot"]["no_cue,none"] = no_cue
+        path.write_text(json.dumps(data))
+    out = tmp_path / "lb"
+    result = CliRunner().invoke(leaderboard, [str(tmp_path / "r"), "--out-dir", str(out), "--no-charts"])
+    assert result.exit_code == 0, result.output
+    md = (out / "leaderboard.md").read_text()
+    assert "| student-base | 30.0 ± 2.0 (inv 0.0%) | 3.0 ± 1.0 (inv 0.0% · no cue 53.3%) |" in md
+    assert "no cue = share whose answer was salvaged" in md
+    rows = read_csv(out / "leaderboard.csv")
+    assert rows["student-sft"]["gsm8k_cot_no_cue"] == "0.057"
+    assert "csqa_cot_no_cue" not in rows["student-sft"]
+
+
 def test_maj_at_k_is_its_own_column_family_and_chance_normalised_is_optional(tmp_path):
     path = write_results(tmp_path, "m", {"aligncot_gsm8k_cot": (0.30, 0.02, 50), "aligncot_csqa_cot": (0.60, 0.05, 50)})
     data = json.loads(path.read_text())

@@ -80,6 +80,10 @@ class Board:
         cols = set(self.columns)
         return [b for b in suite.BENCHMARKS if (b, "zs") in cols and (b, "cot") in cols]
 
+    def reports_no_cue(self, column: Column) -> bool:
+        """Whether any row's cell in ``column`` reports the ``no_cue`` share (numeric tasks)."""
+        return any(s.no_cue is not None for (_, c), s in self.scores.items() if c == column)
+
     def get(self, row: str, column: Column) -> Score | None:
         """The score of a cell, or None."""
         return self.scores.get((row, column))

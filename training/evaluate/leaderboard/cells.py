@@ -31,6 +31,8 @@ class Score:
         pass_k: pass@k of a maj@k cell (None otherwise).
         above_chance: lm-eval's chance-normalised accuracy, when the task reports it.
         samples: The samples files of the entry's leaf tasks (None: not logged).
+        no_cue: Share whose answer was salvaged from text without an answer cue (numeric
+            tasks report it; None: not reported).
     """
 
     acc: float
@@ -44,3 +46,4 @@ class Score:
     pass_k: float | None = None
     above_chance: float | None = None
     samples: tuple[Path, ...] | None = None
+    no_cue: float | None = None

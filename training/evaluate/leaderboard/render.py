@@ -81,13 +81,14 @@ def paired_columns(name: str, adjusted: bool) -> list[str]:
 
 
 def csv_header(board: Board, above_chance: bool, shown: list[Comparison], adjusted: bool) -> list[str]:
-    """The CSV's columns: per column acc, stderr, n, invalid, truncated (and pass@k, chance-
+    """The CSV's columns: per column acc, stderr, n, invalid, truncated (and no cue, pass@k, chance-
     normalised, paired stats when present), then averages, gains, the ``shown`` differences,
     recorded."""
     header = ["model"]
     for c in board.columns:
         i = col_id(c)
         header += [i, f"{i}_stderr", f"{i}_n", f"{i}_invalid", f"{i}_truncated"]
+        header += [f"{i}_no_cue"] if board.reports_no_cue(c) else []
         header += [f"{i}_pass_k"] if c[1].startswith("cot_maj") else []
         header += [f"{i}_above_chance"] if above_chance else []
     header += [f"avg_{v}" for v in board.variants] + [f"avg_{v}_stderr" for v in board.variants]
@@ -108,6 +109,7 @@ def csv_row(board: Board, row: str, above_chance: bool, shown: list[Comparison],
             if s
             else [""] * 5
         )
+        line += [_num(s.no_cue) if s else ""] if board.reports_no_cue(c) else []
         line += [_num(s.pass_k) if s else ""] if c[1].startswith("cot_maj") else []
         line += [_num(board.above_chance(row, c))] if above_chance else []
     avgs = [board.average(row, v) for v in board.variants]

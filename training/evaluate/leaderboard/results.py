@@ -22,7 +22,7 @@ from training.evaluate.samples import MAJ_TASK, entry_samples, verdict_metric
 #: lm-eval's metric keys for the suite's accuracy.
 ACC, ACC_SE = "acc,none", "acc_stderr,none"
 #: Per-cell shares reported beside the accuracy, when the task reports them.
-INVALID, TRUNCATED = "invalid,none", "truncated,none"
+INVALID, TRUNCATED, NO_CUE = "invalid,none", "truncated,none", "no_cue,none"
 #: lm-eval key of the chance-normalised accuracy ((acc - chance) / (1 - chance) per row).
 ABOVE_CHANCE = "acc_norm_chance,none"
 #: Variants in column order; maj@k families (variant ``cot_maj<k>``) follow them.
@@ -153,6 +153,7 @@ def read_results_file(path: str | os.PathLike) -> tuple[str, dict[Column, Score]
             _number(metrics.get(f"pass@{k},none")) if k != found[1] else None,
             _number(metrics.get(ABOVE_CHANCE)),
             entry_samples(Path(path), data, name),
+            _number(metrics.get(NO_CUE)),
         )
     return model_label(data), scores
 

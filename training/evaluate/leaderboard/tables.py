@@ -76,16 +76,20 @@ def pct(value: float | None, stderr: float | None = None, signed: bool = False) 
 
 
 def shares(board: Board, row: str, column: Column) -> str:
-    """What an accuracy is made of: invalid share, truncated share, pass@k.
+    """What an accuracy is made of: invalid share, truncated share, no-cue share, pass@k.
 
     The invalid share is what tells "wrong answers" from "no answer at all": a 0.0 with
-    100% invalid means the model never produced an extractable answer.
+    100% invalid means the model never produced an extractable answer. On numeric tasks the
+    no-cue share says how many of the extracted answers were salvaged (the last number of a
+    text that never states an answer), so that a low invalid share does not read as a model
+    that commits to an answer.
     """
     s = board.get(row, column)
     if s is None:
         return ""
     parts = [f"inv {100 * s.invalid:.1f}%"] if s.invalid is not None else []
     parts += [f"trunc {100 * s.truncated:.1f}%"] if s.truncated is not None else []
+    parts += [f"no cue {100 * s.no_cue:.1f}%"] if s.no_cue is not None else []
     parts += [f"pass@{column[1].rpartition('maj')[2]} {100 * s.pass_k:.1f}"] if s.pass_k is not None else []
     return " · ".join(parts)
 
@@ -114,6 +118,8 @@ ACCURACY_CAPTION = (
     "Accuracy (%), ± standard error; inv = share with no extractable answer, "
     "trunc = share cut off at the token cap without one"
 )
+#: Added to the accuracy caption when a column reports ``no_cue`` (numeric tasks).
+NO_CUE_CAPTION = ", no cue = share whose answer was salvaged: the last number of a text that never states an answer"
 ABOVE_CHANCE_CAPTION = (
     "Above chance: (acc - chance) / (1 - chance) per question (%), "
     "chance = 1 / number of options; blank for open-ended answers"
@@ -166,7 +172,8 @@ def tables(
 
     columns = [(col_id(c), col_title(c)) for c in board.columns]
     columns += [(f"avg_{v}", f"Avg {v}") for v in board.variants]
-    out = [Table("accuracy", ACCURACY_CAPTION, *per_row(board, columns, accuracy))]
+    caption = ACCURACY_CAPTION + (NO_CUE_CAPTION if any(map(board.reports_no_cue, board.columns)) else "")
+    out = [Table("accuracy", caption, *per_row(board, columns, accuracy))]
     if gains := board.gain_benchmarks:
 
         def gain(row: str, key: str) -> Cell:
