@@ -23,7 +23,9 @@
 #            the results files' config change, no number does.
 # Every phase skips what an earlier run of it finished. Scale knobs (for a toy check): N_SFT,
 # N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL (0: one job at a time, for 2 CPU
-# cores), ONLY (variant names).
+# cores), ONLY (variant names). TUNE_EVERY: the tuning split holds every TUNE_EVERY-th CSQA train
+# question (50: the 195 of TUNING.md; 20 gives ~487, which can see a smaller effect); it is fixed
+# by `prepare`, since the SFT demonstrations and self-refine questions leave it out.
 set -euo pipefail
 SHARED=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -35,6 +37,7 @@ MAX_STEPS=${MAX_STEPS:-60}
 GEN_BATCH=${GEN_BATCH:-256}
 EVAL_BATCH=${EVAL_BATCH:-300}
 PARALLEL=${PARALLEL:-1}
+TUNE_EVERY=${TUNE_EVERY:-50}
 RECIPES=harness_configs/recipes/smollm2-135m-instruct
 W=$OUT/work
 mkdir -p "$W" "$OUT/logs"
@@ -65,6 +68,8 @@ VARIANTS=(
   "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
   "civ-nll-lr5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=5.0e-4 rounds=1"
+  "civ-nonll-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nll-b5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 beta=0.5 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
@@ -102,7 +107,7 @@ refine() {  # one variant: self-refine, then each round's adapter on the tuning 
 case $PHASE in
 prepare)
   export ALIGNCOT_DATA_DIR=$SHARED/data
-  [ -f "$W/tune/tuning_questions.txt" ] || "${A[@]}" data tuning-split --benchmark csqa --every 50 --out "$W/tune"
+  [ -f "$W/tune/tuning_questions.txt" ] || "${A[@]}" data tuning-split --benchmark csqa --every "$TUNE_EVERY" --out "$W/tune"
   [ -d "$W/ann" ] || "${A[@]}" annotate --task aligncot_csqa_cot --import "$SHARED/teachers/csqa_palm-540b_train.jsonl" \
     --exclude-questions "$W/tune/tuning_questions.txt" --out "$W/ann" --quiet
   [ -d "$W/demos_sft" ] || "${A[@]}" demos "$W/ann" --balance "$N_SFT" --val-fraction 0.02 --out "$W/demos_sft"
@@ -178,8 +183,10 @@ EOF
 ship)
   DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}
   # REPO: the checkout the evaluations ran in (lm-eval names its task files by path); default: here
+  # the tuning files' slice is named by the split's size (tune195 for TUNE_EVERY=50)
+  n_tune=$(wc -l <"$W/tune/tau__commonsense_qa/default/validation.jsonl")
   python3 harness_configs/experiments/ship_results.py "$DEST" "$W" \
-    "$OUT/csqa300=csqa300" "$OUT/obqa300=obqa300" "$W/tune_eval=tune195"
+    "$OUT/csqa300=csqa300" "$OUT/obqa300=obqa300" "$W/tune_eval=tune$n_tune"
   ;;
 *)
   echo "unknown phase $PHASE (prepare, tune, final, ship)" >&2
