@@ -12,6 +12,7 @@ names fails.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -115,3 +116,31 @@ def test_the_leaderboard_is_recomputed_from_the_shipped_files(folder, tmp_path):
     assert result.exit_code == 0, result.output
     rebuilt = (run / "leaderboard" / "leaderboard.md").read_text(encoding="utf-8")
     assert rebuilt == (RESULTS / folder / "leaderboard" / "leaderboard.md").read_text(encoding="utf-8")
+
+
+def test_the_maths_samples_counts_of_the_results_page():
+    """The counts the results page reads from the maths grid's samples (math_samples.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("math_samples", EXPERIMENTS / "math_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    got = {
+        (f.parent.name, f.name.split("_")[2]): module.row_counts(f)
+        for f in (RESULTS / "math").glob("*/samples_aligncot_*_cot_*.jsonl")
+    }
+    assert (
+        got[("student-base", "gsm8k")]["median_words"] == 102 and got[("student-base", "gsm8k")]["states_answer"] == 140
+    )
+    assert (got[("cot-llama-3-70b", "gsm8k")]["median_words"], got[("cot-llama-3-70b", "gsm8k")]["states_answer"]) == (
+        19,
+        283,
+    )
+    assert [got[("cot-llama-3-70b", t)]["wrong_miscomputed"] for t in ("multiarith", "gsm8k")] == [112, 158]
+    assert [got[("cot-llama-3-70b", t)]["wrong"] for t in ("multiarith", "gsm8k")] == [161, 288]
+    for row, plans in (("cot-gemini-1.5-flash", (254, 5, 165, 0)), ("cot-diverse", (125, 4, 66, 1))):
+        g, m = got[(row, "gsm8k")], got[(row, "multiarith")]
+        assert (g["plan_only"], g["plan_only_right"], m["plan_only"], m["plan_only_right"]) == plans
+    teachers = ROOT / "training" / "data" / "teachers"
+    rows = [json.loads(line)["completion"] for line in (teachers / "gsm8k_gemini-1.5-flash_train.jsonl").open()]
+    assert sum(map(module.plan_only, rows)) == 998

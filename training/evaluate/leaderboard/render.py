@@ -1,8 +1,8 @@
 """Render a :class:`~training.evaluate.leaderboard.board.Board` as Markdown, CSV and one HTML page.
 
 All three show the same numbers: accuracies in percent with one decimal (CSV keeps the
-fractions lm-eval wrote), each with its invalid share (and truncated share, when the task
-reports it); the CoT gain ``cot - zs``; optionally the chance-normalised accuracy; and the
+fractions lm-eval wrote), each with its invalid share (and truncated and no-cue shares, when the
+task reports them); the CoT gain ``cot - zs``; optionally the chance-normalised accuracy; and the
 differences of :mod:`~training.evaluate.leaderboard.comparisons` (to a baseline row, to a
 reference, self-refine's own), each with its paired 95% CI and exact McNemar p. Markdown and HTML
 come from the jinja2 templates in ``templates/`` (HTML autoescaped), the CSV from the csv
