@@ -4,6 +4,7 @@ inputs (one line, before any model loads, nothing written), the DPO reference, s
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
@@ -87,6 +88,33 @@ def test_identical_answers_count_once():
     assert stats["kept"] == 1 and stats["correct_samples"] == 2 and len(pairs) == 1
 
 
+def test_balanced_pairs_keep_the_rarest_gold_letters_count_of_each_letter():
+    """A student right mostly on gold-A questions: its pairs mostly prefer (A) until balanced."""
+    from datasets import Dataset
+
+    from training.distill import pair_balance
+
+    docs = csqa_rows(12)
+    first = {d["answerKey"]: i for i, d in reversed(list(enumerate(docs)))}  # each letter's first question
+    pattern = {
+        i: "rwrw" if d["answerKey"] == "A" else ("rwww" if first[d["answerKey"]] == i else "wwww")
+        for i, d in enumerate(docs)
+    }
+    qs, generate, _ = fake_student(pattern)
+    pairs, _ = pairs_sampled.build_sampled_pairs(qs, generate, 4, 2, seed=0)
+    gold = lambda p: preference_pairs.json.loads(p["doc"])["answerKey"]  # noqa: E731
+    before = Counter(gold(p) for p in pairs)
+    assert before.most_common(1)[0][0] == "A" and before["A"] > min(before.values())
+    kept, stats = pair_balance.balance(Dataset.from_list(pairs), seed=0)
+    after = Counter(gold(p) for p in kept)
+    assert set(after) == set(before) and set(after.values()) == {min(before.values())}
+    assert stats["before"] == len(pairs) and stats["after"] == len(kept) == sum(after.values())
+    assert stats["gold_after"] == {f"{COT}:{k}": v for k, v in sorted(after.items())}
+    assert all(suite.score(COT, preference_pairs.json.loads(p["doc"]), p["chosen"]).correct for p in kept)
+    again, _ = pair_balance.balance(Dataset.from_list(pairs), seed=0)
+    assert again["chosen"] == kept["chosen"]  # seeded
+
+
 def test_select_pairs_is_seeded_and_capped():
     a = pairs_sampled.select_pairs(list("abc"), list("xyz"), 4, random.Random(3))
     assert a == pairs_sampled.select_pairs(list("abc"), list("xyz"), 4, random.Random(3))
@@ -117,6 +145,7 @@ def refine_inputs(tmp_path_factory) -> list[str]:
         (["pairs=correct_vs_incorrect", "generation_backend=vllm"], "vllm samples greedily only"),
         (["max_eval_pairs=0"], "'max_eval_pairs' must be >= 1"),
         (["rounds=2", "pairs_dir=p"], "'pairs_dir' applies to one round"),
+        (["pairs=cot_vs_direct", "balance_pairs=true"], "'balance_pairs' applies to correct_vs_incorrect pairs only"),
     ],
 )
 def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, refine_inputs, overrides, message):

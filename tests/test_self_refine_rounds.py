@@ -198,3 +198,21 @@ def test_a_round_without_validation_pairs_trains_without_evaluation(tiny_model_d
     assert result.exit_code == 0, result.output
     assert (out / "adapter_config.json").is_file()
     assert '"n_validation": 0' in (out / META_FILE).read_text()
+
+
+@pytest.mark.slow  # ~15 s
+def test_balanced_pairs_train_on_as_many_pairs_per_gold_letter(setup, tiny_model_dir, tmp_path, monkeypatch):
+    """balance_pairs: the round trains on the rarest gold letter's count of pairs per letter; the
+    saved pairs stay as sampled (so another variant can reuse them unbalanced)."""
+    from collections import Counter
+
+    scripted_student(monkeypatch)
+    out = tmp_path / "dpo"
+    result = self_refine(setup, tiny_model_dir, out, "rounds=1", "balance_pairs=true")
+    assert result.exit_code == 0, result.output[-3000:]
+    meta = json.loads((out / META_FILE).read_text())
+    golds = Counter(d["answerKey"] for d in COT_DOCS)
+    assert min(golds.values()) < max(golds.values())  # the fixture's letters are unbalanced
+    assert meta["pair_balance"]["before"] == N_DOCS == meta["pair_stats"]["train"]["kept"]
+    assert meta["n_train"] == meta["pair_balance"]["after"] == len(golds) * min(golds.values())
+    assert set(meta["pair_balance"]["gold_after"].values()) == {min(golds.values())}

@@ -102,6 +102,8 @@ def check_self_refine(r) -> None:
             raise UserError(
                 "generation_backend=vllm samples greedily only; use hf (or auto) for correct_vs_incorrect pairs"
             )
+    if getattr(r, "balance_pairs", False) and r.pairs != "correct_vs_incorrect":
+        raise UserError("recipe key 'balance_pairs' applies to correct_vs_incorrect pairs only")
     if r.rounds > 1 and r.pairs_dir:
         raise UserError(
             "recipe key 'pairs_dir' applies to one round; with rounds > 1 each round keeps its pairs in <output_dir>.rounds"

@@ -34,6 +34,7 @@ from training.distill import (
     artifacts,
     model_card,
     model_loading,
+    pair_balance,
     pairs_dataset,
     preference_pairs,
     refine_rounds,
@@ -110,6 +111,13 @@ def train_round(
     model = model_loading.load_trainable_adapter(base, rnd.start_adapter)
     with state.main_process_first():  # the main process generates; the others then read its pairs
         pairs = _pairs(recipe, model_args, model, tokenizer, demos, rnd)
+    balanced = None
+    if recipe.balance_pairs:  # at training time, so the saved pairs stay as sampled (pair_balance)
+        import datasets
+
+        train, balanced = pair_balance.balance(pairs["train"], recipe.seed + rnd.index)
+        log.info("round %d: train pairs balanced by gold letter: %s", rnd.index, balanced)
+        pairs = datasets.DatasetDict({**pairs, "train": train})
     tokenizer.padding_side = "right"
     columns = list(preference_pairs.PAIR_COLUMNS)
     validation = pairs["validation"]
@@ -135,6 +143,8 @@ def train_round(
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stats = round_stats(recipe, rnd, pairs, len(validation), trainer, time.monotonic() - started)
+    if balanced:
+        stats["pair_balance"] = balanced
     details = {
         "sft_adapter": recipe.sft_adapter,
         "round": f"{rnd.index}/{rnd.total}",
@@ -145,6 +155,7 @@ def train_round(
         "n_train": len(pairs["train"]),
         "n_validation": stats["n_validation"],
         "pair_stats": stats["pair_stats"],
+        "pair_balance": balanced,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
         "wall_s": stats["wall_s"],
