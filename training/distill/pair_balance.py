@@ -6,8 +6,9 @@ A student that leans to one letter is right mostly on the questions whose gold i
 so its pairs mostly prefer that letter, and DPO can lower its loss by learning the letter instead
 of the reasoning: the results page's Domains section shows a student that collapsed onto (A)
 this way. Keeping, per task, as many pairs per gold letter as the rarest letter has takes that
-signal out of the pairs; the rejected answers then still lean to the student's letter, which
-pushes against its habit.
+signal out of the chosen side only: the rejected answers still lean to the student's letter, so
+DPO can still learn a letter, now away from its habit and onto another (the tuning log's Phase 4
+names a trial where it did). Balancing both sides is not done here.
 
 Balancing is applied when a round trains (the saved pairs stay as sampled), so a variant can
 reuse another variant's pairs and differ only in this key. Open-answer pairs (no options) are
