@@ -29,39 +29,39 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 
-def gold_key(task: str, doc_json: str) -> str | None:
-    """``task:letter`` of a multiple-choice pair's question, None for an open-answer one.
+def gold_key(task: str, doc_json: str) -> tuple[str, str] | None:
+    """``(task, letter)`` of a multiple-choice pair's question, None for an open-answer one.
 
     >>> doc = {"question": "q", "choices": {"label": ["A", "B"], "text": ["x", "y"]}, "answerKey": "B"}
     >>> gold_key("aligncot_csqa_cot", json.dumps(doc))
-    'aligncot_csqa_cot:B'
+    ('aligncot_csqa_cot', 'B')
     """
     item = suite.item(task, json.loads(doc_json))
-    return f"{task}:{item.gold}" if item.options else None
+    return (task, item.gold) if item.options else None
 
 
-def balanced_indices(keys: Sequence[str | None], seed: int) -> list[int]:
+def balanced_indices(keys: Sequence[tuple[str, str] | None], seed: int) -> list[int]:
     """Indices kept, in their order: per task, each gold letter keeps as many as its rarest letter.
 
     Which pairs of a larger letter stay is a seeded draw; ``None`` keys (open answers) all stay.
 
-    >>> balanced_indices(["t:A", "t:A", "t:A", "t:B", None, "u:C"], seed=0)
+    >>> balanced_indices([("t", "A"), ("t", "A"), ("t", "A"), ("t", "B"), None, ("u", "C")], seed=0)
     [1, 3, 4, 5]
-    >>> balanced_indices(["t:A", "t:B", "t:B"], seed=0) == balanced_indices(["t:A", "t:B", "t:B"], seed=0)
+    >>> keys = [("t", "A"), ("t", "B"), ("t", "B")]
+    >>> balanced_indices(keys, seed=0) == balanced_indices(keys, seed=0)
     True
     """
-    groups: dict[str, list[int]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         if key is not None:
             groups[key].append(i)
     rarest: dict[str, int] = {}
-    for key, idx in groups.items():
-        task = key.rsplit(":", 1)[0]
+    for (task, _), idx in groups.items():
         rarest[task] = min(rarest.get(task, len(idx)), len(idx))
     rng = random.Random(seed)
     kept = {i for i, key in enumerate(keys) if key is None}
     for key in sorted(groups):
-        kept.update(rng.sample(groups[key], rarest[key.rsplit(":", 1)[0]]))
+        kept.update(rng.sample(groups[key], rarest[key[0]]))
     return sorted(kept)
 
 
@@ -78,7 +78,7 @@ def balance(pairs: Dataset, seed: int) -> tuple[Dataset, dict]:
     """
     keys = [gold_key(t, d) for t, d in zip(pairs["task"], pairs["doc"])]
     kept = balanced_indices(keys, seed)
-    count = lambda ks: dict(sorted(Counter(k for k in ks if k is not None).items()))  # noqa: E731
+    count = lambda ks: {f"{t}:{g}": n for (t, g), n in sorted(Counter(k for k in ks if k is not None).items())}  # noqa: E731
     stats = {
         "before": len(keys),
         "after": len(kept),

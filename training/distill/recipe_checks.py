@@ -102,7 +102,7 @@ def check_self_refine(r) -> None:
             raise UserError(
                 "generation_backend=vllm samples greedily only; use hf (or auto) for correct_vs_incorrect pairs"
             )
-    if getattr(r, "balance_pairs", False) and r.pairs != "correct_vs_incorrect":
+    if r.balance_pairs and r.pairs != "correct_vs_incorrect":
         raise UserError("recipe key 'balance_pairs' applies to correct_vs_incorrect pairs only")
     if r.rounds > 1 and r.pairs_dir:
         raise UserError(
