@@ -3,6 +3,7 @@ inputs (one line, before any model loads, nothing written), the DPO reference, s
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 
@@ -105,14 +106,58 @@ def test_balanced_pairs_keep_the_rarest_gold_letters_count_of_each_letter():
     gold = lambda p: preference_pairs.json.loads(p["doc"])["answerKey"]  # noqa: E731
     before = Counter(gold(p) for p in pairs)
     assert before.most_common(1)[0][0] == "A" and before["A"] > min(before.values())
-    kept, stats = pair_balance.balance(Dataset.from_list(pairs), seed=0)
+    kept, stats = pair_balance.balance(Dataset.from_list(pairs), "chosen", seed=0)
     after = Counter(gold(p) for p in kept)
     assert set(after) == set(before) and set(after.values()) == {min(before.values())}
     assert stats["before"] == len(pairs) and stats["after"] == len(kept) == sum(after.values())
     assert stats["gold_after"] == {f"{COT}:{k}": v for k, v in sorted(after.items())}
     assert all(suite.score(COT, preference_pairs.json.loads(p["doc"]), p["chosen"]).correct for p in kept)
-    again, _ = pair_balance.balance(Dataset.from_list(pairs), seed=0)
+    again, _ = pair_balance.balance(Dataset.from_list(pairs), "chosen", seed=0)
     assert again["chosen"] == kept["chosen"]  # seeded
+
+
+def test_pairs_balanced_on_both_sides_push_no_letter_up_or_down():
+    """Golds A..E in turn, every wrong answer names the next letter: 12 pairs are edges A->B x3,
+    B->C x3, C->D x2, D->E x2, E->A x2; two whole cycles (10 pairs) are the largest set in which
+    each letter is as often chosen as rejected. A rejected answer naming no letter is dropped."""
+    from datasets import Dataset
+    from synthetic_csqa import csqa_rows as cyclic_rows
+
+    from training.distill import pair_balance
+
+    pairs = [
+        {"prompt": "p", "chosen": right(d), "rejected": wrong(d), "task": COT, "doc": preference_pairs.json.dumps(d)}
+        for d in cyclic_rows(12)
+    ]
+    pairs.append({**pairs[0], "rejected": " I cannot tell."})
+    kept, stats = pair_balance.balance(Dataset.from_list(pairs), "both", seed=0)
+    assert stats["before"] == 13 and stats["after"] == len(kept) == 10
+    assert stats["rejected_before"][f"{COT}:-"] == 1 and f"{COT}:-" not in stats["rejected_after"]
+    letters = lambda side: Counter(pair_balance.pair_key(COT, p["doc"], p["rejected"])[side] for p in kept)  # noqa: E731
+    assert letters(1) == letters(2) == Counter(dict.fromkeys("ABCDE", 2))
+    again, _ = pair_balance.balance(Dataset.from_list(pairs), "both", seed=0)
+    assert again["chosen"] == kept["chosen"]  # seeded
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_max_circulation_matches_brute_force(seed):
+    """The largest balanced flow, checked against every flow of small random letter graphs."""
+    from training.distill import pair_balance
+
+    rng = random.Random(seed)
+    capacity = {(u, v): rng.randint(0, 2) for u in "ABC" for v in "ABC" if u != v}
+    flow = pair_balance.max_circulation(capacity)
+    edges = sorted(capacity)
+
+    def balanced(f):
+        return all(sum(f[e] for e in edges if e[0] == n) == sum(f[e] for e in edges if e[1] == n) for n in "ABC")
+
+    best = max(
+        sum(values)
+        for values in itertools.product(*(range(capacity[e] + 1) for e in edges))
+        if balanced(dict(zip(edges, values)))
+    )
+    assert balanced(flow) and all(0 <= flow[e] <= capacity[e] for e in edges) and sum(flow.values()) == best
 
 
 def test_select_pairs_is_seeded_and_capped():
@@ -145,7 +190,8 @@ def refine_inputs(tmp_path_factory) -> list[str]:
         (["pairs=correct_vs_incorrect", "generation_backend=vllm"], "vllm samples greedily only"),
         (["max_eval_pairs=0"], "'max_eval_pairs' must be >= 1"),
         (["rounds=2", "pairs_dir=p"], "'pairs_dir' applies to one round"),
-        (["pairs=cot_vs_direct", "balance_pairs=true"], "'balance_pairs' applies to correct_vs_incorrect pairs only"),
+        (["pairs=cot_vs_direct", "balance_pairs=chosen"], "'balance_pairs' applies to correct_vs_incorrect pairs only"),
+        (["pairs=correct_vs_incorrect", "balance_pairs=true"], "'balance_pairs' must be one of none, chosen, both"),
     ],
 )
 def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, refine_inputs, overrides, message):

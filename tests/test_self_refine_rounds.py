@@ -208,7 +208,7 @@ def test_balanced_pairs_train_on_as_many_pairs_per_gold_letter(setup, tiny_model
 
     scripted_student(monkeypatch)
     out = tmp_path / "dpo"
-    result = self_refine(setup, tiny_model_dir, out, "rounds=1", "balance_pairs=true")
+    result = self_refine(setup, tiny_model_dir, out, "rounds=1", "balance_pairs=chosen")
     assert result.exit_code == 0, result.output[-3000:]
     meta = json.loads((out / META_FILE).read_text())
     golds = Counter(d["answerKey"] for d in COT_DOCS)
@@ -216,3 +216,16 @@ def test_balanced_pairs_train_on_as_many_pairs_per_gold_letter(setup, tiny_model
     assert meta["pair_balance"]["before"] == N_DOCS == meta["pair_stats"]["train"]["kept"]
     assert meta["n_train"] == meta["pair_balance"]["after"] == len(golds) * min(golds.values())
     assert set(meta["pair_balance"]["gold_after"].values()) == {min(golds.values())}
+
+
+@pytest.mark.slow  # ~10 s
+def test_pairs_balanced_on_both_sides_that_keep_none_are_one_line(setup, tiny_model_dir, tmp_path, monkeypatch):
+    """balance_pairs=both: the scripted wrong answers all name the next letter, and the fixture's
+    golds (A B A D C D) close no cycle, so no pair is kept: one line, the sampled pairs saved."""
+    scripted_student(monkeypatch)
+    out = tmp_path / "dpo"
+    result = self_refine(setup, tiny_model_dir, out, "rounds=1", "balance_pairs=both")
+    assert result.exit_code != 0
+    assert "balance_pairs=both keeps none of the 6 train pairs" in result.output
+    assert not (out / "adapter_config.json").exists()
+    assert (tmp_path / "dpo.pairs").is_dir()

@@ -61,8 +61,9 @@ evaluate() {
 }
 
 # Self-refine variants: name|pairs_from|overrides. Variants differ in pair kind, NLL term,
-# learning rate, beta, pair balance (balance_pairs: as many pairs per gold letter as the rarest
-# letter has; applied at training, so it reuses civ-nll-r1's sampled pairs) and rounds;
+# learning rate, beta, pair balance (balance_pairs: chosen, as many pairs per gold letter as the
+# rarest letter has; both, each letter as often chosen as rejected; applied at training, so it
+# reuses civ-nll-r1's sampled pairs) and rounds;
 # everything else is dpo.yaml. pairs_from names an earlier variant whose
 # round-1 pairs this one reuses (same pair kind and sampling settings, same SFT adapter: the
 # same pairs), so it costs only its DPO training; "-" samples its own.
@@ -72,7 +73,8 @@ VARIANTS=(
   "civ-nll-lr5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=5.0e-4 rounds=1"
   "civ-nonll-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-b5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 beta=0.5 rounds=1"
-  "civ-nll-bal-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=true loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nll-bal-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=chosen loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nll-both-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=both loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )

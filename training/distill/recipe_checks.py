@@ -19,6 +19,8 @@ if typing.TYPE_CHECKING:  # recipes import trl
 
 #: Self-refine preference pair kinds (training/distill/preference_pairs.py, pairs_sampled.py).
 PAIR_KINDS = ("cot_vs_direct", "correct_vs_incorrect")
+#: Values of ``balance_pairs`` (training/distill/pair_balance.py).
+PAIR_BALANCES = ("none", "chosen", "both")
 
 
 def choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -102,7 +104,8 @@ def check_self_refine(r) -> None:
             raise UserError(
                 "generation_backend=vllm samples greedily only; use hf (or auto) for correct_vs_incorrect pairs"
             )
-    if r.balance_pairs and r.pairs != "correct_vs_incorrect":
+    choice("balance_pairs", r.balance_pairs, PAIR_BALANCES)
+    if r.balance_pairs != "none" and r.pairs != "correct_vs_incorrect":
         raise UserError("recipe key 'balance_pairs' applies to correct_vs_incorrect pairs only")
     if r.rounds > 1 and r.pairs_dir:
         raise UserError(

@@ -160,8 +160,9 @@ class DPORecipe(_Outputs, DPOConfig):
             prompt, Pang et al. 2024).
         samples_per_question: CoT answers sampled per question (``correct_vs_incorrect``, >= 2).
         max_pairs_per_question: At most this many pairs per question (``correct_vs_incorrect``).
-        balance_pairs: Train on as many pairs per gold option letter as the rarest letter has
-            (``correct_vs_incorrect``; training/distill/pair_balance.py says why).
+        balance_pairs: ``none``; ``chosen`` (as many pairs per gold option letter as the rarest
+            letter has) or ``both`` (each letter as often chosen as rejected), for
+            ``correct_vs_incorrect`` (training/distill/pair_balance.py says why).
         temperature: Sampling temperature of ``correct_vs_incorrect`` (> 0).
         rounds: Self-refine rounds; round i samples with round i-1's adapter and continues
             training it (``max_steps``/``num_train_epochs`` are per round).
@@ -182,7 +183,7 @@ class DPORecipe(_Outputs, DPOConfig):
     pairs: str = "cot_vs_direct"
     samples_per_question: int = 4
     max_pairs_per_question: int = 2
-    balance_pairs: bool = False
+    balance_pairs: str = "none"
     temperature: float = 0.7
     rounds: int = 1
     max_eval_pairs: int | None = 128

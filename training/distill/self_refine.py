@@ -40,6 +40,7 @@ from training.distill import (
     refine_rounds,
     train_data,
 )
+from training.errors import UserError
 from training.generation import student as student_generation
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
@@ -112,11 +113,17 @@ def train_round(
     with state.main_process_first():  # the main process generates; the others then read its pairs
         pairs = _pairs(recipe, model_args, model, tokenizer, demos, rnd)
     balanced = None
-    if recipe.balance_pairs:  # at training time, so the saved pairs stay as sampled (pair_balance)
+    if recipe.balance_pairs != "none":  # at training time, so the saved pairs stay as sampled (pair_balance)
         import datasets
 
-        train, balanced = pair_balance.balance(pairs["train"], recipe.seed + rnd.index)
-        log.info("round %d: train pairs balanced by gold letter: %s", rnd.index, balanced)
+        train, balanced = pair_balance.balance(pairs["train"], recipe.balance_pairs, recipe.seed + rnd.index)
+        log.info("round %d: train pairs balanced by letter (%s): %s", rnd.index, recipe.balance_pairs, balanced)
+        if len(train) == 0:  # the sampled pairs stay saved, so a rerun with another balance reuses them
+            raise UserError(
+                f"balance_pairs={recipe.balance_pairs} keeps none of the {balanced['before']} train pairs "
+                f"(chosen letters {balanced['gold_before']}, rejected {balanced['rejected_before']}); "
+                "use another balance_pairs or more questions"
+            )
         pairs = datasets.DatasetDict({**pairs, "train": train})
     tokenizer.padding_side = "right"
     columns = list(preference_pairs.PAIR_COLUMNS)
