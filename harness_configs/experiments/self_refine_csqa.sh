@@ -14,7 +14,9 @@
 #   tune     the self-refine variants below, each round's adapter scored on the tuning split
 #            (cot); variants run side by side (meant for a GPU; on 2 CPU cores run one at a time);
 #   final    picks the variant with the best tuning-split accuracy (ties: fewer rounds), and
-#            evaluates SFT (labelled sft-run2: the shipped csqa300/sft row is the first run of the same recipe), that variant and the paper's cot_vs_direct kind on 300 CSQA validation
+#            evaluates SFT (labelled sft-run2: the shipped csqa300/sft row is the first run of the
+#            same recipe; with TUNE_EVERY other than 50 every row is suffixed -t<tuning size>),
+#            that variant and the paper's cot_vs_direct kind on 300 CSQA validation
 #            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy;
 #   ship     copies the lm-eval files (results_*.json and --log_samples) of the final and tuning
 #            evaluations into DEST (4th argument; the repository's results folder) as
@@ -168,8 +170,14 @@ EOF
   log "chosen on the tuning split: $variant round $round ($adapter)"
   echo "$variant round $round" >"$OUT/chosen.txt"
   export ALIGNCOT_DATA_DIR=$SHARED/data
-  specs=("sft-run2|$W/sft" "sft-refine|$adapter")
-  [ -f "$W/refine/cvd-r1/adapter_config.json" ] && specs+=("sft-refine-cvd|$W/refine/cvd-r1")
+  # The first run of this experiment (TUNE_EVERY=50) shipped rows sft-run2, sft-refine and
+  # sft-refine-cvd; a run on another tuning split has another SFT student (its demonstrations
+  # leave out other questions), so its rows carry the split's size: sft-t488, sft-refine-t488, ...
+  n_tune=$(wc -l <"$W/tune/tau__commonsense_qa/default/validation.jsonl")
+  sft_name=sft-run2 tag=""
+  [ "$TUNE_EVERY" = 50 ] || { sft_name=sft-t$n_tune; tag=-t$n_tune; }
+  specs=("$sft_name|$W/sft" "sft-refine$tag|$adapter")
+  [ -f "$W/refine/cvd-r1/adapter_config.json" ] && specs+=("sft-refine-cvd$tag|$W/refine/cvd-r1")
   for spec in "${specs[@]}"; do
     name=${spec%%|*} peft=${spec#*|}
     for job in "aligncot_csqa_cot,aligncot_csqa_zs|csqa300" "aligncot_obqa_cot|obqa300"; do
