@@ -18,7 +18,8 @@ from training.evaluate.compare import compare_runs, load_run
 RESULTS = Path(__file__).resolve().parents[1] / "harness_configs/recipes/smollm2-135m-instruct/results"
 #: (slice, task) -> the runs whose samples of that task the docs report. ``csqa300``: the first
 #: 300 CSQA validation questions; ``obqa300``: the first 300 OBQA test questions; ``tune195``: the
-#: tuning split carved out of CSQA train (self-refine variants were chosen there).
+#: tuning split carved out of CSQA train (self-refine variants were chosen there); ``tune488``:
+#: the larger one (every 20th train question) of the second self-refine run.
 SLICES = {
     ("csqa300", "aligncot_csqa_cot"): {
         "base",
@@ -46,8 +47,10 @@ SLICES = {
         "d1000",
         "d1250",
     },
+    # The second self-refine run's tuning split (every 20th CSQA train question; tuning log, Phase 4).
+    ("tune488", "aligncot_csqa_cot"): {"sft", "civ-nll-both-r1-round-1"},
 }
-SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195}
+SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
 
 
@@ -92,6 +95,8 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("csqa300", "aligncot_csqa_zs", "sft-refine-cvd", "sft-run2", 2.0, 0.60),
         ("obqa300", "aligncot_obqa_cot", "sft-refine-cvd", "sft-run2", -1.0, 0.61),
         ("tune195", "aligncot_csqa_cot", "cvd-r1-round-1", "sft", 2.1, 0.39),
+        # Second run: 1000 self-refine questions, pairs balanced on both letter sides, 60 steps.
+        ("tune488", "aligncot_csqa_cot", "civ-nll-both-r1-round-1", "sft", 0.8, 0.73),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
