@@ -27,6 +27,7 @@ mkdir -p "$W" "$OUT/logs"
 export HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 A=(python3 -m training)
 log() { echo "[$(date +%T)] $*"; }
+source "$(dirname "$0")/resume.sh"  # resume_flag
 BASE=${BASE:-$("${A[@]}" models pull smollm2-135m-instruct | tail -1)}
 
 # Variants: name|demonstrations|overrides of sft.yaml
@@ -66,7 +67,7 @@ tune)
       start=$(date +%s)
       # shellcheck disable=SC2086
       "${A[@]}" sft --recipe $RECIPES/sft.yaml base_model="$BASE" data="$W/demos_$name" output_dir="$W/sft_$name" \
-        logging_steps=10 $overrides $( [ -d "$W/sft_$name.run" ] && echo --resume ) >"$OUT/logs/sft-$name.log" 2>&1 || {
+        logging_steps=10 $overrides $(resume_flag "$W/sft_$name.run") >"$OUT/logs/sft-$name.log" 2>&1 || {
         tail -20 "$OUT/logs/sft-$name.log"; exit 1; }
       echo "$name sft_wall_s=$(( $(date +%s) - start ))" >>"$OUT/timings.txt"
     fi

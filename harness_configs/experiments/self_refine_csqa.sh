@@ -46,6 +46,7 @@ mkdir -p "$W" "$OUT/logs"
 export HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 A=(python3 -m training)
 log() { echo "[$(date +%T)] $*"; }
+source "$(dirname "$0")/resume.sh"  # resume_flag
 
 BASE=${BASE:-$("${A[@]}" models pull smollm2-135m-instruct | tail -1)}
 
@@ -97,7 +98,7 @@ refine() {  # one variant: self-refine, then each round's adapter on the tuning 
     # shellcheck disable=SC2086
     "${A[@]}" self-refine --recipe $RECIPES/dpo.yaml base_model="$BASE" data="$W/demos_refine" \
       sft_adapter="$W/sft" output_dir="$dir" max_steps="$MAX_STEPS" generation_batch_size="$GEN_BATCH" \
-      $overrides $( [ -d "$dir.run" ] && echo --resume ) >"$OUT/logs/refine-$name.log" 2>&1 || {
+      $overrides $(resume_flag "$dir.run" "$dir.rounds") >"$OUT/logs/refine-$name.log" 2>&1 || {
       echo "self-refine $name failed"; tail -20 "$OUT/logs/refine-$name.log"; return 1; }
   fi
   local rounds_dir=$dir.rounds
@@ -127,7 +128,7 @@ prepare)
   if [ ! -f "$W/sft/adapter_config.json" ]; then
     log "sft"
     "${A[@]}" sft --recipe $RECIPES/sft.yaml base_model="$BASE" data="$W/demos_sft" output_dir="$W/sft" \
-      logging_steps=10 $( [ -d "$W/sft.run" ] && echo --resume ) >"$OUT/logs/sft.log" 2>&1 || { tail -20 "$OUT/logs/sft.log"; exit 1; }
+      logging_steps=10 $(resume_flag "$W/sft.run") >"$OUT/logs/sft.log" 2>&1 || { tail -20 "$OUT/logs/sft.log"; exit 1; }
   fi
   log "prepared"
   ;;
