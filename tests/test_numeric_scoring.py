@@ -174,7 +174,9 @@ def test_any_text_scores_without_raising(text, variant):
     ids=["digits", "cues", "commas", "boxes", "dashes"],
 )
 def test_huge_generations_score_fast(text):
-    start = time.perf_counter()
+    # CPU time of this process, not the wall clock: a regex that backtracks burns CPU, while a
+    # wall-clock bound also failed when the suite shared 2 cores with a training job.
+    start = time.process_time()
     for variant in ("zs", "cot"):
         scoring.score("number", text, Item("q", "18"), variant)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
