@@ -47,6 +47,7 @@ export HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 A=(python3 -m training)
 log() { echo "[$(date +%T)] $*"; }
 source "$(dirname "$0")/resume.sh"  # resume_flag
+tune_size() { wc -l <"$W/tune/tau__commonsense_qa/default/validation.jsonl"; }  # questions in the tuning split
 
 BASE=${BASE:-$("${A[@]}" models pull smollm2-135m-instruct | tail -1)}
 
@@ -174,7 +175,7 @@ EOF
   # The first run of this experiment (TUNE_EVERY=50) shipped rows sft-run2, sft-refine and
   # sft-refine-cvd; a run on another tuning split has another SFT student (its demonstrations
   # leave out other questions), so its rows carry the split's size: sft-t488, sft-refine-t488, ...
-  n_tune=$(wc -l <"$W/tune/tau__commonsense_qa/default/validation.jsonl")
+  n_tune=$(tune_size)
   sft_name=sft-run2 tag=""
   [ "$TUNE_EVERY" = 50 ] || { sft_name=sft-t$n_tune; tag=-t$n_tune; }
   specs=("$sft_name|$W/sft" "sft-refine$tag|$adapter")
@@ -198,7 +199,7 @@ ship)
   DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}
   # REPO: the checkout the evaluations ran in (lm-eval names its task files by path); default: here
   # the tuning files' slice is named by the split's size (tune195 for TUNE_EVERY=50)
-  n_tune=$(wc -l <"$W/tune/tau__commonsense_qa/default/validation.jsonl")
+  n_tune=$(tune_size)
   python3 harness_configs/experiments/ship_results.py "$DEST" "$W" \
     "$OUT/csqa300=csqa300" "$OUT/obqa300=obqa300" "$W/tune_eval=tune$n_tune"
   ;;
