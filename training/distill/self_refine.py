@@ -13,7 +13,8 @@ round (training/distill/refine_rounds.py: layout, resume) does:
    the reference log-probabilities with that adapter active, so the reference is the round's
    starting policy (the SFT policy in round 1), not the base model. With
    ``precompute_ref_log_probs`` they are computed once per round before training (and once for
-   the validation pairs) instead of at every step. ``loss_type: [sigmoid, sft]`` with
+   the validation pairs) instead of at every step, and kept beside the starting adapter for the
+   next run on the same pairs (training/distill/ref_logps_cache.py). ``loss_type: [sigmoid, sft]`` with
    ``loss_weights`` adds the NLL term on the chosen answer. It evaluates every ``eval_steps`` on
    at most ``max_eval_pairs`` pairs and keeps the checkpoint with the lowest validation loss;
 3. the round's adapter is published atomically; after the last round, ``output_dir`` is that
@@ -37,6 +38,7 @@ from training.distill import (
     pair_balance,
     pairs_dataset,
     preference_pairs,
+    ref_logps_cache,
     refine_rounds,
     train_data,
 )
@@ -105,8 +107,6 @@ def train_round(
     state: PartialState,
 ) -> Path | None:
     """One round: pairs from the starting adapter, DPO from it, the round's adapter published."""
-    from trl import DPOTrainer
-
     started = time.monotonic()
     base = model_loading.load_base(model_args, recipe.trust_remote_code)
     model = model_loading.load_trainable_adapter(base, rnd.start_adapter)
@@ -140,7 +140,9 @@ def train_round(
 
         args = copy.copy(recipe)
         args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
-    trainer = DPOTrainer(
+    # Variants trained on the same pairs from the same adapter share its reference log-probs.
+    cache = ref_logps_cache.cache_dir(rnd.start_adapter) if recipe.precompute_ref_log_probs else None
+    trainer = ref_logps_cache.trainer_class(cache)(
         model=model,
         ref_model=None,  # trl adds the frozen 'ref' copy of the starting adapter (module docstring)
         args=args,
