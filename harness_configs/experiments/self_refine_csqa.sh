@@ -70,7 +70,11 @@ evaluate() {
 # reuses civ-nll-r1's sampled pairs) and rounds;
 # everything else is dpo.yaml. pairs_from names an earlier variant whose
 # round-1 pairs this one reuses (same pair kind and sampling settings, same SFT adapter: the
-# same pairs), so it costs only its DPO training; "-" samples its own.
+# same pairs), so it costs only its DPO training; "-" samples its own. civ-nll-2nd is round 2 of
+# civ-nll-r1 without running round 1 again: one round that starts from civ-nll-r1's adapter
+# (sft_adapter=, later on the command line than the default, wins), samples with it, trains it
+# further against it as the reference; seed=1 samples with the seed (seed + round) that round 2 of
+# a `rounds: 2` run uses.
 VARIANTS=(
   "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
@@ -80,6 +84,7 @@ VARIANTS=(
   "civ-nll-bal-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=chosen loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-both-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=both loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
+  "civ-nll-2nd|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1 seed=1 sft_adapter=$W/refine/civ-nll-r1"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
 # ONLY: space-separated variant names to run (default: all, in the order above).
@@ -93,6 +98,11 @@ refine() {  # one variant: self-refine, then each round's adapter on the tuning 
   if [ "$from" != - ] && [ ! -d "$dir.pairs" ] && [ ! -f "$dir/adapter_config.json" ]; then
     [ -d "$W/refine/$from.pairs" ] || { echo "variant $name reuses the pairs of $from: run $from first"; return 1; }
     cp -r "$W/refine/$from.pairs" "$dir.pairs"
+  fi
+  local start
+  start=$(sed -n 's/.*sft_adapter=\([^ ]*\).*/\1/p' <<<"$overrides")
+  if [ -n "$start" ] && [ ! -f "$start/adapter_config.json" ]; then
+    echo "variant $name starts from $start: run that variant first"; return 1
   fi
   if [ ! -f "$dir/adapter_config.json" ]; then
     log "self-refine $name"
