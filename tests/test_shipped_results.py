@@ -48,7 +48,7 @@ SLICES = {
         "d1250",
     },
     # The second self-refine run's tuning split (every 20th CSQA train question; tuning log, Phase 4).
-    ("tune488", "aligncot_csqa_cot"): {"sft", "civ-nll-both-r1-round-1"},
+    ("tune488", "aligncot_csqa_cot"): {"sft", "civ-nll-both-r1-round-1", "civ-nll-r1-round-1"},
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
@@ -97,6 +97,8 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune195", "aligncot_csqa_cot", "cvd-r1-round-1", "sft", 2.1, 0.39),
         # Second run: 1000 self-refine questions, pairs balanced on both letter sides, 60 steps.
         ("tune488", "aligncot_csqa_cot", "civ-nll-both-r1-round-1", "sft", 0.8, 0.73),
+        # The same pairs as sampled (unbalanced).
+        ("tune488", "aligncot_csqa_cot", "civ-nll-r1-round-1", "sft", 1.8, 0.39),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
