@@ -229,3 +229,32 @@ def test_pairs_balanced_on_both_sides_that_keep_none_are_one_line(setup, tiny_mo
     assert "balance_pairs=both keeps none of the 6 train pairs" in result.output
     assert not (out / "adapter_config.json").exists()
     assert (tmp_path / "dpo.pairs").is_dir()
+
+
+@pytest.mark.slow  # two one-round runs of the tiny model
+def test_a_variant_on_the_same_pairs_reuses_the_reference_log_probs(setup, tiny_model_dir, tmp_path, monkeypatch):
+    """As the experiment script runs a grid: a variant copies another's pairs and changes beta."""
+    import shutil
+
+    from trl import DPOTrainer
+
+    scripted_student(monkeypatch)
+    computed, original = [], DPOTrainer._precompute_ref_logps
+
+    def spy(self, dataset, name, batch_size):
+        computed.append(name)
+        return original(self, dataset, name, batch_size)
+
+    monkeypatch.setattr(DPOTrainer, "_precompute_ref_logps", spy)
+    first = self_refine(setup, tiny_model_dir, tmp_path / "a", "rounds=1")
+    assert first.exit_code == 0, first.output[-3000:]
+    assert len(computed) == 2  # the train and the validation pairs
+    cache = tmp_path / "sft.ref_logps"
+    files = {p.name: p.read_text() for p in cache.iterdir()}
+    assert len(files) == 2
+
+    shutil.copytree(tmp_path / "a.pairs", tmp_path / "b.pairs")
+    second = self_refine(setup, tiny_model_dir, tmp_path / "b", "rounds=1", "beta=0.5")
+    assert second.exit_code == 0, second.output[-3000:]
+    assert len(computed) == 2 and {p.name: p.read_text() for p in cache.iterdir()} == files
+    assert json.loads((tmp_path / "b" / META_FILE).read_text())["recipe"]["beta"] == 0.5
