@@ -48,7 +48,12 @@ SLICES = {
         "d1250",
     },
     # The second self-refine run's tuning split (every 20th CSQA train question; tuning log, Phase 4).
-    ("tune488", "aligncot_csqa_cot"): {"sft", "civ-nll-both-r1-round-1", "civ-nll-r1-round-1"},
+    ("tune488", "aligncot_csqa_cot"): {
+        "sft",
+        "civ-nll-both-r1-round-1",
+        "civ-nll-r1-round-1",
+        "civ-nll-2nd-round-1",
+    },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
@@ -99,6 +104,9 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune488", "aligncot_csqa_cot", "civ-nll-both-r1-round-1", "sft", 0.8, 0.73),
         # The same pairs as sampled (unbalanced).
         ("tune488", "aligncot_csqa_cot", "civ-nll-r1-round-1", "sft", 1.8, 0.39),
+        # Round 2 of it: sampled from its adapter, trained further against it.
+        ("tune488", "aligncot_csqa_cot", "civ-nll-2nd-round-1", "sft", 1.8, 0.45),
+        ("tune488", "aligncot_csqa_cot", "civ-nll-2nd-round-1", "civ-nll-r1-round-1", 0.0, 1.0),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
