@@ -13,6 +13,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from test_ref_logps_cache import computed as ref_logps_spy
 from test_self_refine import right, wrong
 from train_support import TINY_RECIPES, csqa_rows, write_demos
 
@@ -236,16 +237,8 @@ def test_a_variant_on_the_same_pairs_reuses_the_reference_log_probs(setup, tiny_
     """As the experiment script runs a grid: a variant copies another's pairs and changes beta."""
     import shutil
 
-    from trl import DPOTrainer
-
     scripted_student(monkeypatch)
-    computed, original = [], DPOTrainer._precompute_ref_logps
-
-    def spy(self, dataset, name, batch_size):
-        computed.append(name)
-        return original(self, dataset, name, batch_size)
-
-    monkeypatch.setattr(DPOTrainer, "_precompute_ref_logps", spy)
+    computed = ref_logps_spy(monkeypatch)
     first = self_refine(setup, tiny_model_dir, tmp_path / "a", "rounds=1")
     assert first.exit_code == 0, first.output[-3000:]
     assert len(computed) == 2  # the train and the validation pairs

@@ -167,10 +167,8 @@ final)
   if [ "$TUNE_EVERY" = 50 ]; then MIN_GAIN=${MIN_GAIN:-none}; else MIN_GAIN=${MIN_GAIN:-2}; fi
   best=$(python3 - "$W/tune_eval" "$MIN_GAIN" <<'EOF'
 import json, pathlib, sys
+from training.evaluate.compare import compare_runs, load_run
 root, min_gain = pathlib.Path(sys.argv[1]), sys.argv[2]
-def verdicts(d):
-    samples = next(d.rglob("samples_aligncot_csqa_cot_*.jsonl"))
-    return {r["doc_id"]: r["acc"] for r in map(json.loads, samples.read_text().splitlines())}
 rows = []
 for d in sorted(root.iterdir()):
     if d.name == "sft" or d.name.startswith("cvd-"):
@@ -182,10 +180,9 @@ for d in sorted(root.iterdir()):
 rows.sort()
 _, rnd, name, d = rows[0]
 if min_gain != "none":
-    sft, it = verdicts(root / "sft"), verdicts(d)
-    gained = sum(it[k] > v for k, v in sft.items())
-    lost = sum(it[k] < v for k, v in sft.items())
-    gain = 100 * (gained - lost) / len(sft)
+    (line,), _ = compare_runs(load_run(d), load_run(root / "sft"), ["aligncot_csqa_cot"])
+    gained, lost = line.result.only_a, line.result.only_b
+    gain = 100 * (line.result.acc_a - line.result.acc_b)
     if gain < float(min_gain) or gained <= lost:
         sys.exit(f"best variant {d.name}: {gain:+.1f} points over SFT on the tuning split ({gained} gained, "
                  f"{lost} lost); the rule asks for +{min_gain} with more gained than lost: no evaluation")
