@@ -73,6 +73,9 @@ def test_correct_vs_incorrect_pairs_counts_caps_and_verdicts():
         assert p["chosen_correct"] and not p["rejected_correct"]
     counts = sorted(len(v) for v in by_q.values())
     assert counts == [3, 3]
+    # each pair carries its question's count of correct samples (q0: 2 of 4, q3: 1 of 4)
+    assert sorted((len(v), v[0]["question_correct"]) for v in by_q.values()) == [(3, 1), (3, 2)]
+    assert all(len({p["question_correct"] for p in v}) == 1 for v in by_q.values())
     # q0's three pairs use both right answers and both wrong ones (spread before reuse)
     q0 = by_q[preference_pairs.json.dumps(qs[0].doc, ensure_ascii=False)]
     assert len({p["chosen"] for p in q0}) == 2 and len({p["rejected"] for p in q0}) == 2
@@ -192,6 +195,12 @@ def refine_inputs(tmp_path_factory) -> list[str]:
         (["rounds=2", "pairs_dir=p"], "'pairs_dir' applies to one round"),
         (["pairs=cot_vs_direct", "balance_pairs=chosen"], "'balance_pairs' applies to correct_vs_incorrect pairs only"),
         (["pairs=correct_vs_incorrect", "balance_pairs=true"], "'balance_pairs' must be one of none, chosen, both"),
+        (["pairs=cot_vs_direct", "min_correct_samples=2"], "'min_correct_samples' applies to correct_vs_incorrect"),
+        (
+            ["pairs=correct_vs_incorrect", "samples_per_question=4", "min_correct_samples=4"],
+            "'min_correct_samples' must be between 1 and samples_per_question - 1 (3), got 4",
+        ),
+        (["pairs=correct_vs_incorrect", "min_correct_samples=0"], "'min_correct_samples' must be between 1 and"),
     ],
 )
 def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, refine_inputs, overrides, message):

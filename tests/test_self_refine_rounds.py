@@ -232,6 +232,31 @@ def test_pairs_balanced_on_both_sides_that_keep_none_are_one_line(setup, tiny_mo
     assert (tmp_path / "dpo.pairs").is_dir()
 
 
+@pytest.mark.slow  # ~15 s
+def test_min_correct_samples_selects_from_the_saved_pairs(setup, tiny_model_dir, tmp_path, monkeypatch):
+    """min_correct_samples: the scripted student is right on 2 of 4 samples of every question, so
+    3 keeps no pair (one line, the sampled pairs saved) and 2, rerun on those saved pairs, keeps all."""
+    calls = scripted_student(monkeypatch)
+    out = tmp_path / "dpo"
+    four = ("rounds=1", "samples_per_question=4", "max_pairs_per_question=2")
+    result = self_refine(setup, tiny_model_dir, out, *four, "min_correct_samples=3")
+    assert result.exit_code != 0
+    assert f"min_correct_samples=3 keeps none of the {2 * N_DOCS} train pairs" in result.output
+    assert not (out / "adapter_config.json").exists() and (tmp_path / "dpo.pairs").is_dir()
+    sampled = len(calls)
+    result = self_refine(setup, tiny_model_dir, out, *four, "min_correct_samples=2")
+    assert result.exit_code == 0, result.output[-3000:]
+    assert len(calls) == sampled  # the saved pairs, not sampled again
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["min_correct_samples"] == {
+        "min_correct": 2,
+        "before": 2 * N_DOCS,
+        "after": 2 * N_DOCS,
+        "pairs_by_correct": {"2": 2 * N_DOCS},
+    }
+    assert meta["n_train"] == 2 * N_DOCS and meta["pair_balance"] is None
+
+
 @pytest.mark.slow  # two one-round runs of the tiny model
 def test_a_variant_on_the_same_pairs_reuses_the_reference_log_probs(setup, tiny_model_dir, tmp_path, monkeypatch):
     """As the experiment script runs a grid: a variant copies another's pairs and changes beta."""

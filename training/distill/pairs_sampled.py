@@ -7,7 +7,10 @@ sends it); the suite's scorer judges each; a pair is
 
 - ``prompt``: the CoT prompt (it ends with the reasoning trigger);
 - ``chosen``: an answer the scorer marks correct;
-- ``rejected``: an answer to the same prompt it marks incorrect.
+- ``rejected``: an answer to the same prompt it marks incorrect;
+- ``question_correct``: how many of the question's sampled answers were correct, so a round can
+  train on the questions the student answers right more than once only
+  (``min_correct_samples``, training/distill/pair_selection.py).
 
 ``prompt + chosen`` is then byte for byte what lm-eval evaluates for the CoT task, so DPO moves
 exactly the behaviour the CoT evaluation measures. A question whose answers are all right or
@@ -71,6 +74,7 @@ def distinct(texts: Sequence[str]) -> list[str]:
 def question_pairs(q: Question, answers: Sequence[str], max_pairs: int, rng: random.Random) -> tuple[list[dict], int]:
     """The pairs of one question from its sampled answers, and how many answers were correct."""
     verdicts = [suite.score(q.cot_task, q.doc, a).correct for a in answers]
+    n_correct = sum(verdicts)
     correct = distinct([a for a, ok in zip(answers, verdicts) if ok])
     incorrect = distinct([a for a, ok in zip(answers, verdicts) if not ok])
     doc = json.dumps(q.doc, ensure_ascii=False)
@@ -83,10 +87,11 @@ def question_pairs(q: Question, answers: Sequence[str], max_pairs: int, rng: ran
             "doc": doc,
             "chosen_correct": True,
             "rejected_correct": False,
+            "question_correct": n_correct,
         }
         for chosen, rejected in select_pairs(correct, incorrect, max_pairs, rng)
     ]
-    return pairs, sum(verdicts)
+    return pairs, n_correct
 
 
 def build_sampled_pairs(

@@ -105,6 +105,15 @@ def check_self_refine(r) -> None:
                 "generation_backend=vllm samples greedily only; use hf (or auto) for correct_vs_incorrect pairs"
             )
     choice("balance_pairs", r.balance_pairs, PAIR_BALANCES)
+    if r.min_correct_samples != 1:
+        if r.pairs != "correct_vs_incorrect":
+            raise UserError("recipe key 'min_correct_samples' applies to correct_vs_incorrect pairs only")
+        if not 1 <= r.min_correct_samples < r.samples_per_question:
+            # a pair needs an incorrect answer too, so samples_per_question correct ones give none
+            raise UserError(
+                f"recipe key 'min_correct_samples' must be between 1 and samples_per_question - 1 "
+                f"({r.samples_per_question - 1}), got {r.min_correct_samples!r}"
+            )
     if r.balance_pairs != "none" and r.pairs != "correct_vs_incorrect":
         raise UserError("recipe key 'balance_pairs' applies to correct_vs_incorrect pairs only")
     if r.rounds > 1 and r.pairs_dir:

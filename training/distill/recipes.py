@@ -163,6 +163,9 @@ class DPORecipe(_Outputs, DPOConfig):
         balance_pairs: ``none``; ``chosen`` (as many pairs per gold option letter as the rarest
             letter has) or ``both`` (each letter as often chosen as rejected), for
             ``correct_vs_incorrect`` (training/distill/pair_balance.py says why).
+        min_correct_samples: Train only on the pairs of questions with at least this many correct
+            answers of their ``samples_per_question`` (``correct_vs_incorrect``; 1 keeps every
+            pair; training/distill/pair_selection.py says why).
         temperature: Sampling temperature of ``correct_vs_incorrect`` (> 0).
         rounds: Self-refine rounds; round i samples with round i-1's adapter and continues
             training it (``max_steps``/``num_train_epochs`` are per round).
@@ -184,6 +187,7 @@ class DPORecipe(_Outputs, DPOConfig):
     samples_per_question: int = 4
     max_pairs_per_question: int = 2
     balance_pairs: str = "none"
+    min_correct_samples: int = 1
     temperature: float = 0.7
     rounds: int = 1
     max_eval_pairs: int | None = 128

@@ -35,14 +35,13 @@ from training.distill import (
     artifacts,
     model_card,
     model_loading,
-    pair_balance,
+    pair_selection,
     pairs_dataset,
     preference_pairs,
     ref_logps_cache,
     refine_rounds,
     train_data,
 )
-from training.errors import UserError
 from training.generation import student as student_generation
 
 if typing.TYPE_CHECKING:  # recipes import trl (slow): `aligncot --help` must not
@@ -112,19 +111,10 @@ def train_round(
     model = model_loading.load_trainable_adapter(base, rnd.start_adapter)
     with state.main_process_first():  # the main process generates; the others then read its pairs
         pairs = _pairs(recipe, model_args, model, tokenizer, demos, rnd)
-    balanced = None
-    if recipe.balance_pairs != "none":  # at training time, so the saved pairs stay as sampled (pair_balance)
-        import datasets
-
-        train, balanced = pair_balance.balance(pairs["train"], recipe.balance_pairs, recipe.seed + rnd.index)
-        log.info("round %d: train pairs balanced by letter (%s): %s", rnd.index, recipe.balance_pairs, balanced)
-        if len(train) == 0:  # the sampled pairs stay saved, so a rerun with another balance reuses them
-            raise UserError(
-                f"balance_pairs={recipe.balance_pairs} keeps none of the {balanced['before']} train pairs "
-                f"(chosen letters {balanced['gold_before']}, rejected {balanced['rejected_before']}); "
-                "use another balance_pairs or more questions"
-            )
-        pairs = datasets.DatasetDict({**pairs, "train": train})
+    # At training time, so the saved pairs stay as sampled for variants that select otherwise.
+    pairs, selected = pair_selection.train_pairs(recipe, pairs, recipe.seed + rnd.index, rnd.pairs)
+    for key, counts in selected.items():
+        log.info("round %d: train pairs selected by %s: %s", rnd.index, key, counts)
     tokenizer.padding_side = "right"
     columns = list(preference_pairs.PAIR_COLUMNS)
     validation = pairs["validation"]
@@ -152,8 +142,7 @@ def train_round(
     )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stats = round_stats(recipe, rnd, pairs, len(validation), trainer, time.monotonic() - started)
-    if balanced:
-        stats["pair_balance"] = balanced
+    stats.update(selected)
     details = {
         "sft_adapter": recipe.sft_adapter,
         "round": f"{rnd.index}/{rnd.total}",
@@ -164,7 +153,8 @@ def train_round(
         "n_train": len(pairs["train"]),
         "n_validation": stats["n_validation"],
         "pair_stats": stats["pair_stats"],
-        "pair_balance": balanced,
+        "pair_balance": selected.get("pair_balance"),
+        "min_correct_samples": selected.get("min_correct_samples"),
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
         "wall_s": stats["wall_s"],
