@@ -53,6 +53,7 @@ SLICES = {
         "civ-nll-both-r1-round-1",
         "civ-nll-r1-round-1",
         "civ-nll-2nd-round-1",
+        "civ-nonll-r1-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -107,6 +108,9 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         # Round 2 of it: sampled from its adapter, trained further against it.
         ("tune488", "aligncot_csqa_cot", "civ-nll-2nd-round-1", "sft", 1.8, 0.45),
         ("tune488", "aligncot_csqa_cot", "civ-nll-2nd-round-1", "civ-nll-r1-round-1", 0.0, 1.0),
+        # The same pairs without the NLL term (loss_weights [1]): against SFT, and against the NLL run.
+        ("tune488", "aligncot_csqa_cot", "civ-nonll-r1-round-1", "sft", -1.6, 0.52),
+        ("tune488", "aligncot_csqa_cot", "civ-nonll-r1-round-1", "civ-nll-r1-round-1", -3.5, 0.068),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
