@@ -62,7 +62,7 @@ def confident(pairs: Dataset, min_correct: int) -> tuple[Dataset, dict]:
     return pairs.select(kept), stats
 
 
-def train_pairs(recipe: DPORecipe, pairs: DatasetDict, seed: int, where: Path) -> tuple[DatasetDict, dict]:
+def train_pairs(recipe: DPORecipe, pairs: DatasetDict, seed: int, where: Path | None) -> tuple[DatasetDict, dict]:
     """The round's pairs with its train split selected as the recipe says (module docstring).
 
     Args:
@@ -98,7 +98,8 @@ def train_pairs(recipe: DPORecipe, pairs: DatasetDict, seed: int, where: Path) -
 def _nonempty(train: Dataset, what: str, counts: dict) -> None:
     """Refuse a selection that left no train pair (the sampled ones stay saved for another try)."""
     if len(train) == 0:
-        detail = {k: v for k, v in counts.items() if k not in ("before", "after", "how")}
+        # what there was to select from: the counts after a selection that kept nothing are all empty
+        detail = {k: v for k, v in counts.items() if k not in ("before", "after", "how") and not k.endswith("_after")}
         raise UserError(
             f"{what} keeps none of the {counts['before']} train pairs ({detail}); select fewer or sample more questions"
         )
