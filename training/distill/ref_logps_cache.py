@@ -13,6 +13,12 @@ This cache is keyed by exactly what does change them: the reference weights (trl
 chosen and rejected ids, and the few arguments the collator and the forward pass read
 (:data:`KEY_ARGS`). It lives beside the round's starting adapter (the reference),
 ``<start_adapter>.ref_logps/``, one small JSON file per dataset.
+
+Each file also keeps one key per pair (:func:`row_keys`: the same things, for that pair's tokens
+alone), so a dataset that shares pairs with one scored before -- a selection of them, as
+``min_correct_samples`` or ``balance_pairs`` make -- reuses those pairs' values and computes only
+the others. A pair's reference log-probability is its own forward pass under an attention mask,
+so it does not depend on which pairs shared its batch beyond float rounding in the padding.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import hashlib
 import json
 import logging
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 from training import atomic
@@ -69,13 +76,33 @@ def cache_key(ids: dict[str, list], model_hash: str, args: dict) -> str:
     return h.hexdigest()[:24]
 
 
+def row_keys(ids: dict[str, list], model_hash: str, args: dict) -> list[str]:
+    """One key per pair, like :func:`cache_key` for a dataset of that pair alone.
+
+    >>> ids = {"prompt_ids": [[1], [1]], "chosen_ids": [[2], [2]], "rejected_ids": [[3], [4]]}
+    >>> a, b = row_keys(ids, "m", {})
+    >>> a == row_keys({c: v[:1] for c, v in ids.items()}, "m", {})[0], a == b
+    (True, False)
+    """
+    head = json.dumps({"model": model_hash, "args": args}, sort_keys=True, default=str).encode()
+    keys = []
+    for i in range(len(ids[ID_COLUMNS[0]])):
+        h = hashlib.sha256(head)
+        for column in ID_COLUMNS:
+            h.update(column.encode())
+            h.update(json.dumps(ids[column][i]).encode())
+        keys.append(h.hexdigest()[:24])
+    return keys
+
+
 def key_args(args: object) -> dict:
     """The :data:`KEY_ARGS` of a DPOConfig (or recipe) as a JSON-able dict."""
     return {name: getattr(args, name, None) for name in KEY_ARGS}
 
 
-def load(path: Path, n_rows: int) -> dict[str, list[float]] | None:
-    """The cached columns at ``path``, or None when absent, unreadable or of another length."""
+def load(path: Path, n_rows: int) -> dict[str, list] | None:
+    """The cached columns at ``path`` (and its ``rows`` keys when it has them), or None when
+    absent, unreadable or of another length."""
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -83,10 +110,34 @@ def load(path: Path, n_rows: int) -> dict[str, list[float]] | None:
     if not isinstance(cached, dict) or any(len(cached.get(c) or []) != n_rows for c in COLUMNS):
         log.warning("ignoring reference log-probabilities at %s (not %d rows of %s)", path, n_rows, COLUMNS)
         return None
-    return {c: cached[c] for c in COLUMNS}
+    out = {c: cached[c] for c in COLUMNS}
+    rows = cached.get("rows")
+    if isinstance(rows, list) and len(rows) == n_rows:
+        out["rows"] = rows
+    return out
 
 
-def save(path: Path, columns: dict[str, list[float]]) -> None:
+def known_rows(folder: Path, name: str) -> dict[str, tuple[float, float]]:
+    """Every pair's (chosen, rejected) reference log-probability cached in ``folder`` for the
+    datasets called ``name``, by its :func:`row_keys` key (files written without keys add none).
+    """
+    index: dict[str, tuple[float, float]] = {}
+    for path in sorted(folder.glob(f"{name}-*.json")):
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(cached, dict):
+            continue
+        rows, chosen, rejected = cached.get("rows"), cached.get(COLUMNS[0]), cached.get(COLUMNS[1])
+        if not (isinstance(rows, list) and isinstance(chosen, list) and isinstance(rejected, list)):
+            continue
+        if len(rows) == len(chosen) == len(rejected):
+            index.update(zip(rows, zip(chosen, rejected)))
+    return index
+
+
+def save(path: Path, columns: dict[str, list]) -> None:
     """Write the columns atomically; a read-only adapter folder only loses the cache (logged)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,15 +165,40 @@ def trainer_class(folder: Path | None) -> type:
             if not all(c in dataset.column_names for c in ID_COLUMNS):  # not the text layout this cache knows
                 return super()._precompute_ref_logps(dataset, name, batch_size)
             ids = {c: list(dataset[c]) for c in ID_COLUMNS}
-            key = cache_key(ids, self._precompute_model_hash, key_args(self.args))
+            args = key_args(self.args)
+            key = cache_key(ids, self._precompute_model_hash, args)
+            keys = row_keys(ids, self._precompute_model_hash, args)
             path = root / f"{name}-{key}.json"
             cached = load(path, len(dataset))
             if cached is not None:
                 log.info("reference log-probabilities of %d %s pairs reused from %s", len(dataset), name, path)
-                return concatenate_datasets([dataset, Dataset.from_dict(cached)], axis=1)
-            out = super()._precompute_ref_logps(dataset, name, batch_size)
+                columns = {c: cached[c] for c in COLUMNS}
+                if cached.get("rows") != keys and self.accelerator.is_main_process:
+                    save(path, {**columns, "rows": keys})  # written before pairs had keys: add them
+                return concatenate_datasets([dataset, Dataset.from_dict(columns)], axis=1)
+            known = known_rows(root, name)
+            missing = [i for i, k in enumerate(keys) if k not in known]
+            if len(missing) == len(dataset):
+                out = super()._precompute_ref_logps(dataset, name, batch_size)
+                columns = {c: [float(v) for v in out[c]] for c in COLUMNS}
+            else:
+                log.info(
+                    "reference log-probabilities of %d of %d %s pairs reused from %s; computing %d",
+                    len(dataset) - len(missing),
+                    len(dataset),
+                    name,
+                    root,
+                    len(missing),
+                )
+                fresh: Iterator[tuple[float, ...]] = iter(())
+                if missing:
+                    part = super()._precompute_ref_logps(dataset.select(missing), name, batch_size)
+                    fresh = iter(zip(*(part[c] for c in COLUMNS)))
+                values = [known[k] if k in known else next(fresh) for k in keys]
+                columns = {c: [float(v[j]) for v in values] for j, c in enumerate(COLUMNS)}
+                out = concatenate_datasets([dataset, Dataset.from_dict(columns)], axis=1)
             if self.accelerator.is_main_process:
-                save(path, {c: [float(v) for v in out[c]] for c in COLUMNS})
+                save(path, {**columns, "rows": keys})
             return out
 
     return CachedRefDPOTrainer

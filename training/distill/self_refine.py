@@ -14,7 +14,7 @@ round (training/distill/refine_rounds.py: layout, resume) does:
    starting policy (the SFT policy in round 1), not the base model. With
    ``precompute_ref_log_probs`` they are computed once per round before training (and once for
    the validation pairs) instead of at every step, and kept beside the starting adapter for the
-   next run on the same pairs (training/distill/ref_logps_cache.py). ``loss_type: [sigmoid, sft]`` with
+   next run on the same pairs or a selection of them (training/distill/ref_logps_cache.py). ``loss_type: [sigmoid, sft]`` with
    ``loss_weights`` adds the NLL term on the chosen answer. It evaluates every ``eval_steps`` on
    at most ``max_eval_pairs`` pairs and keeps the checkpoint with the lowest validation loss;
 3. the round's adapter is published atomically; after the last round, ``output_dir`` is that
