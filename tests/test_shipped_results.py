@@ -54,6 +54,7 @@ SLICES = {
         "civ-nll-r1-round-1",
         "civ-nll-2nd-round-1",
         "civ-nonll-r1-round-1",
+        "civ-nll-c2-r1-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -111,6 +112,9 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         # The same pairs without the NLL term (loss_weights [1]): against SFT, and against the NLL run.
         ("tune488", "aligncot_csqa_cot", "civ-nonll-r1-round-1", "sft", -1.6, 0.52),
         ("tune488", "aligncot_csqa_cot", "civ-nonll-r1-round-1", "civ-nll-r1-round-1", -3.5, 0.068),
+        # Only the pairs of questions right in at least 2 of 4 samples (541 of the 964).
+        ("tune488", "aligncot_csqa_cot", "civ-nll-c2-r1-round-1", "sft", -0.2, 1.0),
+        ("tune488", "aligncot_csqa_cot", "civ-nll-c2-r1-round-1", "civ-nll-r1-round-1", -2.0, 0.36),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
