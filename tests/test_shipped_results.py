@@ -142,6 +142,30 @@ def test_paired_tests(name, task, run, against, delta, p):
     assert line.result.p == pytest.approx(p, rel=0.03)
 
 
+def test_the_tune488_variants_flip_the_same_few_questions():
+    """The tuning log's reading of the second run: each variant changes 75-118 of SFT's 488
+    verdicts, but all five together only 197 questions (independent changes of those sizes would
+    touch ~321), and 18 change under every variant (7 gained by all, 11 lost by all)."""
+    variants = ["civ-nll-r1-round-1", "civ-nll-2nd-round-1", "civ-nll-both-r1-round-1"]
+    variants += ["civ-nonll-r1-round-1", "civ-nll-c2-r1-round-1"]
+
+    def verdicts(run: str) -> dict[int, float]:
+        return {r["doc_id"]: r["acc"] for r in _rows("tune488", "aligncot_csqa_cot", run)}
+
+    sft = verdicts("sft")
+    runs = [verdicts(v) for v in variants]
+    changed = [{i for i in sft if run[i] != sft[i]} for run in runs]
+    assert [len(c) for c in changed] == [87, 111, 78, 118, 75]
+    assert len(set().union(*changed)) == 197
+    untouched = 1.0
+    for c in changed:
+        untouched *= 1 - len(c) / len(sft)
+    assert round(len(sft) * (1 - untouched)) == 321
+    every = set.intersection(*changed)
+    assert len(every) == 18
+    assert sum(sft[i] == 0 for i in every) == 7  # wrong under SFT, right under all five
+
+
 @pytest.mark.parametrize(("name", "run"), sorted({(name, run) for name, _, run in RUNS}))
 def test_rows_are_labelled_by_plain_names(name, run):
     """``--baseline base`` works on the shipped files as they are: the row label is the run's
