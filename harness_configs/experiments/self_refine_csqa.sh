@@ -64,7 +64,8 @@ evaluate() {
   }
 }
 
-# Self-refine variants: name|pairs_from|overrides. Variants differ in pair kind, NLL term,
+# Self-refine variants: name|pairs_from|overrides. Variants differ in pair kind, NLL term (nllonly:
+# the NLL term on the chosen answers alone, no preference term),
 # learning rate, beta, pair balance (balance_pairs: chosen, as many pairs per gold letter as the
 # rarest letter has; both, each letter as often chosen as rejected), questions kept (c2:
 # min_correct_samples=2, only questions right in at least 2 of 4 samples) -- both applied at
@@ -82,6 +83,7 @@ VARIANTS=(
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
   "civ-nll-lr5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=5.0e-4 rounds=1"
   "civ-nonll-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
+  "civ-nllonly-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-b5-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 beta=0.5 rounds=1"
   "civ-nll-bal-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=chosen loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-c2-r1|civ-nll-r1|pairs=correct_vs_incorrect min_correct_samples=2 loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
