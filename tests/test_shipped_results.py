@@ -55,6 +55,7 @@ SLICES = {
         "civ-nll-2nd-round-1",
         "civ-nonll-r1-round-1",
         "civ-nll-c2-r1-round-1",
+        "civ-nll-s20-r1-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -115,6 +116,9 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         # Only the pairs of questions right in at least 2 of 4 samples (541 of the 964).
         ("tune488", "aligncot_csqa_cot", "civ-nll-c2-r1-round-1", "sft", -0.2, 1.0),
         ("tune488", "aligncot_csqa_cot", "civ-nll-c2-r1-round-1", "civ-nll-r1-round-1", -2.0, 0.36),
+        # The same 964 pairs, stopped at step 20 of the 60.
+        ("tune488", "aligncot_csqa_cot", "civ-nll-s20-r1-round-1", "sft", -2.3, 0.27),
+        ("tune488", "aligncot_csqa_cot", "civ-nll-s20-r1-round-1", "civ-nll-r1-round-1", -4.1, 0.045),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
