@@ -69,8 +69,8 @@ evaluate() {
 # learning rate, beta, pair balance (balance_pairs: chosen, as many pairs per gold letter as the
 # rarest letter has; both, each letter as often chosen as rejected), questions kept (c2:
 # min_correct_samples=2, only questions right in at least 2 of 4 samples) -- both applied at
-# training, so they reuse civ-nll-r1's sampled pairs --, steps (s20: max_steps=20, later on the
-# command line than MAX_STEPS, wins) and rounds;
+# training, so they reuse civ-nll-r1's sampled pairs --, steps (s20: max_steps=20; e2: 120, two epochs of the
+# 964 pairs; later on the command line than MAX_STEPS, wins) and rounds;
 # everything else is dpo.yaml. pairs_from names an earlier variant whose
 # round-1 pairs this one reuses (same pair kind and sampling settings, same SFT adapter: the
 # same pairs), so it costs only its DPO training; "-" samples its own. civ-nll-2nd is round 2 of
@@ -88,6 +88,7 @@ VARIANTS=(
   "civ-nll-bal-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=chosen loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-c2-r1|civ-nll-r1|pairs=correct_vs_incorrect min_correct_samples=2 loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-s20-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 max_steps=20 rounds=1"
+  "civ-nll-e2-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 max_steps=120 rounds=1"
   "civ-nll-both-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=both loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
   "civ-nll-2nd|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1 seed=1 sft_adapter=$W/refine/civ-nll-r1"
