@@ -56,6 +56,7 @@ SLICES = {
         "civ-nonll-r1-round-1",
         "civ-nll-c2-r1-round-1",
         "civ-nll-s20-r1-round-1",
+        "civ-nllonly-r1-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -119,6 +120,10 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         # The same 964 pairs, stopped at step 20 of the 60.
         ("tune488", "aligncot_csqa_cot", "civ-nll-s20-r1-round-1", "sft", -2.3, 0.27),
         ("tune488", "aligncot_csqa_cot", "civ-nll-s20-r1-round-1", "civ-nll-r1-round-1", -4.1, 0.045),
+        # The NLL term alone on the pairs' chosen answers: against SFT, with and without the preference term.
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "sft", 2.3, 0.14),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "civ-nll-r1-round-1", 0.4, 0.90),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "civ-nonll-r1-round-1", 3.9, 0.081),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
