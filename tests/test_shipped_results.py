@@ -33,9 +33,19 @@ SLICES = {
         "demo-sft",
         "demo-student",
         "demo-student-paged",  # the same recipe before the engine change: other sampled pairs
+        "sft-t488",  # the second self-refine run's SFT and its variant chosen on tune488 (NLL alone)
+        "sft-refine-t488",
     },
-    ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine", "sft-refine-cvd"},
-    ("obqa300", "aligncot_obqa_cot"): {"base", "sft-dpo", "sft-run2", "sft-refine", "sft-refine-cvd"},
+    ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine", "sft-refine-cvd", "sft-t488", "sft-refine-t488"},
+    ("obqa300", "aligncot_obqa_cot"): {
+        "base",
+        "sft-dpo",
+        "sft-run2",
+        "sft-refine",
+        "sft-refine-cvd",
+        "sft-t488",
+        "sft-refine-t488",
+    },
     ("tune195", "aligncot_csqa_cot"): {
         "sft",
         "civ-nll-r1-round-1",
@@ -124,6 +134,14 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "sft", 2.3, 0.14),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "civ-nll-r1-round-1", 0.4, 0.90),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "civ-nonll-r1-round-1", 3.9, 0.081),
+        # The second look at the 300 (the rule met by civ-nllonly-r1 on tune488): its SFT and it.
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "sft-t488", 1.3, 0.57),
+        ("csqa300", "aligncot_csqa_zs", "sft-refine-t488", "sft-t488", -0.7, 0.83),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-t488", "sft-t488", -0.3, 1.0),
+        ("csqa300", "aligncot_csqa_cot", "sft-t488", "base", 8.7, 0.020),
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "base", 10.0, 0.0059),
+        ("obqa300", "aligncot_obqa_cot", "sft-t488", "base", 6.7, 0.067),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-t488", "base", 6.3, 0.096),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
