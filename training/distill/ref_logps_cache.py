@@ -54,6 +54,11 @@ def cache_dir(start_adapter: str) -> Path | None:
     return path.with_name(path.name + ".ref_logps") if path.is_dir() else None
 
 
+def _reference_hash(model_hash: str, args: dict) -> typing.Any:
+    """A sha256 fed with what determines every value besides the tokens: the weights and :data:`KEY_ARGS`."""
+    return hashlib.sha256(json.dumps({"model": model_hash, "args": args}, sort_keys=True, default=str).encode())
+
+
 def cache_key(ids: dict[str, list], model_hash: str, args: dict) -> str:
     """The key of one dataset's reference log-probabilities.
 
@@ -68,8 +73,7 @@ def cache_key(ids: dict[str, list], model_hash: str, args: dict) -> str:
     >>> len(k)
     24
     """
-    h = hashlib.sha256()
-    h.update(json.dumps({"model": model_hash, "args": args}, sort_keys=True, default=str).encode())
+    h = _reference_hash(model_hash, args)
     for column in ID_COLUMNS:
         h.update(column.encode())
         h.update(json.dumps(ids[column]).encode())
@@ -77,17 +81,17 @@ def cache_key(ids: dict[str, list], model_hash: str, args: dict) -> str:
 
 
 def row_keys(ids: dict[str, list], model_hash: str, args: dict) -> list[str]:
-    """One key per pair, like :func:`cache_key` for a dataset of that pair alone.
+    """One key per pair: the reference and :data:`KEY_ARGS`, as in :func:`cache_key`, and that pair's ids.
 
     >>> ids = {"prompt_ids": [[1], [1]], "chosen_ids": [[2], [2]], "rejected_ids": [[3], [4]]}
     >>> a, b = row_keys(ids, "m", {})
     >>> a == row_keys({c: v[:1] for c, v in ids.items()}, "m", {})[0], a == b
     (True, False)
     """
-    head = json.dumps({"model": model_hash, "args": args}, sort_keys=True, default=str).encode()
+    reference = _reference_hash(model_hash, args)
     keys = []
     for i in range(len(ids[ID_COLUMNS[0]])):
-        h = hashlib.sha256(head)
+        h = reference.copy()
         for column in ID_COLUMNS:
             h.update(column.encode())
             h.update(json.dumps(ids[column][i]).encode())
@@ -100,12 +104,19 @@ def key_args(args: object) -> dict:
     return {name: getattr(args, name, None) for name in KEY_ARGS}
 
 
+def _read(path: Path) -> object:
+    """A cache file's JSON value, or None when absent or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def load(path: Path, n_rows: int) -> dict[str, list] | None:
     """The cached columns at ``path`` (and its ``rows`` keys when it has them), or None when
     absent, unreadable or of another length."""
-    try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    cached = _read(path)
+    if cached is None:
         return None
     if not isinstance(cached, dict) or any(len(cached.get(c) or []) != n_rows for c in COLUMNS):
         log.warning("ignoring reference log-probabilities at %s (not %d rows of %s)", path, n_rows, COLUMNS)
@@ -123,11 +134,7 @@ def known_rows(folder: Path, name: str) -> dict[str, tuple[float, float]]:
     """
     index: dict[str, tuple[float, float]] = {}
     for path in sorted(folder.glob(f"{name}-*.json")):
-        try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(cached, dict):
+        if not isinstance(cached := _read(path), dict):
             continue
         rows, chosen, rejected = cached.get("rows"), cached.get(COLUMNS[0]), cached.get(COLUMNS[1])
         if not (isinstance(rows, list) and isinstance(chosen, list) and isinstance(rejected, list)):
