@@ -77,7 +77,8 @@ evaluate() {
 # civ-nll-r1 without running round 1 again: one round that starts from civ-nll-r1's adapter
 # (sft_adapter=, later on the command line than the default, wins), samples with it, trains it
 # further against it as the reference; seed=1 samples with the seed (seed + round) that round 2 of
-# a `rounds: 2` run uses.
+# a `rounds: 2` run uses. civ-nllonly-2nd is the same for civ-nllonly-r1: a second round of NLL on
+# the student's own correct answers, sampled by the first round's adapter (STaR-style rounds).
 VARIANTS=(
   "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
@@ -92,6 +93,8 @@ VARIANTS=(
   "civ-nll-both-r1|civ-nll-r1|pairs=correct_vs_incorrect balance_pairs=both loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-r2|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=2"
   "civ-nll-2nd|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1 seed=1 sft_adapter=$W/refine/civ-nll-r1"
+  "civ-nllonly-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=3.0e-4 rounds=1"
+  "civ-nllonly-2nd|-|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=1 sft_adapter=$W/refine/civ-nllonly-r1"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
 # ONLY: space-separated variant names to run (default: all, in the order above).
