@@ -27,7 +27,11 @@
 # N_REFINE, LIMIT, MAX_STEPS, GEN_BATCH, EVAL_BATCH, PARALLEL (0: one job at a time, for 2 CPU
 # cores), ONLY (variant names). TUNE_EVERY: the tuning split holds every TUNE_EVERY-th CSQA train
 # question (50: the 195 of TUNING.md; 20 gives ~487, which can see a smaller effect); it is fixed
-# by `prepare`, since the SFT demonstrations and self-refine questions leave it out.
+# by `prepare`, since the SFT demonstrations and self-refine questions leave it out. A later look
+# at the evaluation questions (docs/pages/tuning.md, Phase 4) sets `final`'s rule: MIN_GAIN (points
+# over SFT on the tuning split), BEAT (a tuning-split variant folder the chosen one must also gain
+# more questions than it loses against) and ROW_TAG (suffix of the self-refine rows, so an earlier
+# look's rows stay).
 set -euo pipefail
 SHARED=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -175,10 +179,10 @@ final)
   # evaluates its best variant; a later one goes to the evaluation questions again only if its best
   # variant beats SFT on the tuning split by MIN_GAIN points with more questions gained than lost.
   if [ "$TUNE_EVERY" = 50 ]; then MIN_GAIN=${MIN_GAIN:-none}; else MIN_GAIN=${MIN_GAIN:-2}; fi
-  best=$(python3 - "$W/tune_eval" "$MIN_GAIN" <<'EOF'
+  best=$(python3 - "$W/tune_eval" "$MIN_GAIN" "${BEAT:-}" <<'EOF'
 import json, pathlib, sys
 from training.evaluate.compare import compare_runs, load_run
-root, min_gain = pathlib.Path(sys.argv[1]), sys.argv[2]
+root, min_gain, beat = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 rows = []
 for d in sorted(root.iterdir()):
     if d.name == "sft" or d.name.startswith("cvd-"):
@@ -196,6 +200,13 @@ if min_gain != "none":
     if gain < float(min_gain) or gained <= lost:
         sys.exit(f"best variant {d.name}: {gain:+.1f} points over SFT on the tuning split ({gained} gained, "
                  f"{lost} lost); the rule asks for +{min_gain} with more gained than lost: no evaluation")
+if beat:
+    if not (root / beat).is_dir():
+        sys.exit(f"BEAT={beat}: no such variant folder in {root}")
+    (line,), _ = compare_runs(load_run(d), load_run(root / beat), ["aligncot_csqa_cot"])
+    if line.result.only_a <= line.result.only_b:
+        sys.exit(f"best variant {d.name} against {beat}: {line.result.only_a} gained, {line.result.only_b} "
+                 f"lost; the rule asks for more gained than lost: no evaluation")
 print(name, rnd)
 EOF
 )
@@ -212,7 +223,7 @@ EOF
   n_tune=$(tune_size)
   sft_name=sft-run2 tag=""
   [ "$TUNE_EVERY" = 50 ] || { sft_name=sft-t$n_tune; tag=-t$n_tune; }
-  specs=("$sft_name|$W/sft" "sft-refine$tag|$adapter")
+  specs=("$sft_name|$W/sft" "sft-refine$tag${ROW_TAG:-}|$adapter")
   [ -f "$W/refine/cvd-r1/adapter_config.json" ] && specs+=("sft-refine-cvd$tag|$W/refine/cvd-r1")
   for spec in "${specs[@]}"; do
     name=${spec%%|*} peft=${spec#*|}
