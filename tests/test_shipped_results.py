@@ -67,6 +67,7 @@ SLICES = {
         "civ-nll-c2-r1-round-1",
         "civ-nll-s20-r1-round-1",
         "civ-nllonly-r1-round-1",
+        "civ-nllonly-2nd-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -134,6 +135,10 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "sft", 2.3, 0.14),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "civ-nll-r1-round-1", 0.4, 0.90),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-r1-round-1", "civ-nonll-r1-round-1", 3.9, 0.081),
+        # A second NLL-only round (answers sampled by civ-nllonly-r1's adapter): against SFT and round 1.
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "sft", 4.7, 0.012),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "civ-nllonly-r1-round-1", 2.5, 0.096),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "civ-nll-2nd-round-1", 2.9, 0.17),
         # The second look at the 300 (the rule met by civ-nllonly-r1 on tune488): its SFT and it.
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "sft-t488", 1.3, 0.57),
         ("csqa300", "aligncot_csqa_zs", "sft-refine-t488", "sft-t488", -0.7, 0.83),
