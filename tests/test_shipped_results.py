@@ -35,8 +35,16 @@ SLICES = {
         "demo-student-paged",  # the same recipe before the engine change: other sampled pairs
         "sft-t488",  # the second self-refine run's SFT and its variant chosen on tune488 (NLL alone)
         "sft-refine-t488",
+        "sft-refine-t488-look3",  # the third look: civ-nllonly-2nd, the second NLL-only round
     },
-    ("csqa300", "aligncot_csqa_zs"): {"sft-run2", "sft-refine", "sft-refine-cvd", "sft-t488", "sft-refine-t488"},
+    ("csqa300", "aligncot_csqa_zs"): {
+        "sft-run2",
+        "sft-refine",
+        "sft-refine-cvd",
+        "sft-t488",
+        "sft-refine-t488",
+        "sft-refine-t488-look3",
+    },
     ("obqa300", "aligncot_obqa_cot"): {
         "base",
         "sft-dpo",
@@ -45,6 +53,7 @@ SLICES = {
         "sft-refine-cvd",
         "sft-t488",
         "sft-refine-t488",
+        "sft-refine-t488-look3",
     },
     ("tune195", "aligncot_csqa_cot"): {
         "sft",
@@ -147,6 +156,13 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "base", 10.0, 0.0059),
         ("obqa300", "aligncot_obqa_cot", "sft-t488", "base", 6.7, 0.067),
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488", "base", 6.3, 0.096),
+        # The third look (civ-nllonly-2nd met its rule on tune488): against its SFT, the second look, the base.
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look3", "sft-t488", 1.7, 0.53),
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look3", "sft-refine-t488", 0.3, 1.0),
+        ("csqa300", "aligncot_csqa_zs", "sft-refine-t488-look3", "sft-t488", -0.7, 0.83),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look3", "sft-t488", -1.0, 0.76),
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look3", "base", 10.3, 0.0042),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look3", "base", 5.7, 0.14),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
