@@ -77,6 +77,7 @@ SLICES = {
         "civ-nll-s20-r1-round-1",
         "civ-nllonly-r1-round-1",
         "civ-nllonly-2nd-round-1",
+        "civ-nllonly-lr3-r1-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -148,6 +149,10 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "sft", 4.7, 0.012),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "civ-nllonly-r1-round-1", 2.5, 0.096),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "civ-nll-2nd-round-1", 2.9, 0.17),
+        # NLL alone at lr 3e-4 on round 1's answers: a bigger step is not a second round.
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-lr3-r1-round-1", "sft", -0.2, 1.0),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-lr3-r1-round-1", "civ-nllonly-r1-round-1", -2.5, 0.15),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "civ-nllonly-lr3-r1-round-1", 4.9, 0.0088),
         # The second look at the 300 (the rule met by civ-nllonly-r1 on tune488): its SFT and it.
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "sft-t488", 1.3, 0.57),
         ("csqa300", "aligncot_csqa_zs", "sft-refine-t488", "sft-t488", -0.7, 0.83),
