@@ -131,8 +131,8 @@ def shipped_dir(tmp_path_factory) -> Path:
 
 def test_shipped_rows_are_base_students_teacher(shipped_dir):
     demo = ["demo-base", "demo-sft", "demo-student", "demo-student-paged"]
-    students = [*demo, "sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-refine-t488", "sft-refine-t488-look3"]
-    students += ["sft-run2", "sft-t488"]
+    sft = ["sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-refine-t488", "sft-refine-t488-look3"]
+    students = [*demo, *sft, "sft-run2", "sft-t488"]
     assert list(csv_rows(shipped_dir)) == ["base", *students, "palm-540b"]  # palm-540b: recorded
     manifest = (shipped_dir / "questions" / "data" / "manifest.js").read_text()
     labels = ["base", *["demo"] * 4, *["sft"] * 8, "palm"]

@@ -219,8 +219,11 @@ def test_the_tune488_variants_flip_the_same_few_questions():
     assert sum(sft[i] == 0 for i in every) == 7  # wrong under SFT, right under all five
     # The pool predicts the variants scored after it was counted.
     pool = set().union(*changed)
-    later_runs = [("civ-nll-s20-r1-round-1", 83, 71), ("civ-nllonly-r1-round-1", 47, 42)]
-    later_runs += [("civ-nllonly-2nd-round-1", 77, 65)]
+    later_runs = [
+        ("civ-nll-s20-r1-round-1", 83, 71),
+        ("civ-nllonly-r1-round-1", 47, 42),
+        ("civ-nllonly-2nd-round-1", 77, 65),
+    ]
     for run, n_changed, n_in_pool in later_runs:
         later = verdicts(run)
         moved = {i for i in sft if later[i] != sft[i]}

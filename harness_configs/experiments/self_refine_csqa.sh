@@ -193,20 +193,24 @@ for d in sorted(root.iterdir()):
     rows.append((-acc, int(rnd), name, d))
 rows.sort()
 _, rnd, name, d = rows[0]
+best = load_run(d)
+
+def against(other):  # the best variant against another tuning-split folder: (points, gained, lost)
+    (line,), _ = compare_runs(best, load_run(root / other), ["aligncot_csqa_cot"])
+    return 100 * (line.result.acc_a - line.result.acc_b), line.result.only_a, line.result.only_b
+
 if min_gain != "none":
-    (line,), _ = compare_runs(load_run(d), load_run(root / "sft"), ["aligncot_csqa_cot"])
-    gained, lost = line.result.only_a, line.result.only_b
-    gain = 100 * (line.result.acc_a - line.result.acc_b)
+    gain, gained, lost = against("sft")
     if gain < float(min_gain) or gained <= lost:
         sys.exit(f"best variant {d.name}: {gain:+.1f} points over SFT on the tuning split ({gained} gained, "
                  f"{lost} lost); the rule asks for +{min_gain} with more gained than lost: no evaluation")
 if beat:
     if not (root / beat).is_dir():
         sys.exit(f"BEAT={beat}: no such variant folder in {root}")
-    (line,), _ = compare_runs(load_run(d), load_run(root / beat), ["aligncot_csqa_cot"])
-    if line.result.only_a <= line.result.only_b:
-        sys.exit(f"best variant {d.name} against {beat}: {line.result.only_a} gained, {line.result.only_b} "
-                 f"lost; the rule asks for more gained than lost: no evaluation")
+    _, gained, lost = against(beat)
+    if gained <= lost:
+        sys.exit(f"best variant {d.name} against {beat}: {gained} gained, {lost} lost; the rule asks for "
+                 "more gained than lost: no evaluation")
 print(name, rnd)
 EOF
 )
