@@ -92,6 +92,33 @@ def test_identical_answers_count_once():
     assert stats["kept"] == 1 and stats["correct_samples"] == 2 and len(pairs) == 1
 
 
+def test_correct_samples_keep_every_distinct_correct_answer_of_every_question():
+    # q0: 2 right of 4; q1: all right (no pair would use them); q2: all wrong; q3: 1 right.
+    from training.distill import correct_samples
+
+    qs, generate, calls = fake_student({0: "rwrw", 1: "rrrr", 2: "wwww", 3: "wwrw"})
+    rows, stats = correct_samples.build_correct_samples(qs, generate, 4, max_new_tokens=16)
+    assert stats == {
+        "questions": 4,
+        "samples": 16,
+        "correct_samples": 7,
+        "all_right": 1,
+        "all_wrong": 1,
+        "answered": 3,
+        "repeats": 0,
+        "kept": 7,
+    }
+    assert len(calls) == 1 and len(calls[0]) == 16
+    for row in rows:
+        doc = preference_pairs.json.loads(row["doc"])
+        assert row["prompt"] == suite.render_prompt(COT, doc) and row["task"] == COT
+        assert suite.score(COT, doc, row["completion"]).correct
+    assert Counter(r["question_correct"] for r in rows) == {2: 2, 4: 4, 1: 1}
+    same = lambda prompts, budgets, desc: [right(qs[0].doc), right(qs[0].doc) + " ", wrong(qs[0].doc)]  # noqa: E731
+    rows, stats = correct_samples.build_correct_samples(qs[:1], same, 3)
+    assert len(rows) == stats["kept"] == 1 and stats["correct_samples"] == 2 and stats["repeats"] == 1
+
+
 def test_balanced_pairs_keep_the_rarest_gold_letters_count_of_each_letter():
     """A student right mostly on gold-A questions: its pairs mostly prefer (A) until balanced."""
     from datasets import Dataset
@@ -183,7 +210,10 @@ def refine_inputs(tmp_path_factory) -> list[str]:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["pairs=best_vs_worst"], "recipe key 'pairs' must be one of cot_vs_direct, correct_vs_incorrect"),
+        (
+            ["pairs=best_vs_worst"],
+            "recipe key 'pairs' must be one of cot_vs_direct, correct_vs_incorrect, correct_samples",
+        ),
         (["pairs=correct_vs_incorrect", "samples_per_question=1"], "'samples_per_question' must be >= 2"),
         (["rounds=0"], "'rounds' must be >= 1"),
         (["loss_type=[sigmoid, sft]", "loss_weights=[1.0, -0.5]"], "'loss_weights' must be >= 0, got -0.5"),
@@ -198,9 +228,28 @@ def refine_inputs(tmp_path_factory) -> list[str]:
         (["pairs=cot_vs_direct", "min_correct_samples=2"], "'min_correct_samples' applies to correct_vs_incorrect"),
         (
             ["pairs=correct_vs_incorrect", "samples_per_question=4", "min_correct_samples=4"],
-            "'min_correct_samples' must be between 1 and samples_per_question - 1 (3), got 4",
+            "'min_correct_samples' must be between 1 and 3 for correct_vs_incorrect, got 4",
         ),
         (["pairs=correct_vs_incorrect", "min_correct_samples=0"], "'min_correct_samples' must be between 1 and"),
+        (["pairs=correct_samples"], "correct_samples rows train with the NLL loss alone: set loss_type=[sft]"),
+        (
+            ["pairs=correct_samples", "loss_type=[sigmoid, sft]", "loss_weights=[1.0, 1.0]"],
+            "correct_samples rows train with the NLL loss alone",
+        ),
+        (["pairs=correct_samples", "loss_type=[sft]", "loss_weights=[0.5]"], "NLL loss alone"),
+        (
+            ["pairs=correct_samples", "loss_type=[sft]", "samples_per_question=0"],
+            "'samples_per_question' must be >= 1 for correct_samples, got 0",
+        ),
+        (["pairs=correct_samples", "loss_type=[sft]", "temperature=0"], "'temperature' must be > 0"),
+        (
+            ["pairs=correct_samples", "loss_type=[sft]", "balance_pairs=chosen"],
+            "'balance_pairs' applies to correct_vs_incorrect pairs only",
+        ),
+        (
+            ["pairs=correct_samples", "loss_type=[sft]", "samples_per_question=4", "min_correct_samples=5"],
+            "'min_correct_samples' must be between 1 and 4 for correct_samples, got 5",
+        ),
     ],
 )
 def test_bad_input_is_one_line_before_any_model_loads(tmp_path, monkeypatch, refine_inputs, overrides, message):

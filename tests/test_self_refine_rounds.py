@@ -276,3 +276,56 @@ def test_a_variant_on_the_same_pairs_reuses_the_reference_log_probs(setup, tiny_
     assert second.exit_code == 0, second.output[-3000:]
     assert len(computed) == 2 and {p.name: p.read_text() for p in cache.iterdir()} == files
     assert json.loads((tmp_path / "b" / META_FILE).read_text())["recipe"]["beta"] == 0.5
+
+
+@pytest.mark.slow  # two rounds of SFT on the tiny model, ~20 s
+def test_correct_samples_rounds_train_on_every_distinct_correct_answer_without_dpo(
+    setup, tiny_model_dir, tmp_path, monkeypatch
+):
+    """pairs=correct_samples: with one sample per question every question is answered right in all
+    its samples, so correct_vs_incorrect would have no pair, and here each answer is a row. The
+    round trains with trl's SFTTrainer (no DPOTrainer, no reference log-probs), continues the
+    starting adapter, and publishes one PEFT adapter."""
+    import torch
+    import trl
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    calls = scripted_student(monkeypatch)
+    computed = ref_logps_spy(monkeypatch)
+
+    def no_dpo(*a, **k):
+        raise AssertionError("DPOTrainer built for correct_samples")
+
+    monkeypatch.setattr(trl.DPOTrainer, "__init__", no_dpo)
+    out = tmp_path / "rft"
+    result = self_refine(
+        setup,
+        tiny_model_dir,
+        out,
+        "pairs=correct_samples",
+        "samples_per_question=1",
+        "loss_type=[sft]",
+        "loss_weights=[1.0]",
+    )
+    assert result.exit_code == 0, result.output[-3000:]
+    assert len(calls) == 4 and computed == []  # train + validation answers per round; no reference
+    rounds_root = checkpoints.rounds_dir(out)
+    for i in (1, 2):
+        stats = json.loads((rounds_root / f"round-{i}" / refine_rounds.STATS).read_text())
+        train = stats["pair_stats"]["train"]
+        assert train["all_right"] == train["kept"] == train["answered"] == N_DOCS and train["repeats"] == 0
+        assert stats["train_steps"] == 4 and stats["eval_losses"] and stats["pair_kind"] == "correct_samples"
+        rows = preference_pairs.json.loads((rounds_root / f"round-{i}" / "pairs" / "pair_stats.json").read_text())
+        assert rows == stats["pair_stats"]
+    saved = __import__("datasets").load_from_disk(str(rounds_root / "round-1" / "pairs"))
+    assert {"prompt", "completion", "question_correct"} <= set(saved["train"].column_names)
+    assert "rejected" not in saved["train"].column_names
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["stage"] == "rft" and meta["round"] == "2/2" and meta["n_train"] == N_DOCS
+    sft, final = adapter_weights(setup["sft"]), adapter_weights(out)
+    round_one = adapter_weights(rounds_root / "round-1" / "adapter")
+    assert any(not torch.equal(final[k], round_one[k]) for k in final)  # round 2 trained round 1 further
+    assert any(not torch.equal(round_one[k], sft[k]) for k in round_one)  # round 1 trained the SFT adapter
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out))
+    assert list(model.peft_config) == ["default"]

@@ -1,7 +1,8 @@
-"""One round's preference pairs: the student answers, the pairs are built and saved as a dataset.
+"""One round's training rows: the student answers, the pairs (or correct answers) are built and saved as a dataset.
 
-The pair kind is the recipe's ``pairs`` (training/distill/preference_pairs.py for
-``cot_vs_direct``, training/distill/pairs_sampled.py for ``correct_vs_incorrect``); prompts are
+The kind is the recipe's ``pairs`` (training/distill/preference_pairs.py for
+``cot_vs_direct``, training/distill/pairs_sampled.py for ``correct_vs_incorrect``,
+training/distill/correct_samples.py for ``correct_samples``, rows without a rejected answer); prompts are
 plain or chat-templated (``chat_template``). The student answers with the batched HF path, or
 vLLM for greedy answers on GPU machines (training/generation/student.py), one call per token
 budget. Sampled answers are seeded by the recipe's ``seed`` and the round, so a rerun samples
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from aligncot_tasks import suite
 from training import atomic
-from training.distill import chat_format, pairs_sampled, preference_pairs, train_data
+from training.distill import chat_format, correct_samples, pairs_sampled, preference_pairs, train_data
+from training.distill.recipe_checks import SAMPLED_KINDS
 from training.errors import UserError
 from training.generation import student as student_generation
 
@@ -34,7 +36,12 @@ PAIR_STATS = "pair_stats.json"
 
 def sampling(recipe: DPORecipe) -> bool:
     """Whether the pair kind samples answers (else greedy, as lm-eval decodes)."""
-    return recipe.pairs == "correct_vs_incorrect"
+    return recipe.pairs in SAMPLED_KINDS
+
+
+def columns(recipe: DPORecipe) -> tuple[str, ...]:
+    """The columns the round's trainer reads: a preference pair's, or a prompt and its completion."""
+    return correct_samples.ROW_COLUMNS if recipe.pairs == "correct_samples" else preference_pairs.PAIR_COLUMNS
 
 
 def generator(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, backend: str, rnd: Round):
@@ -73,6 +80,8 @@ def build(recipe: DPORecipe, rows, generate, render, split: str, rnd: Round) -> 
     qs = preference_pairs.questions(rows, render)
     if split == "validation" and recipe.max_eval_pairs:
         qs = qs[: recipe.max_eval_pairs]  # each question gives at least one pair or none: no more are useful
+    if recipe.pairs == "correct_samples":
+        return correct_samples.build_correct_samples(qs, generate, recipe.samples_per_question, recipe.max_new_tokens)
     if sampling(recipe):
         return pairs_sampled.build_sampled_pairs(
             qs,
@@ -104,9 +113,7 @@ def make_pairs(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, de
             raise UserError(f"no {split} preference pairs survive ({stats}); {hint} or train the SFT student longer")
         # An empty (validation) split still has the pair columns the trainer selects.
         splits[split] = (
-            datasets.Dataset.from_list(pairs)
-            if pairs
-            else datasets.Dataset.from_dict({c: [] for c in preference_pairs.PAIR_COLUMNS})
+            datasets.Dataset.from_list(pairs) if pairs else datasets.Dataset.from_dict({c: [] for c in columns(recipe)})
         )
     if backend == "vllm":
         student_generation.release_vllm()

@@ -94,6 +94,21 @@ def question_pairs(q: Question, answers: Sequence[str], max_pairs: int, rng: ran
     return pairs, n_correct
 
 
+def sample_answers(
+    qs: Sequence[Question], generate: Generate, samples_per_question: int, max_new_tokens: int | None = None
+) -> list[list[str]]:
+    """``samples_per_question`` sampled CoT answers to each question (the suite's CoT prompt and budget).
+
+    Each prompt appears ``samples_per_question`` times in a row in one ``generate`` call, so every
+    occurrence is one sample and the batches stay full.
+    """
+    k = samples_per_question
+    prompts = [q.cot_prompt for q in qs for _ in range(k)]
+    budgets = [max_new_tokens or q.budget("cot") for q in qs for _ in range(k)]
+    answers = generate(prompts, budgets, f"student CoT samples ({k} per question)")
+    return [answers[i * k : (i + 1) * k] for i in range(len(qs))]
+
+
 def build_sampled_pairs(
     qs: Sequence[Question],
     generate: Generate,
@@ -118,13 +133,11 @@ def build_sampled_pairs(
         ``all_wrong``, ``paired`` (questions with at least one pair) and ``kept`` (pairs).
     """
     k = samples_per_question
-    prompts = [q.cot_prompt for q in qs for _ in range(k)]
-    budgets = [max_new_tokens or q.budget("cot") for q in qs for _ in range(k)]
-    answers = generate(prompts, budgets, f"student CoT samples ({k} per question)")
+    answers = sample_answers(qs, generate, k, max_new_tokens)
     rng = random.Random(seed)
-    pairs, stats = [], Counter(questions=len(qs), samples=len(answers))
-    for i, q in enumerate(qs):
-        got, n_correct = question_pairs(q, answers[i * k : (i + 1) * k], max_pairs_per_question, rng)
+    pairs, stats = [], Counter(questions=len(qs), samples=k * len(qs))
+    for q, got_answers in zip(qs, answers):
+        got, n_correct = question_pairs(q, got_answers, max_pairs_per_question, rng)
         pairs += got
         stats["correct_samples"] += n_correct
         stats["all_right"] += n_correct == k

@@ -17,8 +17,11 @@ from training.errors import UserError
 if typing.TYPE_CHECKING:  # recipes import trl
     from training.distill.recipes import DPORecipe, SFTRecipe
 
-#: Self-refine preference pair kinds (training/distill/preference_pairs.py, pairs_sampled.py).
-PAIR_KINDS = ("cot_vs_direct", "correct_vs_incorrect")
+#: Self-refine training data kinds (training/distill/preference_pairs.py, pairs_sampled.py,
+#: correct_samples.py): two kinds of preference pairs, and correct answers for the NLL loss alone.
+PAIR_KINDS = ("cot_vs_direct", "correct_vs_incorrect", "correct_samples")
+#: The kinds built from sampled answers.
+SAMPLED_KINDS = ("correct_vs_incorrect", "correct_samples")
 #: Values of ``balance_pairs`` (training/distill/pair_balance.py).
 PAIR_BALANCES = ("none", "chosen", "both")
 
@@ -89,30 +92,17 @@ def check_self_refine(r) -> None:
         raise UserError(f"recipe key 'rounds' must be >= 1, got {r.rounds!r}")
     if r.max_eval_pairs is not None and r.max_eval_pairs < 1:
         raise UserError(f"recipe key 'max_eval_pairs' must be >= 1, got {r.max_eval_pairs!r}")
-    if r.pairs == "correct_vs_incorrect":
-        if r.samples_per_question < 2:
-            raise UserError(
-                f"recipe key 'samples_per_question' must be >= 2 for correct_vs_incorrect pairs, got {r.samples_per_question!r}"
-            )
-        if r.max_pairs_per_question < 1:
-            raise UserError(f"recipe key 'max_pairs_per_question' must be >= 1, got {r.max_pairs_per_question!r}")
-        if not r.temperature > 0:
-            raise UserError(
-                f"recipe key 'temperature' must be > 0 for sampled (correct_vs_incorrect) pairs, got {r.temperature!r}"
-            )
-        if r.generation_backend == "vllm":  # the one vLLM path decodes greedily
-            raise UserError(
-                "generation_backend=vllm samples greedily only; use hf (or auto) for correct_vs_incorrect pairs"
-            )
+    if r.pairs in SAMPLED_KINDS:
+        _check_sampling(r)
     choice("balance_pairs", r.balance_pairs, PAIR_BALANCES)
     if r.min_correct_samples != 1:
-        if r.pairs != "correct_vs_incorrect":
-            raise UserError("recipe key 'min_correct_samples' applies to correct_vs_incorrect pairs only")
-        if not 1 <= r.min_correct_samples < r.samples_per_question:
-            # a pair needs an incorrect answer too, so samples_per_question correct ones give none
+        if r.pairs not in SAMPLED_KINDS:
+            raise UserError("recipe key 'min_correct_samples' applies to correct_vs_incorrect and correct_samples only")
+        # a pair needs an incorrect answer too, so samples_per_question correct ones give none
+        most = r.samples_per_question - (r.pairs == "correct_vs_incorrect")
+        if not 1 <= r.min_correct_samples <= most:
             raise UserError(
-                f"recipe key 'min_correct_samples' must be between 1 and samples_per_question - 1 "
-                f"({r.samples_per_question - 1}), got {r.min_correct_samples!r}"
+                f"recipe key 'min_correct_samples' must be between 1 and {most} for {r.pairs}, got {r.min_correct_samples!r}"
             )
     if r.balance_pairs != "none" and r.pairs != "correct_vs_incorrect":
         raise UserError("recipe key 'balance_pairs' applies to correct_vs_incorrect pairs only")
@@ -128,3 +118,24 @@ def check_self_refine(r) -> None:
             )
         if negative := [w for w in r.loss_weights if w < 0]:
             raise UserError(f"recipe key 'loss_weights' must be >= 0, got {negative[0]!r}")
+    if r.pairs == "correct_samples" and (types != ["sft"] or r.loss_weights not in (None, [1.0])):
+        # the rows have no rejected answer, and the NLL loss alone has no other term to weigh
+        raise UserError(
+            f"correct_samples rows train with the NLL loss alone: set loss_type=[sft] and loss_weights=[1.0] "
+            f"(got {types}, {r.loss_weights})"
+        )
+
+
+def _check_sampling(r) -> None:
+    """The keys of the sampled kinds (``correct_vs_incorrect``, ``correct_samples``)."""
+    least = 2 if r.pairs == "correct_vs_incorrect" else 1  # a pair needs a correct and an incorrect answer
+    if r.samples_per_question < least:
+        raise UserError(
+            f"recipe key 'samples_per_question' must be >= {least} for {r.pairs}, got {r.samples_per_question!r}"
+        )
+    if r.max_pairs_per_question < 1:
+        raise UserError(f"recipe key 'max_pairs_per_question' must be >= 1, got {r.max_pairs_per_question!r}")
+    if not r.temperature > 0:
+        raise UserError(f"recipe key 'temperature' must be > 0 for sampled ({r.pairs}) answers, got {r.temperature!r}")
+    if r.generation_backend == "vllm":  # the one vLLM path decodes greedily
+        raise UserError(f"generation_backend=vllm samples greedily only; use hf (or auto) for {r.pairs}")

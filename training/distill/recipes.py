@@ -155,10 +155,12 @@ class DPORecipe(_Outputs, DPOConfig):
         generation_backend: ``auto`` (vLLM when installed and CUDA is there, else HF), ``hf``, ``vllm``.
         pairs_dir: Where the preference pairs are saved; default ``<output_dir>.pairs``.
             Existing pairs there are reused (delete them to regenerate). Single-round runs only.
-        pairs: ``cot_vs_direct`` (the CoT answer preferred to the zero-shot one, Ranaldi & Freitas)
-            or ``correct_vs_incorrect`` (a correct over an incorrect sampled CoT answer to the same
-            prompt, Pang et al. 2024).
-        samples_per_question: CoT answers sampled per question (``correct_vs_incorrect``, >= 2).
+        pairs: ``cot_vs_direct`` (the CoT answer preferred to the zero-shot one, Ranaldi & Freitas),
+            ``correct_vs_incorrect`` (a correct over an incorrect sampled CoT answer to the same
+            prompt, Pang et al. 2024) or ``correct_samples`` (no pairs: every distinct correct
+            sampled answer, trained with the NLL loss alone, ``loss_type: [sft]``; STaR / RFT).
+        samples_per_question: CoT answers sampled per question (``correct_vs_incorrect``: >= 2;
+            ``correct_samples``: >= 1).
         max_pairs_per_question: At most this many pairs per question (``correct_vs_incorrect``).
         balance_pairs: ``none``; ``chosen`` (as many pairs per gold option letter as the rarest
             letter has) or ``both`` (each letter as often chosen as rejected), for

@@ -5,9 +5,9 @@ round (training/distill/refine_rounds.py: layout, resume) does:
 
 1. base + the round's starting adapter (round 1: the SFT adapter; round i: round i-1's) answers
    every demonstration question (training/distill/pairs_dataset.py); the recipe's ``pairs`` kind
-   -- ``cot_vs_direct`` (its CoT answer over its zero-shot one) or ``correct_vs_incorrect`` (a
-   correct over an incorrect sampled CoT answer) -- builds the preference pairs, saved and
-   reused when present;
+   -- ``cot_vs_direct`` (its CoT answer over its zero-shot one), ``correct_vs_incorrect`` (a
+   correct over an incorrect sampled CoT answer) or ``correct_samples`` (the correct sampled
+   answers alone) -- builds the round's rows, saved and reused when present;
 2. trl ``DPOTrainer`` continues the starting adapter with ``ref_model=None``: for a PEFT model
    that already carries an adapter, trl 1.16 adds a frozen copy of it named ``ref`` and computes
    the reference log-probabilities with that adapter active, so the reference is the round's
@@ -16,7 +16,10 @@ round (training/distill/refine_rounds.py: layout, resume) does:
    the validation pairs) instead of at every step, and kept beside the starting adapter for the
    next run on the same pairs or a selection of them (training/distill/ref_logps_cache.py). ``loss_type: [sigmoid, sft]`` with
    ``loss_weights`` adds the NLL term on the chosen answer. It evaluates every ``eval_steps`` on
-   at most ``max_eval_pairs`` pairs and keeps the checkpoint with the lowest validation loss;
+   at most ``max_eval_pairs`` pairs and keeps the checkpoint with the lowest validation loss.
+   The ``correct_samples`` kind (every distinct correct sampled answer, no rejected one:
+   STaR / rejection-sampling fine-tuning) trains with trl's ``SFTTrainer`` instead, on the same
+   schedule and cadence, with no reference (training/distill/refine_sft.py);
 3. the round's adapter is published atomically; after the last round, ``output_dir`` is that
    one PEFT adapter (``adapter_config.json`` names the base model), its card listing each round.
 """
@@ -37,9 +40,9 @@ from training.distill import (
     model_loading,
     pair_selection,
     pairs_dataset,
-    preference_pairs,
     ref_logps_cache,
     refine_rounds,
+    refine_sft,
     train_data,
 )
 from training.generation import student as student_generation
@@ -116,7 +119,7 @@ def train_round(
     for key, counts in selected.items():
         log.info("round %d: train pairs selected by %s: %s", rnd.index, key, counts)
     tokenizer.padding_side = "right"
-    columns = list(preference_pairs.PAIR_COLUMNS)
+    columns = list(pairs_dataset.columns(recipe))
     validation = pairs["validation"]
     if recipe.max_eval_pairs:
         validation = validation.select(range(min(len(validation), recipe.max_eval_pairs)))
@@ -130,16 +133,23 @@ def train_round(
 
         args = copy.copy(recipe)
         args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
-    # Variants trained on the same pairs from the same adapter share its reference log-probs.
-    cache = ref_logps_cache.cache_dir(rnd.start_adapter) if recipe.precompute_ref_log_probs else None
-    trainer = ref_logps_cache.trainer_class(cache)(
-        model=model,
-        ref_model=None,  # trl adds the frozen 'ref' copy of the starting adapter (module docstring)
-        args=args,
-        train_dataset=pairs["train"].select_columns(columns),
-        eval_dataset=validation.select_columns(columns) if len(validation) else None,
-        processing_class=tokenizer,
+    train, evaluation = (
+        pairs["train"].select_columns(columns),
+        validation.select_columns(columns) if len(validation) else None,
     )
+    if recipe.pairs == "correct_samples":  # the NLL loss alone: SFT, no rejected answers, no reference
+        trainer = refine_sft.make_trainer(args, model, tokenizer, train, evaluation)
+    else:
+        # Variants trained on the same pairs from the same adapter share its reference log-probs.
+        cache = ref_logps_cache.cache_dir(rnd.start_adapter) if recipe.precompute_ref_log_probs else None
+        trainer = ref_logps_cache.trainer_class(cache)(
+            model=model,
+            ref_model=None,  # trl adds the frozen 'ref' copy of the starting adapter (module docstring)
+            args=args,
+            train_dataset=train,
+            eval_dataset=evaluation,
+            processing_class=tokenizer,
+        )
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stats = round_stats(recipe, rnd, pairs, len(validation), trainer, time.monotonic() - started)
     stats.update(selected)
@@ -148,7 +158,7 @@ def train_round(
         "round": f"{rnd.index}/{rnd.total}",
         "start_adapter": rnd.start_adapter,
         "data": str(rnd.pairs),
-        "data_sha256": train_data.data_hash(pairs, preference_pairs.PAIR_COLUMNS),
+        "data_sha256": train_data.data_hash(pairs, pairs_dataset.columns(recipe)),
         "demonstrations": str(recipe.data),
         "n_train": len(pairs["train"]),
         "n_validation": stats["n_validation"],
@@ -159,7 +169,8 @@ def train_round(
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
         "wall_s": stats["wall_s"],
     }
-    meta = model_card.meta("dpo", recipe, model_args, base, precision, trainer, details)
+    stage = "rft" if recipe.pairs == "correct_samples" else "dpo"
+    meta = model_card.meta(stage, recipe, model_args, base, precision, trainer, details)
     if state.is_main_process:
         refine_rounds.save_stats(rnd, stats)
     out = artifacts.save_adapter(trainer, tokenizer, rnd.adapter, meta)
