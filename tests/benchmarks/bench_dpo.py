@@ -18,6 +18,13 @@ Printed per arm: the one-off precompute time, the median step time over ``--step
 first step is warm-up and not counted), and the per-step ratio; then the ratio of the whole run
 (precompute included) over one pass of ``--pairs`` pairs.
 
+Two more arms compare the ways a round can train on correct answers alone (the NLL loss):
+``DPO [sft]`` is ``DPOTrainer`` with ``loss_type: [sft]`` and precomputed reference log-probs
+(the ``civ-nllonly`` variants: every step still forwards the rejected answers, and the reference
+log-probs are computed though the loss never reads them); ``SFT rows`` is what
+``pairs: correct_samples`` runs (training/distill/refine_sft.py: ``SFTTrainer`` on the same
+``prompt`` + ``chosen`` as prompt/completion rows, no reference). Same batch, same answers.
+
     PYTHONPATH=. python tests/benchmarks/bench_dpo.py [--steps 10] [--pairs 64] [--batch-size 8]
     PYTHONPATH=. python tests/benchmarks/bench_dpo.py --model DIR --steps 10 --pairs 64
 """
@@ -96,39 +103,56 @@ class StepTimer:
             torch.cuda.synchronize()
 
 
-def run_arm(base_dir: Path, adapter: Path, data, precompute: bool, args, cuda: bool, tmp: Path) -> dict:
-    """Build the trainer (timing trl's precompute, which runs in ``__init__``) and time ``args.steps`` steps."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import DPOConfig, DPOTrainer
+def run_arm(base_dir: Path, adapter: Path, data, arm: str, args, cuda: bool, tmp: Path) -> dict:
+    """Build the trainer (timing trl's precompute, which runs in ``__init__``) and time ``args.steps`` steps.
 
-    from training.distill import model_loading
+    ``arm``: ``per step``, ``precomputed`` (DPO), ``DPO [sft]`` or ``SFT rows`` (module docstring).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOTrainer
+
+    from training.distill import model_loading, refine_sft
+    from training.distill.recipes import DPORecipe, load_recipe
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = model_loading.load_trainable_adapter(AutoModelForCausalLM.from_pretrained(base_dir), adapter)
-    config = DPOConfig(
-        output_dir=str(tmp / f"run-{precompute}"),
-        max_steps=args.steps,
-        per_device_train_batch_size=args.batch_size,
-        precompute_ref_log_probs=precompute,
-        max_length=512,
-        learning_rate=1e-5,
-        save_strategy="no",
-        eval_strategy="no",
-        logging_steps=10**6,
-        report_to=[],
-        use_cpu=not cuda,
-        bf16=cuda,
-        activation_checkpointing=False,
-        gradient_checkpointing=None,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-        seed=0,
+    nll = arm in ("DPO [sft]", "SFT rows")
+    config, _ = load_recipe(
+        DPORecipe,
+        None,
+        [
+            f"base_model={base_dir}",
+            "data=unused",
+            f"sft_adapter={adapter}",
+            f"output_dir={tmp / arm.replace(' ', '_')}",
+            f"max_steps={args.steps}",
+            f"per_device_train_batch_size={args.batch_size}",
+            f"precompute_ref_log_probs={arm != 'per step'}",
+            f"loss_type={'[sft]' if nll else '[sigmoid]'}",
+            f"pairs={'correct_samples' if arm == 'SFT rows' else 'correct_vs_incorrect'}",
+            "max_length=512",
+            "learning_rate=1e-5",
+            "save_strategy='no'",
+            "eval_strategy='no'",
+            "load_best_model_at_end=false",
+            f"logging_steps={10**6}",
+            "report_to=[none]",
+            f"bf16={cuda}",
+            "activation_checkpointing=false",
+            "dataloader_num_workers=0",
+            "disable_tqdm=true",
+            "seed=0",
+        ],
     )
     timer = StepTimer(cuda)
     started = time.perf_counter()
-    trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=data, processing_class=tokenizer)
+    if arm == "SFT rows":
+        rows = data.map(lambda r: {"completion": r["chosen"]}).select_columns(["prompt", "completion"])
+        trainer = refine_sft.make_trainer(config, model, tokenizer, rows, None)
+    else:
+        trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=data, processing_class=tokenizer)
     built = time.perf_counter() - started
     trainer.add_callback(timer.callback)
     trainer.train()
@@ -168,15 +192,18 @@ def main() -> None:
         print(
             f"model {base if args.model else 'tiny random Llama'}; {device}; {args.pairs} pairs, batch {args.batch_size}"
         )
-        res = {p: run_arm(base, tmp / "adapter", data, p, args, cuda, tmp) for p in (False, True)}
-    for precompute, r in res.items():
-        name = "precomputed" if precompute else "per step"
+        arms = ("per step", "precomputed", "DPO [sft]", "SFT rows")
+        res = {arm: run_arm(base, tmp / "adapter", data, arm, args, cuda, tmp) for arm in arms}
+    for name, r in res.items():
         print(f"{name:12s} build {r['build_s']:7.2f} s   median step {r['step_s']:.4f} s over {r['steps']} steps")
-    ratio = res[False]["step_s"] / res[True]["step_s"]
-    print(f"step time per-step-reference / precomputed: {ratio:.2f}x")
     epoch_steps = -(-args.pairs // args.batch_size)
-    whole = {p: r["build_s"] + epoch_steps * r["step_s"] for p, r in res.items()}
-    print(f"one pass over {args.pairs} pairs ({epoch_steps} steps, build included): {whole[False] / whole[True]:.2f}x")
+    whole = {arm: r["build_s"] + epoch_steps * r["step_s"] for arm, r in res.items()}
+    for slow, fast in (("per step", "precomputed"), ("DPO [sft]", "SFT rows")):
+        print(f"step time {slow} / {fast}: {res[slow]['step_s'] / res[fast]['step_s']:.2f}x")
+        print(
+            f"one pass over {args.pairs} pairs ({epoch_steps} steps, build included) {slow} / {fast}: "
+            f"{whole[slow] / whole[fast]:.2f}x"
+        )
 
 
 if __name__ == "__main__":
