@@ -87,6 +87,7 @@ evaluate() {
 # round 1 of the NLL term alone done as STaR / RFT (pairs=correct_samples): every distinct correct
 # sample of every question (all-right ones too), each once, through SFTTrainer -- no rejected
 # forward, no reference log-probs; it samples with civ-nll-r1's seed from the same SFT adapter.
+# rft-3rd does the same from civ-nllonly-2nd's adapter with civ-nllonly-3rd's seed.
 VARIANTS=(
   "civ-nll-r1|-|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=1.0e-4 rounds=1"
   "civ-nll-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sigmoid,sft] loss_weights=[1.0,1.0] learning_rate=3.0e-4 rounds=1"
@@ -105,6 +106,7 @@ VARIANTS=(
   "civ-nllonly-2nd|-|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=1 sft_adapter=$W/refine/civ-nllonly-r1"
   "civ-nllonly-3rd|-|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=2 sft_adapter=$W/refine/civ-nllonly-2nd"
   "rft-r1|-|pairs=correct_samples loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
+  "rft-3rd|-|pairs=correct_samples loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=2 sft_adapter=$W/refine/civ-nllonly-2nd"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
 )
 # ONLY: space-separated variant names to run (default: all, in the order above).
