@@ -409,3 +409,27 @@ def test_rounds_refuse_checkpoints_of_no_round(tmp_path):
     out, run, rounds = _rounds_layout(tmp_path / "b", finished=0, marker=None, checkpoint=False)
     with pytest.raises(refine_rounds.UserError, match="no checkpoint"):
         refine_rounds.prepare(out, run, rounds, resume=True)
+
+
+def test_samples_cache_reads_a_call_it_kept_and_resamples_a_broken_or_short_file(tmp_path):
+    from training.distill import samples_cache
+
+    calls = []
+
+    def generate(prompts, budgets, desc):
+        calls.append(list(prompts))
+        return [f"{p}!" for p in prompts]
+
+    gen = samples_cache.cached(generate, tmp_path / "c", {"seed": 1})
+    assert gen(["a", "b"], [4, 4], "x") == ["a!", "b!"] and gen(["a", "b"], [4, 4], "x") == ["a!", "b!"]
+    assert len(calls) == 1
+    gen(["a", "b"], [4, 8], "x")  # another budget: another key
+    assert len(calls) == 2
+    (path,) = [
+        p for p in (tmp_path / "c").iterdir() if samples_cache.cache_key({"seed": 1}, ["a", "b"], [4, 4]) in p.name
+    ]
+    path.write_text("{not json")
+    assert gen(["a", "b"], [4, 4], "x") == ["a!", "b!"] and len(calls) == 3
+    path.write_text('{"answers": ["only one"]}')
+    assert gen(["a", "b"], [4, 4], "x") == ["a!", "b!"] and len(calls) == 4
+    assert samples_cache.cached(generate, None, {}) is generate

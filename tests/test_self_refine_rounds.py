@@ -329,3 +329,31 @@ def test_correct_samples_rounds_train_on_every_distinct_correct_answer_without_d
     assert any(not torch.equal(round_one[k], sft[k]) for k in round_one)  # round 1 trained the SFT adapter
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out))
     assert list(model.peft_config) == ["default"]
+
+
+@pytest.mark.slow  # three one-round runs of the tiny model, ~25 s
+def test_variants_sampling_from_one_adapter_with_one_seed_share_the_answers(
+    setup, tiny_model_dir, tmp_path, monkeypatch
+):
+    """A correct_samples variant after a correct_vs_incorrect one on the same SFT adapter and seed
+    samples nothing: it reads the answers kept in ``<sft>.samples/``; another seed samples afresh."""
+    import datasets
+
+    calls = scripted_student(monkeypatch)
+    first = self_refine(setup, tiny_model_dir, tmp_path / "civ", "rounds=1")
+    assert first.exit_code == 0, first.output[-3000:]
+    assert len(calls) == 2  # train and validation answers
+    kept = sorted((tmp_path / "sft.samples").iterdir())
+    assert len(kept) == 2
+    answers = {a for f in kept for a in json.loads(f.read_text())["answers"]}
+
+    nll = ("rounds=1", "pairs=correct_samples", "loss_type=[sft]", "loss_weights=[1.0]")
+    second = self_refine(setup, tiny_model_dir, tmp_path / "rft", *nll)
+    assert second.exit_code == 0, second.output[-3000:]
+    assert len(calls) == 2  # nothing sampled: the kept answers were read
+    rows = datasets.load_from_disk(str(tmp_path / "rft.pairs"))["train"]
+    assert len(rows) == N_DOCS and set(rows["completion"]) <= answers
+
+    third = self_refine(setup, tiny_model_dir, tmp_path / "rft-seed", *nll, "seed=5")
+    assert third.exit_code == 0, third.output[-3000:]
+    assert len(calls) == 4 and len(list((tmp_path / "sft.samples").iterdir())) == 4

@@ -6,7 +6,8 @@ training/distill/correct_samples.py for ``correct_samples``, rows without a reje
 plain or chat-templated (``chat_template``). The student answers with the batched HF path, or
 vLLM for greedy answers on GPU machines (training/generation/student.py), one call per token
 budget. Sampled answers are seeded by the recipe's ``seed`` and the round, so a rerun samples
-the same answers. The dataset and its counts (``pair_stats.json``) are published atomically
+the same answers, and they are kept beside the starting adapter for the next variant that samples
+with the same adapter and seed (training/distill/samples_cache.py). The dataset and its counts (``pair_stats.json``) are published atomically
 and reused when present.
 """
 
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from aligncot_tasks import suite
 from training import atomic
-from training.distill import chat_format, correct_samples, pairs_sampled, preference_pairs, train_data
+from training.distill import chat_format, correct_samples, pairs_sampled, preference_pairs, samples_cache, train_data
+from training.distill.model_loading import fingerprint
 from training.distill.recipe_checks import SAMPLED_KINDS
 from training.errors import UserError
 from training.generation import student as student_generation
@@ -72,7 +74,18 @@ def generator(recipe: DPORecipe, model_args: StudentModel, model, tokenizer, bac
                 out[i] = text
         return out
 
-    return generate
+    where = samples_cache.cache_dir(rnd.start_adapter) if sampling(recipe) and backend == "hf" else None
+    if where is None:
+        return generate
+    identity = {
+        "adapter": samples_cache.adapter_hash(Path(rnd.start_adapter)),
+        "base": fingerprint(model.config),
+        "temperature": temperature,
+        "seed": seed,
+        "batch_size": recipe.generation_batch_size,
+    }
+    # Variants sampling from the same adapter with the same seed share the answers (samples_cache.py).
+    return samples_cache.cached(generate, where, identity)
 
 
 def build(recipe: DPORecipe, rows, generate, render, split: str, rnd: Round) -> tuple[list[dict], dict]:
