@@ -78,6 +78,7 @@ SLICES = {
         "civ-nllonly-r1-round-1",
         "civ-nllonly-2nd-round-1",
         "civ-nllonly-lr3-r1-round-1",
+        "civ-nllonly-3rd-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -153,6 +154,10 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-lr3-r1-round-1", "sft", -0.2, 1.0),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-lr3-r1-round-1", "civ-nllonly-r1-round-1", -2.5, 0.15),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-2nd-round-1", "civ-nllonly-lr3-r1-round-1", 4.9, 0.0088),
+        # A third NLL-only round (answers sampled by civ-nllonly-2nd's adapter): against SFT and rounds 2 and 1.
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-3rd-round-1", "sft", 5.1, 0.015),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-3rd-round-1", "civ-nllonly-2nd-round-1", 0.4, 0.89),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-3rd-round-1", "civ-nllonly-r1-round-1", 2.9, 0.125),
         # The second look at the 300 (the rule met by civ-nllonly-r1 on tune488): its SFT and it.
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "sft-t488", 1.3, 0.57),
         ("csqa300", "aligncot_csqa_zs", "sft-refine-t488", "sft-t488", -0.7, 0.83),
@@ -223,6 +228,7 @@ def test_the_tune488_variants_flip_the_same_few_questions():
         ("civ-nll-s20-r1-round-1", 83, 71),
         ("civ-nllonly-r1-round-1", 47, 42),
         ("civ-nllonly-2nd-round-1", 77, 65),
+        ("civ-nllonly-3rd-round-1", 99, 82),
     ]
     for run, n_changed, n_in_pool in later_runs:
         later = verdicts(run)
