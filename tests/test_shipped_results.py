@@ -79,6 +79,7 @@ SLICES = {
         "civ-nllonly-2nd-round-1",
         "civ-nllonly-lr3-r1-round-1",
         "civ-nllonly-3rd-round-1",
+        "rft-3rd-round-1",
     },
 }
 SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
@@ -158,6 +159,10 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-3rd-round-1", "sft", 5.1, 0.015),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-3rd-round-1", "civ-nllonly-2nd-round-1", 0.4, 0.89),
         ("tune488", "aligncot_csqa_cot", "civ-nllonly-3rd-round-1", "civ-nllonly-r1-round-1", 2.9, 0.125),
+        # Every distinct correct answer of the third round's samples, once each, through SFTTrainer (correct_samples).
+        ("tune488", "aligncot_csqa_cot", "rft-3rd-round-1", "sft", 3.7, 0.092),
+        ("tune488", "aligncot_csqa_cot", "rft-3rd-round-1", "civ-nllonly-3rd-round-1", -1.4, 0.38),
+        ("tune488", "aligncot_csqa_cot", "rft-3rd-round-1", "civ-nllonly-2nd-round-1", -1.0, 0.58),
         # The second look at the 300 (the rule met by civ-nllonly-r1 on tune488): its SFT and it.
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488", "sft-t488", 1.3, 0.57),
         ("csqa300", "aligncot_csqa_zs", "sft-refine-t488", "sft-t488", -0.7, 0.83),
