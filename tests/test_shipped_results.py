@@ -234,6 +234,7 @@ def test_the_tune488_variants_flip_the_same_few_questions():
         ("civ-nllonly-r1-round-1", 47, 42),
         ("civ-nllonly-2nd-round-1", 77, 65),
         ("civ-nllonly-3rd-round-1", 99, 82),
+        ("rft-3rd-round-1", 102, 82),
     ]
     for run, n_changed, n_in_pool in later_runs:
         later = verdicts(run)
