@@ -131,11 +131,19 @@ def shipped_dir(tmp_path_factory) -> Path:
 
 def test_shipped_rows_are_base_students_teacher(shipped_dir):
     demo = ["demo-base", "demo-sft", "demo-student", "demo-student-paged"]
-    sft = ["sft", "sft-dpo", "sft-refine", "sft-refine-cvd", "sft-refine-t488", "sft-refine-t488-look3"]
+    sft = [
+        "sft",
+        "sft-dpo",
+        "sft-refine",
+        "sft-refine-cvd",
+        "sft-refine-t488",
+        "sft-refine-t488-look3",
+        "sft-refine-t488-look4",
+    ]
     students = [*demo, *sft, "sft-run2", "sft-t488"]
     assert list(csv_rows(shipped_dir)) == ["base", *students, "palm-540b"]  # palm-540b: recorded
     manifest = (shipped_dir / "questions" / "data" / "manifest.js").read_text()
-    labels = ["base", *["demo"] * 4, *["sft"] * 8, "palm"]
+    labels = ["base", *["demo"] * 4, *["sft"] * 9, "palm"]
     assert [m.split("-")[0] for m in re.findall(r'"label":"([\w-]+)"', manifest)] == labels
 
 

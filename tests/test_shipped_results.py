@@ -36,6 +36,7 @@ SLICES = {
         "sft-t488",  # the second self-refine run's SFT and its variant chosen on tune488 (NLL alone)
         "sft-refine-t488",
         "sft-refine-t488-look3",  # the third look: civ-nllonly-2nd, the second NLL-only round
+        "sft-refine-t488-look4",  # the fourth look: civ-nllonly-3rd, the third NLL-only round
     },
     ("csqa300", "aligncot_csqa_zs"): {
         "sft-run2",
@@ -44,6 +45,7 @@ SLICES = {
         "sft-t488",
         "sft-refine-t488",
         "sft-refine-t488-look3",
+        "sft-refine-t488-look4",
     },
     ("obqa300", "aligncot_obqa_cot"): {
         "base",
@@ -54,6 +56,7 @@ SLICES = {
         "sft-t488",
         "sft-refine-t488",
         "sft-refine-t488-look3",
+        "sft-refine-t488-look4",
     },
     ("tune195", "aligncot_csqa_cot"): {
         "sft",
@@ -178,6 +181,14 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look3", "sft-t488", -1.0, 0.76),
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look3", "base", 10.3, 0.0042),
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look3", "base", 5.7, 0.14),
+        # The fourth look (civ-nllonly-3rd met its rule on tune488): against its SFT, the third look, the base.
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "sft-t488", 1.0, 0.77),
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "sft-refine-t488-look3", -0.7, 0.85),
+        ("csqa300", "aligncot_csqa_zs", "sft-refine-t488-look4", "sft-t488", 2.3, 0.23),
+        ("csqa300", "aligncot_csqa_zs", "sft-refine-t488-look4", "sft-refine-t488-look3", 3.0, 0.14),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look4", "sft-t488", 1.0, 0.79),
+        ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "base", 9.7, 0.0093),
+        ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look4", "base", 7.7, 0.043),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
