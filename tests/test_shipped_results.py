@@ -84,8 +84,11 @@ SLICES = {
         "civ-nllonly-3rd-round-1",
         "rft-3rd-round-1",
     },
+    # 300 CSQA train questions outside every split of the second run (index % 20 == 10, none a
+    # tuning, SFT or self-refine question): do the tuning split's NLL-round gains hold on train questions?
+    ("heldtrain300", "aligncot_csqa_cot"): {"sft", "civ-nllonly-r1", "civ-nllonly-3rd"},
 }
-SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488}
+SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488, "heldtrain300": 300}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
 
 
@@ -181,6 +184,10 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look3", "sft-t488", -1.0, 0.76),
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look3", "base", 10.3, 0.0042),
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look3", "base", 5.7, 0.14),
+        # Held-out train questions: the first and third NLL-only rounds against SFT, and each other.
+        ("heldtrain300", "aligncot_csqa_cot", "civ-nllonly-r1", "sft", 0.3, 1.0),
+        ("heldtrain300", "aligncot_csqa_cot", "civ-nllonly-3rd", "sft", 2.3, 0.47),
+        ("heldtrain300", "aligncot_csqa_cot", "civ-nllonly-3rd", "civ-nllonly-r1", 2.0, 0.53),
         # The fourth look (civ-nllonly-3rd met its rule on tune488): against its SFT, the third look, the base.
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "sft-t488", 1.0, 0.77),
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "sft-refine-t488-look3", -0.7, 0.85),
