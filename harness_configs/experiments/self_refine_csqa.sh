@@ -252,6 +252,28 @@ EOF
   wait
   log "final done"
   ;;
+heldtrain)
+  # 300 CSQA train questions outside every split (train rows with index % 20 == 10, the first 300
+  # that are no tuning, SFT-demonstration or self-refine question), scored like the tuning split for
+  # SFT and the variants named in HELD ("civ-nllonly-r1 civ-nllonly-3rd"): do tuning-split gains hold?
+  mkdir -p "$W/heldtrain/tau__commonsense_qa/default"
+  python3 - "$SHARED/data/tau__commonsense_qa/default/train.jsonl" "$W" <<'EOF'
+import json, pathlib, sys
+from training.data_split import question_key, read_keys
+train, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+used = set().union(*(read_keys(work / f) for f in
+                     ("tune/tuning_questions.txt", "demos_sft/questions.txt", "demos_refine/questions.txt")))
+rows = [json.loads(line) for line in train.read_text(encoding="utf-8").splitlines() if line.strip()]
+held = [r for i, r in enumerate(rows) if i % 20 == 10 and question_key(r) not in used][:300]
+out = work / "heldtrain" / "tau__commonsense_qa" / "default" / "validation.jsonl"
+out.write_text("".join(json.dumps(r) + "\n" for r in held), encoding="utf-8")
+EOF
+  for name in sft ${HELD:-}; do
+    peft=$W/refine/$name
+    [ "$name" = sft ] && peft=$W/sft
+    [ -d "$W/heldtrain_eval/$name" ] || evaluate "$name" "$peft" aligncot_csqa_cot "$W/heldtrain" "$W/heldtrain_eval/$name"
+  done
+  ;;
 ship)
   DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}
   # REPO: the checkout the evaluations ran in (lm-eval names its task files by path); default: here
@@ -261,7 +283,7 @@ ship)
     "$OUT/csqa300=csqa300" "$OUT/obqa300=obqa300" "$W/tune_eval=tune$n_tune"
   ;;
 *)
-  echo "unknown phase $PHASE (prepare, tune, final, ship)" >&2
+  echo "unknown phase $PHASE (prepare, tune, final, heldtrain, ship)" >&2
   exit 2
   ;;
 esac
