@@ -21,35 +21,30 @@ nothing else is computed.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Sequence
 
-from aligncot_tasks import suite
-from training.distill.pairs_sampled import distinct, sample_answers
+from training.distill.pairs_sampled import Judged, sample_and_judge
 from training.distill.preference_pairs import Generate, Question
 
 #: Columns the trainer reads (trl's prompt-completion format).
 ROW_COLUMNS = ("prompt", "completion")
 
 
-def question_rows(q: Question, answers: Sequence[str]) -> tuple[list[dict], int]:
-    """The rows of one question from its sampled answers, and how many answers were correct.
+def question_rows(j: Judged) -> list[dict]:
+    """The rows of one judged question: each distinct correct answer once.
 
+    >>> from training.distill.pairs_sampled import judge
     >>> from training.distill.preference_pairs import question
-    >>> doc = {"question": "q", "answer": "#### 2"}
-    >>> rows, n = question_rows(question("aligncot_gsm8k_cot", doc), [" The answer is 2.", "The answer is 2. ", " 3"])
-    >>> n, [r["completion"] for r in rows], rows[0]["question_correct"]
-    (2, [' The answer is 2.'], 2)
+    >>> q = question("aligncot_gsm8k_cot", {"question": "q", "answer": "#### 2"})
+    >>> rows = question_rows(judge(q, [" The answer is 2.", "The answer is 2. ", " 3"]))
+    >>> [r["completion"] for r in rows], rows[0]["question_correct"]
+    ([' The answer is 2.'], 2)
     """
-    verdicts = [suite.score(q.cot_task, q.doc, a).correct for a in answers]
-    n_correct = sum(verdicts)
-    doc = json.dumps(q.doc, ensure_ascii=False)
-    rows = [
-        {"prompt": q.cot_prompt, "completion": a, "task": q.cot_task, "doc": doc, "question_correct": n_correct}
-        for a in distinct([a for a, ok in zip(answers, verdicts) if ok])
+    q = j.question
+    return [
+        {"prompt": q.cot_prompt, "completion": a, "task": q.cot_task, "doc": j.doc, "question_correct": j.n_correct}
+        for a in j.correct
     ]
-    return rows, n_correct
 
 
 def build_correct_samples(
@@ -69,16 +64,13 @@ def build_correct_samples(
         ``all_wrong``, ``answered`` (questions with at least one row), ``repeats`` (correct
         samples left out as equal to an earlier one) and ``kept`` (rows).
     """
-    k = samples_per_question
-    rows, stats = [], Counter(questions=len(qs), samples=k * len(qs))
-    for q, answers in zip(qs, sample_answers(qs, generate, k, max_new_tokens)):
-        got, n_correct = question_rows(q, answers)
+    judged, stats = sample_and_judge(qs, generate, samples_per_question, max_new_tokens)
+    rows = []
+    for j in judged:
+        got = question_rows(j)
         rows += got
-        stats["correct_samples"] += n_correct
-        stats["all_right"] += n_correct == k
-        stats["all_wrong"] += n_correct == 0
         stats["answered"] += bool(got)
-        stats["repeats"] += n_correct - len(got)
+        stats["repeats"] += j.n_correct - len(got)
     stats["kept"] = len(rows)
     keys = ("questions", "samples", "correct_samples", "all_right", "all_wrong", "answered", "repeats", "kept")
     return rows, {key: int(stats[key]) for key in keys}

@@ -26,6 +26,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aligncot_tasks import suite
 from training.distill.preference_pairs import Generate, Question
@@ -71,42 +72,86 @@ def distinct(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def question_pairs(q: Question, answers: Sequence[str], max_pairs: int, rng: random.Random) -> tuple[list[dict], int]:
-    """The pairs of one question from its sampled answers, and how many answers were correct."""
+@dataclass(frozen=True)
+class Judged:
+    """One question's sampled answers as the suite's scorer judged them.
+
+    Attributes:
+        question: The question.
+        correct: Its correct answers, each distinct answer once (:func:`distinct`).
+        incorrect: Its incorrect answers, each distinct answer once.
+        n_correct: How many of its samples were correct (repeats counted).
+    """
+
+    question: Question
+    correct: list[str]
+    incorrect: list[str]
+    n_correct: int
+
+    @property
+    def doc(self) -> str:
+        """The question's dataset row as JSON (the saved rows' ``doc``)."""
+        return json.dumps(self.question.doc, ensure_ascii=False)
+
+
+def judge(q: Question, answers: Sequence[str]) -> Judged:
+    """Score each sampled answer to ``q`` with the suite's scorer.
+
+    >>> from training.distill.preference_pairs import question
+    >>> j = judge(question("aligncot_gsm8k_cot", {"question": "q", "answer": "#### 2"}), [" 2", "2 ", " 3"])
+    >>> j.correct, j.incorrect, j.n_correct
+    ([' 2'], [' 3'], 2)
+    """
     verdicts = [suite.score(q.cot_task, q.doc, a).correct for a in answers]
-    n_correct = sum(verdicts)
-    correct = distinct([a for a, ok in zip(answers, verdicts) if ok])
-    incorrect = distinct([a for a, ok in zip(answers, verdicts) if not ok])
-    doc = json.dumps(q.doc, ensure_ascii=False)
-    pairs = [
-        {
-            "prompt": q.cot_prompt,
-            "chosen": chosen,
-            "rejected": rejected,
-            "task": q.cot_task,
-            "doc": doc,
-            "chosen_correct": True,
-            "rejected_correct": False,
-            "question_correct": n_correct,
-        }
-        for chosen, rejected in select_pairs(correct, incorrect, max_pairs, rng)
-    ]
-    return pairs, n_correct
+    return Judged(
+        q,
+        distinct([a for a, ok in zip(answers, verdicts) if ok]),
+        distinct([a for a, ok in zip(answers, verdicts) if not ok]),
+        sum(verdicts),
+    )
 
 
-def sample_answers(
+def sample_and_judge(
     qs: Sequence[Question], generate: Generate, samples_per_question: int, max_new_tokens: int | None = None
-) -> list[list[str]]:
-    """``samples_per_question`` sampled CoT answers to each question (the suite's CoT prompt and budget).
+) -> tuple[list[Judged], Counter]:
+    """Sample ``samples_per_question`` CoT answers to each question and judge them.
 
-    Each prompt appears ``samples_per_question`` times in a row in one ``generate`` call, so every
-    occurrence is one sample and the batches stay full.
+    Each prompt appears ``samples_per_question`` times in a row in one ``generate`` call (the
+    suite's CoT prompt and budget), so every occurrence is one sample and the batches stay full.
+
+    Returns:
+        Each question judged, and the counts ``questions``, ``samples``, ``correct_samples``,
+        ``all_right`` and ``all_wrong``.
     """
     k = samples_per_question
     prompts = [q.cot_prompt for q in qs for _ in range(k)]
     budgets = [max_new_tokens or q.budget("cot") for q in qs for _ in range(k)]
     answers = generate(prompts, budgets, f"student CoT samples ({k} per question)")
-    return [answers[i * k : (i + 1) * k] for i in range(len(qs))]
+    judged = [judge(q, answers[i * k : (i + 1) * k]) for i, q in enumerate(qs)]
+    stats = Counter(questions=len(qs), samples=len(answers))
+    for j in judged:
+        stats["correct_samples"] += j.n_correct
+        stats["all_right"] += j.n_correct == k
+        stats["all_wrong"] += j.n_correct == 0
+    return judged, stats
+
+
+def question_pairs(j: Judged, max_pairs: int, rng: random.Random) -> list[dict]:
+    """The pairs of one judged question."""
+    q = j.question
+    return [
+        {
+            "prompt": q.cot_prompt,
+            "chosen": chosen,
+            "rejected": rejected,
+            "task": q.cot_task,
+            "doc": j.doc,
+            "chosen_correct": True,
+            "rejected_correct": False,
+            "question_correct": j.n_correct,
+        }
+        for chosen, rejected in select_pairs(j.correct, j.incorrect, max_pairs, rng)
+    ]
 
 
 def build_sampled_pairs(
@@ -132,16 +177,12 @@ def build_sampled_pairs(
         The pairs and counts: ``questions``, ``samples``, ``correct_samples``, ``all_right``,
         ``all_wrong``, ``paired`` (questions with at least one pair) and ``kept`` (pairs).
     """
-    k = samples_per_question
-    answers = sample_answers(qs, generate, k, max_new_tokens)
+    judged, stats = sample_and_judge(qs, generate, samples_per_question, max_new_tokens)
     rng = random.Random(seed)
-    pairs, stats = [], Counter(questions=len(qs), samples=k * len(qs))
-    for q, got_answers in zip(qs, answers):
-        got, n_correct = question_pairs(q, got_answers, max_pairs_per_question, rng)
+    pairs = []
+    for j in judged:
+        got = question_pairs(j, max_pairs_per_question, rng)
         pairs += got
-        stats["correct_samples"] += n_correct
-        stats["all_right"] += n_correct == k
-        stats["all_wrong"] += n_correct == 0
         stats["paired"] += bool(got)
     stats["kept"] = len(pairs)
     keys = ("questions", "samples", "correct_samples", "all_right", "all_wrong", "paired", "kept")

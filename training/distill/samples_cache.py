@@ -19,14 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Sequence
 from pathlib import Path
 
 from training import atomic
 
+if typing.TYPE_CHECKING:
+    from training.distill.preference_pairs import Generate
+
 log = logging.getLogger(__name__)
-#: ``generate(prompts, budgets, desc) -> answers`` (training/distill/preference_pairs.py).
-Generate = Callable[[Sequence[str], Sequence[int], str], list[str]]
 #: Files of a PEFT adapter directory that determine what it generates.
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
 
