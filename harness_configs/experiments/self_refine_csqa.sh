@@ -30,8 +30,10 @@
 # by `prepare`, since the SFT demonstrations and self-refine questions leave it out. A later look
 # at the evaluation questions (docs/pages/tuning.md, Phase 4) sets `final`'s rule: MIN_GAIN (points
 # over SFT on the tuning split), BEAT (a tuning-split variant folder the chosen one must also gain
-# more questions than it loses against) and ROW_TAG (suffix of the self-refine rows, so an earlier
-# look's rows stay).
+# more questions than it loses against), CONFIRM_MIN_GAIN (points over SFT the chosen variant must
+# also score on the heldtrain questions, with more gained than lost: the confirming split, on
+# which no variant is chosen; run phase heldtrain for it first) and ROW_TAG (suffix of the
+# self-refine rows, so an earlier look's rows stay).
 set -euo pipefail
 SHARED=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -83,7 +85,8 @@ evaluate() {
 # further against it as the reference; seed=1 samples with the seed (seed + round) that round 2 of
 # a `rounds: 2` run uses. civ-nllonly-2nd is the same for civ-nllonly-r1: a second round of NLL on
 # the student's own correct answers, sampled by the first round's adapter (STaR-style rounds);
-# civ-nllonly-3rd is the third such round, from civ-nllonly-2nd's adapter with seed 2. rft-r1 is
+# civ-nllonly-3rd is the third such round, from civ-nllonly-2nd's adapter with seed 2, and
+# civ-nllonly-4th the fourth, from civ-nllonly-3rd's with seed 3. rft-r1 is
 # round 1 of the NLL term alone done as STaR / RFT (pairs=correct_samples): every distinct correct
 # sample of every question (all-right ones too), each once, through SFTTrainer -- no rejected
 # forward, no reference log-probs; it samples with civ-nll-r1's seed from the same SFT adapter.
@@ -105,6 +108,7 @@ VARIANTS=(
   "civ-nllonly-lr3-r1|civ-nll-r1|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=3.0e-4 rounds=1"
   "civ-nllonly-2nd|-|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=1 sft_adapter=$W/refine/civ-nllonly-r1"
   "civ-nllonly-3rd|-|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=2 sft_adapter=$W/refine/civ-nllonly-2nd"
+  "civ-nllonly-4th|-|pairs=correct_vs_incorrect loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=3 sft_adapter=$W/refine/civ-nllonly-3rd"
   "rft-r1|-|pairs=correct_samples loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
   "rft-3rd|-|pairs=correct_samples loss_type=[sft] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1 seed=2 sft_adapter=$W/refine/civ-nllonly-2nd"
   "cvd-r1|-|pairs=cot_vs_direct keep_correct_only=true loss_type=[sigmoid] loss_weights=[1.0] learning_rate=1.0e-4 rounds=1"
@@ -187,10 +191,11 @@ final)
   # evaluates its best variant; a later one goes to the evaluation questions again only if its best
   # variant beats SFT on the tuning split by MIN_GAIN points with more questions gained than lost.
   if [ "$TUNE_EVERY" = 50 ]; then MIN_GAIN=${MIN_GAIN:-none}; else MIN_GAIN=${MIN_GAIN:-2}; fi
-  best=$(python3 - "$W/tune_eval" "$MIN_GAIN" "${BEAT:-}" <<'EOF'
+  best=$(python3 - "$W/tune_eval" "$MIN_GAIN" "${BEAT:-}" "${CONFIRM_MIN_GAIN:-}" "$W/heldtrain_eval" <<'EOF'
 import json, pathlib, sys
 from training.evaluate.compare import compare_runs, load_run
 root, min_gain, beat = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+confirm_gain, held = sys.argv[4], pathlib.Path(sys.argv[5])
 rows = []
 for d in sorted(root.iterdir()):
     if d.name == "sft" or d.name.startswith("cvd-"):
@@ -203,8 +208,8 @@ rows.sort()
 _, rnd, name, d = rows[0]
 best = load_run(d)
 
-def against(other):  # the best variant against another tuning-split folder: (points, gained, lost)
-    (line,), _ = compare_runs(best, load_run(root / other), ["aligncot_csqa_cot"])
+def against(other, run=best, where=root):  # a run against another folder: (points, gained, lost)
+    (line,), _ = compare_runs(run, load_run(where / other), ["aligncot_csqa_cot"])
     return 100 * (line.result.acc_a - line.result.acc_b), line.result.only_a, line.result.only_b
 
 if min_gain != "none":
@@ -219,6 +224,14 @@ if beat:
     if gained <= lost:
         sys.exit(f"best variant {d.name} against {beat}: {gained} gained, {lost} lost; the rule asks for "
                  "more gained than lost: no evaluation")
+if confirm_gain:
+    if not (held / name).is_dir() or not (held / "sft").is_dir():
+        sys.exit(f"CONFIRM_MIN_GAIN: no heldtrain scores for sft and {name} in {held}: run phase heldtrain "
+                 f"with HELD={name} first")
+    gain, gained, lost = against("sft", load_run(held / name), held)
+    if gain < float(confirm_gain) or gained <= lost:
+        sys.exit(f"best variant {d.name}: {gain:+.1f} points over SFT on the heldtrain questions ({gained} "
+                 f"gained, {lost} lost); the rule asks for +{confirm_gain} with more gained than lost: no evaluation")
 print(name, rnd)
 EOF
 )
