@@ -90,6 +90,16 @@ def self_refine(setup, tiny_model_dir, out, *extra):
     return CliRunner().invoke(cli, ["self-refine", "--recipe", str(TINY_RECIPES / "dpo.yaml"), *args, *extra])
 
 
+def forbid_dpo(monkeypatch) -> None:
+    """A round that builds trl's DPOTrainer fails (the NLL alone must train with SFTTrainer)."""
+    import trl
+
+    def no_dpo(*a, **k):
+        raise AssertionError("DPOTrainer built for the NLL alone")
+
+    monkeypatch.setattr(trl.DPOTrainer, "__init__", no_dpo)
+
+
 def adapter_weights(path):
     from safetensors.torch import load_file
 
@@ -287,17 +297,12 @@ def test_correct_samples_rounds_train_on_every_distinct_correct_answer_without_d
     round trains with trl's SFTTrainer (no DPOTrainer, no reference log-probs), continues the
     starting adapter, and publishes one PEFT adapter."""
     import torch
-    import trl
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     calls = scripted_student(monkeypatch)
     computed = ref_logps_spy(monkeypatch)
-
-    def no_dpo(*a, **k):
-        raise AssertionError("DPOTrainer built for correct_samples")
-
-    monkeypatch.setattr(trl.DPOTrainer, "__init__", no_dpo)
+    forbid_dpo(monkeypatch)
     out = tmp_path / "rft"
     result = self_refine(
         setup,
@@ -357,3 +362,24 @@ def test_variants_sampling_from_one_adapter_with_one_seed_share_the_answers(
     third = self_refine(setup, tiny_model_dir, tmp_path / "rft-seed", *nll, "seed=5")
     assert third.exit_code == 0, third.output[-3000:]
     assert len(calls) == 4 and len(list((tmp_path / "sft.samples").iterdir())) == 4
+
+
+@pytest.mark.slow  # one round of SFT on the tiny model, ~10 s
+def test_pairs_with_the_nll_alone_train_their_chosen_answers_without_dpo(setup, tiny_model_dir, tmp_path, monkeypatch):
+    """correct_vs_incorrect with loss_type=[sft]: the pairs are sampled and saved whole (rejected
+    answers too), and the round trains their chosen answers with SFTTrainer: no DPOTrainer, no
+    reference log-probs, though the recipe asks to precompute them."""
+    import datasets
+
+    calls = scripted_student(monkeypatch)
+    computed = ref_logps_spy(monkeypatch)
+    forbid_dpo(monkeypatch)
+    out = tmp_path / "nllonly"
+    result = self_refine(setup, tiny_model_dir, out, "rounds=1", "loss_type=[sft]", "loss_weights=[1.0]")
+    assert result.exit_code == 0, result.output[-3000:]
+    assert len(calls) == 2 and computed == []
+    saved = datasets.load_from_disk(str(tmp_path / "nllonly.pairs"))["train"]
+    assert {"prompt", "chosen", "rejected"} <= set(saved.column_names) and len(saved) == N_DOCS
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["stage"] == "dpo" and meta["trainer"] == "SFTTrainer (NLL alone)" and meta["n_train"] == N_DOCS
+    assert meta["pair_stats"]["train"]["kept"] == meta["pair_stats"]["train"]["paired"] == N_DOCS

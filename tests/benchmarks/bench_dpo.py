@@ -20,10 +20,11 @@ first step is warm-up and not counted), and the per-step ratio; then the ratio o
 
 Two more arms compare the ways a round can train on correct answers alone (the NLL loss):
 ``DPO [sft]`` is ``DPOTrainer`` with ``loss_type: [sft]`` and precomputed reference log-probs
-(the ``civ-nllonly`` variants: every step still forwards the rejected answers, and the reference
-log-probs are computed though the loss never reads them); ``SFT rows`` is what
-``pairs: correct_samples`` runs (training/distill/refine_sft.py: ``SFTTrainer`` on the same
-``prompt`` + ``chosen`` as prompt/completion rows, no reference). Same batch, same answers.
+(how the ``civ-nllonly`` variants of issue 17 trained: every step forwards the rejected answers,
+and the reference log-probs are computed though the loss never reads them); ``SFT rows`` is what
+a round with the NLL loss alone runs now, for ``pairs: correct_samples`` and for pairs with
+``loss_type: [sft]`` (training/distill/refine_sft.py: ``SFTTrainer`` on the same ``prompt`` +
+``chosen`` as prompt/completion rows, no reference). Same batch, same answers.
 
     PYTHONPATH=. python tests/benchmarks/bench_dpo.py [--steps 10] [--pairs 64] [--batch-size 8]
     PYTHONPATH=. python tests/benchmarks/bench_dpo.py --model DIR --steps 10 --pairs 64

@@ -11,12 +11,10 @@ each, and the round fine-tunes on the correct ones with the NLL loss alone. A ro
 - ``question_correct``: how many of the question's samples were correct (``min_correct_samples``
   selects on it, training/distill/pair_selection.py).
 
-Why not the chosen side of ``correct_vs_incorrect`` pairs with ``loss_type: [sft]``: a pair
-needs an incorrect answer, so a question answered right in every sample gives none and its
-correct answers are never trained on; an answer in two pairs counts twice; and trl's
-``DPOTrainer`` forwards the rejected answer at every step and computes reference
-log-probabilities that the NLL loss never reads. Here every correct answer counts once and
-nothing else is computed.
+Why not the chosen side of ``correct_vs_incorrect`` pairs with ``loss_type: [sft]`` (which
+trains the same way, training/distill/refine_sft.py): a pair needs an incorrect answer, so a
+question answered right in every sample gives none and its correct answers are never trained
+on, and an answer in two pairs counts twice. Here every correct answer counts once.
 """
 
 from __future__ import annotations

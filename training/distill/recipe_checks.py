@@ -110,7 +110,7 @@ def check_self_refine(r) -> None:
         raise UserError(
             "recipe key 'pairs_dir' applies to one round; with rounds > 1 each round keeps its pairs in <output_dir>.rounds"
         )
-    types = [r.loss_type] if isinstance(r.loss_type, str) else list(r.loss_type)
+    types = loss_types(r)
     if r.loss_weights is not None:
         if len(r.loss_weights) != len(types):
             raise UserError(
@@ -124,6 +124,16 @@ def check_self_refine(r) -> None:
             f"correct_samples rows train with the NLL loss alone: set loss_type=[sft] and loss_weights=[1.0] "
             f"(got {types}, {r.loss_weights})"
         )
+
+
+def loss_types(r) -> list[str]:
+    """A recipe's ``loss_type`` as a list (trl takes one name or a list).
+
+    >>> from types import SimpleNamespace as R
+    >>> loss_types(R(loss_type="sigmoid")), loss_types(R(loss_type=("sigmoid", "sft")))
+    (['sigmoid'], ['sigmoid', 'sft'])
+    """
+    return [r.loss_type] if isinstance(r.loss_type, str) else list(r.loss_type)
 
 
 def _check_sampling(r) -> None:

@@ -1,4 +1,14 @@
-"""The trainer of a ``correct_samples`` self-refine round: SFT on the student's own correct answers.
+"""The trainer of a self-refine round whose loss is the NLL alone: SFT on the student's own answers.
+
+Two kinds of round train this way: ``correct_samples`` (its rows are prompt/completion already),
+and a pair kind with ``loss_type: [sft]`` at weight 1 (the ``civ-nllonly`` variants), whose pairs
+train as their ``prompt`` + ``chosen`` rows (:func:`as_rows`). trl's ``DPOTrainer`` would give the
+second the same loss -- the token mean of the chosen answers' NLL, ``rejected`` and the reference
+unread -- but forwards every rejected answer at each step and computes reference log-probabilities
+first (``tests/benchmarks/bench_dpo.py`` times both on the same answers). The rows keep the pairs'
+order, duplicates included (an answer in two pairs is trained on twice, as DPO would). One
+difference: under gradient accumulation trl's SFT loss is the token mean over the whole effective
+batch, DPO's the mean of each micro-batch's token means.
 
 The recipe stays one ``DPOConfig`` (``aligncot self-refine`` reads one recipe class; the round's
 sampling, rounds, resume and evaluation cap are the same for every kind), and the round hands trl's
@@ -14,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+from training.distill.recipe_checks import loss_types
+
 if typing.TYPE_CHECKING:
     from datasets import Dataset
     from peft import PeftModel
@@ -21,6 +33,33 @@ if typing.TYPE_CHECKING:
     from trl import SFTConfig
 
     from training.distill.recipes import DPORecipe
+
+
+def nll_only(recipe: DPORecipe) -> bool:
+    """Whether a round's loss is the NLL on the chosen (or only) answers alone (module docstring).
+
+    >>> from types import SimpleNamespace as R
+    >>> nll_only(R(pairs="correct_vs_incorrect", loss_type=["sft"], loss_weights=[1.0]))
+    True
+    >>> nll_only(R(pairs="correct_vs_incorrect", loss_type=["sigmoid", "sft"], loss_weights=None))
+    False
+    >>> nll_only(R(pairs="cot_vs_direct", loss_type=["sft"], loss_weights=[0.5]))  # gradient clipping sees the weight
+    False
+    """
+    return recipe.pairs == "correct_samples" or (loss_types(recipe) == ["sft"] and recipe.loss_weights in (None, [1.0]))
+
+
+def as_rows(data: Dataset) -> Dataset:
+    """Pairs as prompt/completion rows (``chosen`` the completion, ``rejected`` dropped); rows as they are.
+
+    >>> from datasets import Dataset
+    >>> rows = as_rows(Dataset.from_list([{"prompt": "Q:", "chosen": " A", "rejected": " B"}]))
+    >>> rows.column_names, rows[0]
+    (['prompt', 'completion'], {'prompt': 'Q:', 'completion': ' A'})
+    """
+    if "chosen" not in data.column_names:
+        return data
+    return data.rename_column("chosen", "completion").remove_columns("rejected")
 
 
 def sft_config(recipe: DPORecipe) -> SFTConfig:
@@ -50,13 +89,14 @@ def sft_config(recipe: DPORecipe) -> SFTConfig:
 def make_trainer(
     args: DPORecipe, model: PeftModel, tokenizer: PreTrainedTokenizerBase, train: Dataset, validation: Dataset | None
 ) -> Trainer:
-    """trl's ``SFTTrainer`` (with the compact output layer, as the SFT stage uses) on prompt/completion rows."""
+    """trl's ``SFTTrainer`` (with the compact output layer, as the SFT stage uses) on prompt/completion
+    rows, or on pairs' chosen answers (:func:`as_rows`)."""
     from training.distill.completion_logits import CompletionLogitsSFTTrainer
 
     return CompletionLogitsSFTTrainer(
         model=model,
         args=sft_config(args),
-        train_dataset=train,
-        eval_dataset=validation,
+        train_dataset=as_rows(train),
+        eval_dataset=as_rows(validation) if validation is not None else None,
         processing_class=tokenizer,
     )

@@ -17,9 +17,10 @@ round (training/distill/refine_rounds.py: layout, resume) does:
    next run on the same pairs or a selection of them (training/distill/ref_logps_cache.py). ``loss_type: [sigmoid, sft]`` with
    ``loss_weights`` adds the NLL term on the chosen answer. It evaluates every ``eval_steps`` on
    at most ``max_eval_pairs`` pairs and keeps the checkpoint with the lowest validation loss.
-   The ``correct_samples`` kind (every distinct correct sampled answer, no rejected one:
-   STaR / rejection-sampling fine-tuning) trains with trl's ``SFTTrainer`` instead, on the same
-   schedule and cadence, with no reference (training/distill/refine_sft.py);
+   A round whose loss is the NLL alone trains with trl's ``SFTTrainer`` instead, on the same
+   schedule and cadence, with no reference: the ``correct_samples`` kind (every distinct correct
+   sampled answer, no rejected one: STaR / rejection-sampling fine-tuning), and pairs with
+   ``loss_type: [sft]``, whose chosen answers are its rows (training/distill/refine_sft.py);
 3. the round's adapter is published atomically; after the last round, ``output_dir`` is that
    one PEFT adapter (``adapter_config.json`` names the base model), its card listing each round.
 """
@@ -137,7 +138,8 @@ def train_round(
         pairs["train"].select_columns(columns),
         validation.select_columns(columns) if len(validation) else None,
     )
-    if recipe.pairs == "correct_samples":  # the NLL loss alone: SFT, no rejected answers, no reference
+    sft_trainer = refine_sft.nll_only(recipe)
+    if sft_trainer:  # the NLL loss alone reads no rejected answer and no reference: SFT on the answers
         trainer = refine_sft.make_trainer(args, model, tokenizer, train, evaluation)
     else:
         # Variants trained on the same pairs from the same adapter share its reference log-probs.
@@ -168,6 +170,7 @@ def train_round(
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "final_metrics": {"best_eval_loss": trainer.state.best_metric},
         "wall_s": stats["wall_s"],
+        "trainer": "SFTTrainer (NLL alone)" if sft_trainer else "DPOTrainer",
     }
     stage = "rft" if recipe.pairs == "correct_samples" else "dpo"
     meta = model_card.meta(stage, recipe, model_args, base, precision, trainer, details)
