@@ -18,6 +18,8 @@
 #            same recipe; with TUNE_EVERY other than 50 every row is suffixed -t<tuning size>),
 #            that variant and the paper's cot_vs_direct kind on 300 CSQA validation
 #            (cot, zs) and 300 OBQA test (cot) questions, chat template, greedy;
+#   heldtrain / valrest  SFT and the variants named in HELD / REST on 300 train questions outside
+#            every split, and on the validation questions after the first LIMIT (no look read them);
 #   ship     copies the lm-eval files (results_*.json and --log_samples) of the final and tuning
 #            evaluations into DEST (4th argument; the repository's results folder) as
 #            DEST/{csqa300,obqa300,tune195}/<run>/, with this machine's paths written portably
@@ -287,6 +289,19 @@ EOF
     [ -d "$W/heldtrain_eval/$name" ] || evaluate "$name" "$peft" aligncot_csqa_cot "$W/heldtrain" "$W/heldtrain_eval/$name"
   done
   ;;
+valrest)
+  # The CSQA validation questions after the first LIMIT (921 of 1221 for 300), which no look has
+  # read: SFT and the variants named in REST, scored once (cot), nothing chosen on them; the
+  # target stays defined on the first LIMIT (docs/pages/tuning.md, Phase 4).
+  mkdir -p "$W/valrest/tau__commonsense_qa/default"
+  tail -n +"$((LIMIT + 1))" "$SHARED/data/tau__commonsense_qa/default/validation.jsonl" \
+    >"$W/valrest/tau__commonsense_qa/default/validation.jsonl"
+  for name in sft ${REST:-}; do
+    peft=$W/refine/$name
+    [ "$name" = sft ] && peft=$W/sft
+    [ -d "$W/valrest_eval/$name" ] || evaluate "$name" "$peft" aligncot_csqa_cot "$W/valrest" "$W/valrest_eval/$name"
+  done
+  ;;
 ship)
   DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}
   # REPO: the checkout the evaluations ran in (lm-eval names its task files by path); default: here
@@ -296,7 +311,7 @@ ship)
     "$OUT/csqa300=csqa300" "$OUT/obqa300=obqa300" "$W/tune_eval=tune$n_tune"
   ;;
 *)
-  echo "unknown phase $PHASE (prepare, tune, final, heldtrain, ship)" >&2
+  echo "unknown phase $PHASE (prepare, tune, final, heldtrain, valrest, ship)" >&2
   exit 2
   ;;
 esac
