@@ -22,7 +22,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "harness_configs/recipes/smollm2
 #: the larger one (every 20th train question) of the second self-refine run.
 #: The tune488 variants scored on the heldtrain questions too (their tune488 folder adds -round-1).
 HELD_VARIANTS = ("civ-nllonly-r1", "civ-nllonly-2nd", "civ-nllonly-3rd", "rft-3rd", "civ-nllonly-lr3-r1")
-HELD_VARIANTS += ("civ-nll-c2-r1", "civ-nonll-r1", "civ-nll-s20-r1")
+HELD_VARIANTS += ("civ-nll-c2-r1", "civ-nonll-r1", "civ-nll-s20-r1", "civ-nllonly-4th")
 SLICES = {
     ("csqa300", "aligncot_csqa_cot"): {
         "base",
@@ -86,6 +86,7 @@ SLICES = {
         "civ-nllonly-lr3-r1-round-1",
         "civ-nllonly-3rd-round-1",
         "rft-3rd-round-1",
+        "civ-nllonly-4th-round-1",
     },
     # 300 CSQA train questions outside every split of the second run (index % 20 == 10, none a
     # tuning, SFT or self-refine question): do the tuning split's NLL-round gains hold on train questions?
@@ -196,6 +197,11 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("heldtrain300", "aligncot_csqa_cot", "rft-3rd", "sft", -0.3, 1.0),
         ("heldtrain300", "aligncot_csqa_cot", "civ-nll-s20-r1", "sft", 2.7, 0.30),
         ("heldtrain300", "aligncot_csqa_cot", "civ-nll-c2-r1", "sft", 1.7, 0.58),
+        # The fourth NLL-only round (the rule for a fifth look: not met, round 3 stays best on tune488).
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-4th-round-1", "sft", 3.7, 0.114),
+        ("tune488", "aligncot_csqa_cot", "civ-nllonly-4th-round-1", "civ-nllonly-3rd-round-1", -1.4, 0.40),
+        ("heldtrain300", "aligncot_csqa_cot", "civ-nllonly-4th", "sft", 1.3, 0.73),
+        ("heldtrain300", "aligncot_csqa_cot", "civ-nllonly-4th", "civ-nllonly-3rd", -1.0, 0.74),
         # The fourth look (civ-nllonly-3rd met its rule on tune488): against its SFT, the third look, the base.
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "sft-t488", 1.0, 0.77),
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "sft-refine-t488-look3", -0.7, 0.85),
@@ -278,7 +284,8 @@ def test_rows_are_labelled_by_plain_names(name, run):
 def test_the_tuning_split_does_not_rank_variants_as_fresh_train_questions_do():
     """The tuning log's reading of the heldtrain scores: the eight variants' gains over SFT on the
     488 tuning questions (where they were chosen among) and on 300 other train questions are not
-    ordered alike (Spearman -0.27): the tuning split's spread is mostly noise."""
+    ordered alike (Spearman -0.21 over nine, the fourth NLL round included): the tuning split's
+    spread is mostly noise."""
     from scipy.stats import spearmanr
 
     def gain(name: str, run: str) -> float:
@@ -287,7 +294,7 @@ def test_the_tuning_split_does_not_rank_variants_as_fresh_train_questions_do():
 
     tune = [gain("tune488", f"{v}-round-1") for v in HELD_VARIANTS]
     held = [gain("heldtrain300", v) for v in HELD_VARIANTS]
-    assert [round(g, 1) for g in tune] == [2.3, 4.7, 5.1, 3.7, -0.2, -0.2, -1.6, -2.3]
-    assert [round(g, 1) for g in held] == [0.3, -1.3, 2.3, -0.3, 0.0, 1.7, -0.3, 2.7]
-    assert spearmanr(tune, held).statistic == pytest.approx(-0.265, abs=0.001)
+    assert [round(g, 1) for g in tune] == [2.3, 4.7, 5.1, 3.7, -0.2, -0.2, -1.6, -2.3, 3.7]
+    assert [round(g, 1) for g in held] == [0.3, -1.3, 2.3, -0.3, 0.0, 1.7, -0.3, 2.7, 1.3]
+    assert spearmanr(tune, held).statistic == pytest.approx(-0.207, abs=0.001)
 
