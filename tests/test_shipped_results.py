@@ -92,8 +92,16 @@ SLICES = {
     # tuning, SFT or self-refine question): do the tuning split's NLL-round gains hold on train questions?
     # Every tune488 variant whose adapter the machine kept is scored there.
     ("heldtrain300", "aligncot_csqa_cot"): {"sft", *HELD_VARIANTS},
+    # The CSQA validation questions after the first 300 (no look read them): SFT and the NLL rounds.
+    ("csqa-val921", "aligncot_csqa_cot"): {
+        "sft",
+        "civ-nllonly-r1",
+        "civ-nllonly-2nd",
+        "civ-nllonly-3rd",
+        "civ-nllonly-4th",
+    },
 }
-SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488, "heldtrain300": 300}
+SIZES = {"csqa300": 300, "obqa300": 300, "tune195": 195, "tune488": 488, "heldtrain300": 300, "csqa-val921": 921}
 RUNS = [(name, task, run) for (name, task), runs in SLICES.items() for run in sorted(runs)]
 
 
@@ -210,6 +218,12 @@ def test_todays_scorer_gives_the_logged_verdicts(name, task, run):
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look4", "sft-t488", 1.0, 0.79),
         ("csqa300", "aligncot_csqa_cot", "sft-refine-t488-look4", "base", 9.7, 0.0093),
         ("obqa300", "aligncot_obqa_cot", "sft-refine-t488-look4", "base", 7.7, 0.043),
+        # The other 921 validation questions: each NLL round against SFT, round 3 against round 1.
+        ("csqa-val921", "aligncot_csqa_cot", "civ-nllonly-r1", "sft", 0.1, 1.0),
+        ("csqa-val921", "aligncot_csqa_cot", "civ-nllonly-2nd", "sft", 0.8, 0.63),
+        ("csqa-val921", "aligncot_csqa_cot", "civ-nllonly-3rd", "sft", 1.6, 0.30),
+        ("csqa-val921", "aligncot_csqa_cot", "civ-nllonly-4th", "sft", 2.1, 0.215),
+        ("csqa-val921", "aligncot_csqa_cot", "civ-nllonly-3rd", "civ-nllonly-r1", 1.5, 0.235),
         # `make demo`'s last line, and its base against the static-batching base run.
         ("csqa300", "aligncot_csqa_cot", "demo-student", "base", 8.3, 0.024),
         ("csqa300", "aligncot_csqa_cot", "demo-student", "demo-base", 8.3, 0.024),
@@ -298,3 +312,9 @@ def test_the_tuning_split_does_not_rank_variants_as_fresh_train_questions_do():
     assert [round(g, 1) for g in held] == [0.3, -1.3, 2.3, -0.3, 0.0, 1.7, -0.3, 2.7, 1.3]
     assert spearmanr(tune, held).statistic == pytest.approx(-0.207, abs=0.001)
 
+
+def test_the_other_validation_questions_are_the_ones_after_the_first_300():
+    """csqa-val921 holds the validation questions no look read: none of the 300's, 921 in all."""
+    first = {r["doc"]["id"] for r in _rows("csqa300", "aligncot_csqa_cot", "sft-t488")}
+    rest = {r["doc"]["id"] for r in _rows("csqa-val921", "aligncot_csqa_cot", "sft")}
+    assert len(first) == 300 and len(rest) == 921 and not first & rest
