@@ -59,6 +59,17 @@ tune_size() { wc -l <"$W/tune/tau__commonsense_qa/default/validation.jsonl"; }  
 
 BASE=${BASE:-$("${A[@]}" models pull smollm2-135m-instruct | tail -1)}
 
+# SFT and the named variants' adapters, each scored once (cot) on DATA into OUT/<name>: score_split DATA OUT NAMES...
+score_split() {
+  local data=$1 out=$2 name peft
+  shift 2
+  for name in sft "$@"; do
+    peft=$W/refine/$name
+    [ "$name" = sft ] && peft=$W/sft
+    [ -d "$out/$name" ] || evaluate "$name" "$peft" aligncot_csqa_cot "$data" "$out/$name"
+  done
+}
+
 # name=NAME peft=DIR|none tasks=T1,T2 data=DIR out=DIR
 evaluate() {
   local name=$1 peft=$2 tasks=$3 data=$4 out=$5 limit=${6:-}
@@ -283,11 +294,8 @@ held = [r for i, r in enumerate(rows) if i % 20 == 10 and question_key(r) not in
 out = work / "heldtrain" / "tau__commonsense_qa" / "default" / "validation.jsonl"
 out.write_text("".join(json.dumps(r) + "\n" for r in held), encoding="utf-8")
 EOF
-  for name in sft ${HELD:-}; do
-    peft=$W/refine/$name
-    [ "$name" = sft ] && peft=$W/sft
-    [ -d "$W/heldtrain_eval/$name" ] || evaluate "$name" "$peft" aligncot_csqa_cot "$W/heldtrain" "$W/heldtrain_eval/$name"
-  done
+  # shellcheck disable=SC2086
+  score_split "$W/heldtrain" "$W/heldtrain_eval" ${HELD:-}
   ;;
 valrest)
   # The CSQA validation questions after the first LIMIT (921 of 1221 for 300), which no look has
@@ -296,11 +304,8 @@ valrest)
   mkdir -p "$W/valrest/tau__commonsense_qa/default"
   tail -n +"$((LIMIT + 1))" "$SHARED/data/tau__commonsense_qa/default/validation.jsonl" \
     >"$W/valrest/tau__commonsense_qa/default/validation.jsonl"
-  for name in sft ${REST:-}; do
-    peft=$W/refine/$name
-    [ "$name" = sft ] && peft=$W/sft
-    [ -d "$W/valrest_eval/$name" ] || evaluate "$name" "$peft" aligncot_csqa_cot "$W/valrest" "$W/valrest_eval/$name"
-  done
+  # shellcheck disable=SC2086
+  score_split "$W/valrest" "$W/valrest_eval" ${REST:-}
   ;;
 ship)
   DEST=${4:?ship needs DEST: bash self_refine_csqa.sh SHARED OUT ship DEST}

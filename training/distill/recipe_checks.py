@@ -118,7 +118,7 @@ def check_self_refine(r) -> None:
             )
         if negative := [w for w in r.loss_weights if w < 0]:
             raise UserError(f"recipe key 'loss_weights' must be >= 0, got {negative[0]!r}")
-    if r.pairs == "correct_samples" and (types != ["sft"] or r.loss_weights not in (None, [1.0])):
+    if r.pairs == "correct_samples" and not nll_alone(r):
         # the rows have no rejected answer, and the NLL loss alone has no other term to weigh
         raise UserError(
             f"correct_samples rows train with the NLL loss alone: set loss_type=[sft] and loss_weights=[1.0] "
@@ -134,6 +134,16 @@ def loss_types(r) -> list[str]:
     (['sigmoid'], ['sigmoid', 'sft'])
     """
     return [r.loss_type] if isinstance(r.loss_type, str) else list(r.loss_type)
+
+
+def nll_alone(r) -> bool:
+    """Whether a recipe's loss is the NLL term alone at weight 1 (``loss_type: [sft]``).
+
+    >>> from types import SimpleNamespace as R
+    >>> nll_alone(R(loss_type=["sft"], loss_weights=None)), nll_alone(R(loss_type=["sft"], loss_weights=[0.5]))
+    (True, False)
+    """
+    return loss_types(r) == ["sft"] and r.loss_weights in (None, [1.0])
 
 
 def _check_sampling(r) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from training.distill.recipe_checks import loss_types
+from training.distill.recipe_checks import nll_alone
 
 if typing.TYPE_CHECKING:
     from datasets import Dataset
@@ -46,7 +46,7 @@ def nll_only(recipe: DPORecipe) -> bool:
     >>> nll_only(R(pairs="cot_vs_direct", loss_type=["sft"], loss_weights=[0.5]))  # gradient clipping sees the weight
     False
     """
-    return recipe.pairs == "correct_samples" or (loss_types(recipe) == ["sft"] and recipe.loss_weights in (None, [1.0]))
+    return recipe.pairs == "correct_samples" or nll_alone(recipe)
 
 
 def as_rows(data: Dataset) -> Dataset:
